@@ -1,0 +1,154 @@
+/**
+ * Wires one configuration into running parts: per offering a Waldur client, its backend and the
+ * three processors as loop specs. Nothing here reaches the outside world by itself: fetch, the
+ * clock, the store and the logger come in.
+ */
+import type { Backend, BackendPlugin } from "./backend.ts";
+import type { Clock } from "./clock.ts";
+import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
+import { BerthError } from "./errors.ts";
+import type { Exchange, Fetch } from "./http.ts";
+import type { Logger, Redactor } from "./log.ts";
+import type { LoopSpec } from "./loop.ts";
+import { syncMembership } from "./membership.ts";
+import { processOrders } from "./orders.ts";
+import type { ProcessorContext } from "./processor.ts";
+import type { StatusRecord } from "./status.ts";
+import type { Store } from "./store.ts";
+import { reportUsage } from "./usage.ts";
+import { createWaldurClient, type WaldurClient } from "./waldur/client.ts";
+
+/** What building the agent needs. */
+export interface AgentDeps {
+  config: Config;
+  plugins: readonly BackendPlugin<never>[];
+  fetch: Fetch;
+  clock: Clock;
+  log: Logger;
+  store: Store;
+  status: StatusRecord;
+  redactor: Redactor;
+  version: string;
+}
+
+/** One offering, wired. */
+export interface OfferingRuntime {
+  config: OfferingConfig;
+  waldur: WaldurClient;
+  backend: Backend;
+  context: ProcessorContext;
+}
+
+/** Builds every offering's client, backend and processor context. */
+export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
+  const onExchange = (e: Exchange) => deps.status.httpExchange(e.system, e.method, e.status);
+  return deps.config.offerings.map((offering) => {
+    const plugin = deps.plugins.find((p) => p.type === offering.backendType) as
+      | BackendPlugin<unknown>
+      | undefined;
+    if (!plugin) {
+      throw new BerthError(
+        `offering ${offering.name}: no backend for backend_type ${offering.backendType}`,
+        {
+          system: "config",
+          transient: false,
+        },
+      );
+    }
+    const log = deps.log.child({ offering: offering.name });
+    const waldur = createWaldurClient({
+      config: offering.waldur,
+      fetch: deps.fetch,
+      clock: deps.clock,
+      userAgent: `berth/${deps.version}`,
+      onExchange,
+    });
+    const backend = plugin.create({
+      offering: offering.name,
+      settings: plugin.settings.parse(offering.backendSettings),
+      components: offering.components,
+      fetch: deps.fetch,
+      clock: deps.clock,
+      log,
+      onExchange,
+      audit: (event) => {
+        const full = { ...event, at: deps.clock.now(), offering: offering.name };
+        try {
+          deps.store.audit(full);
+        } catch (error) {
+          log.error("cannot write the audit log", { error });
+        }
+        deps.status.audit(full);
+        log.info(`${event.system}: ${event.action} ${event.target}`, { result: event.result });
+      },
+      publish: (snapshot) => deps.status.publish(offering.name, snapshot),
+    });
+    const context: ProcessorContext = {
+      offering,
+      waldur,
+      backend,
+      store: deps.store,
+      status: deps.status,
+      clock: deps.clock,
+      log,
+      redact: (text) => deps.redactor.redact(text),
+      exposeErrorDetails: deps.config.exposeErrorDetails,
+      timezone: deps.config.timezone,
+      ordersIntervalMs: deps.config.intervals.orders,
+    };
+    return { config: offering, waldur, backend, context };
+  });
+}
+
+const PASSES = { orders: processOrders, membership: syncMembership, usage: reportUsage } as const;
+
+/** The loop specs of the selected loops of every offering. */
+export function loopSpecs(
+  offerings: readonly OfferingRuntime[],
+  intervals: Record<LoopName, number>,
+  selected: readonly LoopName[] = LOOP_NAMES,
+): LoopSpec[] {
+  const specs: LoopSpec[] = [];
+  for (const o of offerings) {
+    for (const loop of selected) {
+      if (!o.config.loops[loop]) continue;
+      specs.push({
+        offering: o.config.name,
+        loop,
+        intervalMs: intervals[loop],
+        pass: (signal) => PASSES[loop](o.context, signal),
+      });
+    }
+  }
+  return specs;
+}
+
+/** Registers each offering's agent identity once, best effort: a failure is logged, not fatal. */
+export async function registerIdentities(
+  offerings: readonly OfferingRuntime[],
+  selected: readonly LoopName[],
+  deps: Pick<AgentDeps, "clock" | "log" | "version">,
+): Promise<void> {
+  const modes: Record<LoopName, string> = {
+    orders: "order_process",
+    membership: "membership_sync",
+    usage: "report",
+  };
+  await Promise.all(offerings.map(async (o) => {
+    const services = selected.filter((l) => o.config.loops[l]).map((l) => modes[l]);
+    try {
+      await o.waldur.registerIdentity(
+        o.config.offeringUuid,
+        deps.version,
+        services,
+        new Date(deps.clock.now()).toISOString(),
+      );
+    } catch (error) {
+      deps.log.warn(
+        `offering ${o.config.name}: agent identity not registered (${
+          error instanceof Error ? error.message : String(error)
+        })`,
+      );
+    }
+  }));
+}

@@ -1,0 +1,120 @@
+/**
+ * The interface every backend (Harbor, Rancher, the in-memory test backend) implements, and the
+ * plugin shape that registers a `backend_type`. Processors are backend-agnostic: they speak
+ * only this interface.
+ */
+import type { z } from "zod";
+import type { Clock } from "./clock.ts";
+import type { ComponentConfig } from "./config.ts";
+import type { Fetch } from "./http.ts";
+import type { Exchange } from "./http.ts";
+import type { Logger } from "./log.ts";
+import type { AuditEvent } from "./store.ts";
+
+/** Limits in Waldur units, component type → amount. */
+export type Limits = Record<string, number>;
+
+/** A Waldur resource as a backend needs it. */
+export interface ResourceSpec {
+  uuid: string;
+  name: string;
+  slug: string;
+  projectUuid: string;
+  projectSlug: string;
+  projectName: string;
+  customerUuid: string;
+  customerSlug: string;
+  customerName: string;
+  /** "" until Waldur knows it. */
+  backendId: string;
+  limits: Limits;
+}
+
+/** What `ensure` found or made. */
+export interface EnsureResult {
+  backendId: string;
+  /** The limits in force; differs from the spec's only where a default filled a gap. */
+  limits: Limits;
+  /** True when the backend object already existed and was adopted. */
+  adopted: boolean;
+}
+
+/** A resource with the usernames of its Waldur project team. */
+export interface MemberSync {
+  resource: ResourceSpec;
+  usernames: readonly string[];
+}
+
+/** Per-resource outcome of a pass: changes made, or the error that stopped it. */
+export type Outcome = { ok: true; changes: number } | { ok: false; error: unknown };
+
+/** Per-resource usage: amounts in Waldur units, or why it could not be read. */
+export type UsageResult = { ok: true; amounts: Record<string, number> } | {
+  ok: false;
+  error: unknown;
+};
+
+/** One check of `berth diagnose`. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** One planned change, as `berth plan` prints it. */
+export interface PlannedAction {
+  target: string;
+  action: string;
+  detail: string;
+}
+
+/** A backend: one external system behind one offering. */
+export interface Backend {
+  readonly kind: string;
+  /** Creates what is missing, adopts what exists; never duplicates. */
+  ensure(resource: ResourceSpec): Promise<EnsureResult>;
+  /** Applies new limits to an existing resource. */
+  setLimits(resource: ResourceSpec, limits: Limits): Promise<void>;
+  /**
+   * Deletes the resource. Resolves "deleted" or "absent" only when it is really gone; a refusal
+   * (policy, non-empty) is thrown as a terminal error.
+   */
+  remove(resource: ResourceSpec): Promise<"deleted" | "absent">;
+  /** The membership pass: repairs drift and syncs members of every resource at once. */
+  reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>>;
+  /** Usage of every resource, read with list calls where the system allows. */
+  usage(resources: readonly ResourceSpec[]): Promise<Map<string, UsageResult>>;
+  /** What a membership pass would change, changing nothing. */
+  plan(items: readonly MemberSync[]): Promise<PlannedAction[]>;
+  /** Reachability, credentials and permissions. */
+  diagnose(): Promise<Check[]>;
+}
+
+/** What a backend receives when it is built. */
+export interface BackendContext<S> {
+  offering: string;
+  settings: S;
+  components: Record<string, ComponentConfig>;
+  fetch: Fetch;
+  clock: Clock;
+  log: Logger;
+  /** Records a change made to an external system. */
+  audit: (event: Omit<AuditEvent, "at" | "offering">) => void;
+  onExchange: (exchange: Exchange) => void;
+  /** Publishes the backend's view for the status page. */
+  publish: (snapshot: BackendSnapshot) => void;
+}
+
+/** What a backend shows on the status page; each kind defines its own rows. */
+export interface BackendSnapshot {
+  kind: string;
+  at: number;
+  rows: Record<string, unknown>[];
+}
+
+/** A `backend_type`: its settings schema and its factory. */
+export interface BackendPlugin<S = unknown> {
+  type: string;
+  settings: z.ZodType<S>;
+  create(context: BackendContext<S>): Backend;
+}

@@ -1,0 +1,99 @@
+/**
+ * Berth's one error type. Every failure is classified: a *transient* error (network, timeout,
+ * 429, 5xx) is retried on a later pass and leaves the order as it is; a *terminal* one
+ * (validation, 4xx, a refused policy) sends the order to `erred` with its message.
+ * Messages say what was attempted and why it failed, and never contain a secret.
+ */
+
+/** The external system (or part of Berth) an error comes from. */
+export type System =
+  | "waldur"
+  | "harbor"
+  | "rancher"
+  | "kubernetes"
+  | "keycloak"
+  | "backend"
+  | "config"
+  | "store";
+
+/** Options of {@link BerthError}. */
+export interface BerthErrorOptions {
+  system: System;
+  transient: boolean;
+  cause?: unknown;
+}
+
+/** A classified failure with the system it comes from. */
+export class BerthError extends Error {
+  readonly system: System;
+  readonly transient: boolean;
+
+  constructor(message: string, options: BerthErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "BerthError";
+    this.system = options.system;
+    this.transient = options.transient;
+  }
+}
+
+/** Context of an HTTP failure. */
+export interface HttpErrorOptions {
+  system: System;
+  method: string;
+  path: string;
+  /** HTTP status, or 0 when no response arrived (network error, timeout). */
+  status: number;
+  bodyExcerpt?: string;
+  /** Milliseconds the server asked us to wait (Retry-After), if it said. */
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+/** A failed HTTP exchange with an upstream system. */
+export class HttpError extends BerthError {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly bodyExcerpt: string;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: HttpErrorOptions) {
+    super(message, {
+      system: options.system,
+      transient: isTransientStatus(options.status),
+      cause: options.cause,
+    });
+    this.name = "HttpError";
+    this.method = options.method;
+    this.path = options.path;
+    this.status = options.status;
+    this.bodyExcerpt = options.bodyExcerpt ?? "";
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** 0 (no response), 408, 429 and every 5xx are worth another try later. */
+export function isTransientStatus(status: number): boolean {
+  return status === 0 || status === 408 || status === 429 || status >= 500;
+}
+
+/** True when the error should be retried later rather than reported as final. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof BerthError ? error.transient : false;
+}
+
+/** A one-line message for any thrown value. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** A terminal error raised by Berth's own checks (validation, policy). */
+export function terminal(system: System, message: string, cause?: unknown): BerthError {
+  return new BerthError(message, { system, transient: false, cause });
+}
+
+/** A transient error raised by Berth's own checks (something not ready yet). */
+export function transient(system: System, message: string, cause?: unknown): BerthError {
+  return new BerthError(message, { system, transient: true, cause });
+}

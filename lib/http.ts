@@ -1,0 +1,262 @@
+/**
+ * The fetch wrapper every upstream client uses: base URL, auth headers, per-request timeout,
+ * bounded retries of transient failures with exponential backoff and full jitter (honouring
+ * Retry-After), zod-parsed JSON, and typed {@link HttpError}s. `fetch` and the clock are
+ * injected, so tests wire a client straight to a fake's `app.request` with no socket.
+ */
+import type { z } from "zod";
+import type { Clock } from "./clock.ts";
+import { BerthError, HttpError, type System } from "./errors.ts";
+
+/** The one function a client needs to reach a server. */
+export type Fetch = (request: Request) => Promise<Response>;
+
+/** One finished exchange, for metrics and request counting. */
+export interface Exchange {
+  system: System;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+}
+
+/** Retry policy of one client. */
+export interface RetryPolicy {
+  /** Tries in all, the first included (1 = no retry). */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Options of {@link createHttp}. */
+export interface HttpOptions {
+  system: System;
+  baseUrl: string;
+  fetch: Fetch;
+  clock: Clock;
+  /** Headers added to every request (auth); called per request so tokens can refresh. */
+  headers?: () => Promise<Record<string, string>> | Record<string, string>;
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Called after every exchange, successful or not. */
+  onExchange?: (exchange: Exchange) => void;
+  /** Source of randomness for jitter (tests pass a fixed one). */
+  random?: () => number;
+}
+
+/** A query string value; arrays repeat the key (`state=a&state=b`). */
+export type QueryValue = string | number | boolean | undefined | readonly string[];
+
+/** One request. */
+export interface RequestOptions<T> {
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  /** Extra headers for this request only. */
+  headers?: Record<string, string>;
+  /** Parses the JSON body; without it the body is ignored. */
+  schema?: z.ZodType<T>;
+  /** Retry a POST too (only for calls that are safe to repeat). */
+  idempotent?: boolean;
+  /** What the call does, for error messages ("create project acme"). */
+  action?: string;
+}
+
+/** A parsed response. */
+export interface HttpResponse<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+}
+
+/** A configured client for one upstream system. */
+export interface Http {
+  readonly system: System;
+  readonly baseUrl: string;
+  request<T = undefined>(
+    method: string,
+    path: string,
+    options?: RequestOptions<T>,
+  ): Promise<HttpResponse<T>>;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 8_000 };
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+/** A Retry-After longer than this is not waited for inside one call: the pass moves on. */
+const MAX_INLINE_RETRY_AFTER_MS = 30_000;
+
+/** Builds a client for one system. */
+export function createHttp(options: HttpOptions): Http {
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const random = options.random ?? Math.random;
+
+  async function once<T>(
+    method: string,
+    path: string,
+    opts: RequestOptions<T>,
+  ): Promise<HttpResponse<T>> {
+    const url = joinUrl(options.baseUrl, path, opts.query);
+    const headers = new Headers({ accept: "application/json" });
+    for (const [k, v] of Object.entries(await options.headers?.() ?? {})) headers.set(k, v);
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      if (opts.body instanceof URLSearchParams) {
+        headers.set("content-type", "application/x-www-form-urlencoded");
+        body = opts.body.toString();
+      } else {
+        headers.set("content-type", "application/json");
+        body = JSON.stringify(opts.body);
+      }
+    }
+    const what = opts.action ?? `${method} ${path}`;
+    const started = options.clock.now();
+    let response: Response;
+    try {
+      response = await options.fetch(
+        new Request(url, {
+          method,
+          headers,
+          body: body ?? null,
+          signal: AbortSignal.timeout(timeoutMs),
+        }),
+      );
+    } catch (cause) {
+      options.onExchange?.({ system: options.system, method, path, status: 0, durationMs: 0 });
+      const reason = cause instanceof DOMException && cause.name === "TimeoutError"
+        ? `no answer within ${timeoutMs} ms`
+        : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
+      throw new HttpError(`${options.system}: cannot ${what}: ${reason}`, {
+        system: options.system,
+        method,
+        path,
+        status: 0,
+        cause,
+      });
+    }
+    let text: string;
+    try {
+      text = method === "HEAD" ? "" : await response.text();
+    } catch (cause) {
+      throw new HttpError(`${options.system}: cannot ${what}: the response was cut off`, {
+        system: options.system,
+        method,
+        path,
+        status: 0,
+        cause,
+      });
+    }
+    options.onExchange?.({
+      system: options.system,
+      method,
+      path,
+      status: response.status,
+      durationMs: options.clock.now() - started,
+    });
+    if (!response.ok) {
+      const excerpt = text.replace(/\s+/g, " ").slice(0, 300);
+      const retryAfterMs = parseRetryAfter(
+        response.headers.get("retry-after"),
+        options.clock.now(),
+      );
+      throw new HttpError(
+        `${options.system}: cannot ${what}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ""}`,
+        {
+          system: options.system,
+          method,
+          path,
+          status: response.status,
+          bodyExcerpt: excerpt,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        },
+      );
+    }
+    if (!opts.schema) {
+      return { status: response.status, headers: response.headers, data: undefined as T };
+    }
+    let json: unknown;
+    try {
+      json = text === "" ? null : JSON.parse(text);
+    } catch (cause) {
+      // A truncated or garbled body is what a proxy or an overloaded server sends: retry later.
+      throw new BerthError(`${options.system}: cannot ${what}: the response is not valid JSON`, {
+        system: options.system,
+        transient: true,
+        cause,
+      });
+    }
+    const parsed = opts.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new BerthError(
+        `${options.system}: ${what}: unexpected response: ${describeIssues(parsed.error.issues)}`,
+        { system: options.system, transient: false },
+      );
+    }
+    return { status: response.status, headers: response.headers, data: parsed.data };
+  }
+
+  async function request<T>(
+    method: string,
+    path: string,
+    opts: RequestOptions<T> = {},
+  ): Promise<HttpResponse<T>> {
+    const retriable = IDEMPOTENT.has(method) || opts.idempotent === true;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await once(method, path, opts);
+      } catch (error) {
+        if (!(error instanceof BerthError) || !error.transient || attempt >= retry.attempts) {
+          throw error;
+        }
+        const status = error instanceof HttpError ? error.status : 0;
+        // A POST is repeated only when the server said it did nothing (429) or the caller allows.
+        if (!retriable && status !== 429) throw error;
+        const after = error instanceof HttpError ? error.retryAfterMs : undefined;
+        if (after !== undefined && after > MAX_INLINE_RETRY_AFTER_MS) throw error;
+        const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        await options.clock.sleep(Math.max(after ?? 0, random() * backoff));
+      }
+    }
+  }
+
+  return { system: options.system, baseUrl: options.baseUrl, request };
+}
+
+/** `base` + `path` + query, keeping the base's path prefix (`https://h/api/` + `/x/` → `/api/x/`). */
+export function joinUrl(base: string, path: string, query?: Record<string, QueryValue>): string {
+  const url = new URL(base);
+  const prefix = url.pathname.replace(/\/+$/, "");
+  url.pathname = prefix + (path.startsWith("/") ? path : `/${path}`);
+  url.search = "";
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) { for (const v of value) url.searchParams.append(key, v); }
+    else url.searchParams.append(key, String(value));
+  }
+  return url.toString();
+}
+
+/** Milliseconds from a Retry-After header (seconds or an HTTP date). */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** zod issues as `path: message; path: message`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ") +
+    (issues.length > 5 ? `; and ${issues.length - 5} more` : "");
+}
+
+/** A zod path as `offerings[1].backend_settings.cluster_id`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(root)" : out;
+}

@@ -1,0 +1,128 @@
+/**
+ * The one module that writes to the console. Log lines go to stderr, as JSON lines when stderr
+ * is not a terminal and as readable lines when it is; command output (`print`) goes to stdout.
+ * Every line passes through the redactor, so a secret never reaches the output.
+ */
+
+/** Log levels, lowest first. */
+export const LEVELS = ["debug", "info", "warn", "error"] as const;
+export type Level = typeof LEVELS[number];
+
+/** Structured context attached to a log line. */
+export type Fields = Record<string, unknown>;
+
+/** The logger every module receives. */
+export interface Logger {
+  debug(message: string, fields?: Fields): void;
+  info(message: string, fields?: Fields): void;
+  warn(message: string, fields?: Fields): void;
+  error(message: string, fields?: Fields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: Fields): Logger;
+}
+
+const SECRET_KEY = /(token|password|secret|authorization|passcode|api_key|apikey|credential)/i;
+const REDACTED = "[redacted]";
+
+/** Replaces known secret values in text; values are registered as the config is loaded. */
+export class Redactor {
+  #secrets = new Set<string>();
+
+  /** Registers a value that must never be printed. Very short values are ignored. */
+  add(value: string): void {
+    if (value.length >= 4) this.#secrets.add(value);
+  }
+
+  /** `text` with every registered secret replaced. */
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) out = out.split(secret).join(REDACTED);
+    return out;
+  }
+
+  /** A copy of `value` with secret-looking keys and registered secret values redacted. */
+  redactValue(value: unknown, depth = 0): unknown {
+    if (typeof value === "string") return this.redact(value);
+    if (depth > 6 || value === null || typeof value !== "object") return value;
+    if (value instanceof Error) return this.redact(value.message);
+    if (Array.isArray(value)) return value.map((v) => this.redactValue(v, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) {
+      out[key] = SECRET_KEY.test(key) && v !== undefined && v !== null && v !== ""
+        ? REDACTED
+        : this.redactValue(v, depth + 1);
+    }
+    return out;
+  }
+}
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  level?: Level;
+  format?: "json" | "pretty";
+  redactor?: Redactor;
+  /** Where lines go; defaults to stderr. Tests pass an array pusher. */
+  write?: (line: string, level: Level) => void;
+  /** The clock for timestamps. */
+  now?: () => number;
+}
+
+/** Builds a logger. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const min = LEVELS.indexOf(options.level ?? "info");
+  const format = options.format ?? "json";
+  const redactor = options.redactor ?? new Redactor();
+  const write = options.write ?? writeStderr;
+  const now = options.now ?? (() => new Date().getTime());
+
+  function make(base: Fields): Logger {
+    function emit(level: Level, message: string, fields?: Fields): void {
+      if (LEVELS.indexOf(level) < min) return;
+      const ctx = redactor.redactValue({ ...base, ...fields });
+      const time = new Date(now()).toISOString();
+      const msg = redactor.redact(message);
+      write(
+        format === "json" ? jsonLine(time, level, msg, ctx) : prettyLine(time, level, msg, ctx),
+        level,
+      );
+    }
+    return {
+      debug: (m, f) => emit("debug", m, f),
+      info: (m, f) => emit("info", m, f),
+      warn: (m, f) => emit("warn", m, f),
+      error: (m, f) => emit("error", m, f),
+      child: (fields) => make({ ...base, ...fields }),
+    };
+  }
+  return make({});
+}
+
+function jsonLine(time: string, level: Level, message: string, ctx: unknown): string {
+  const extra = ctx !== null && typeof ctx === "object" ? ctx : {};
+  return JSON.stringify({ time, level, msg: message, ...extra });
+}
+
+function prettyLine(time: string, level: Level, message: string, ctx: unknown): string {
+  const parts = ctx !== null && typeof ctx === "object"
+    ? Object.entries(ctx).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    : [];
+  return `${time.slice(11, 19)} ${level.toUpperCase().padEnd(5)} ${message}${
+    parts.length ? "  " + parts.join(" ") : ""
+  }`;
+}
+
+function writeStderr(line: string): void {
+  // deno-lint-ignore no-console -- the one place that writes log lines
+  console.error(line);
+}
+
+/** Writes command output (plans, tables, JSON) to stdout. */
+export function print(text: string): void {
+  // deno-lint-ignore no-console -- the one place that writes command output
+  console.log(text);
+}
+
+/** A logger that drops everything (tests that do not look at logs). */
+export function silentLogger(): Logger {
+  return createLogger({ write: () => {}, level: "error" });
+}

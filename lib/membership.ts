@@ -1,0 +1,124 @@
+/**
+ * The membership processor. For every resource with a backend_id, the Waldur project team's
+ * offering usernames go to the backend, which repairs drift (limits, access) and syncs members
+ * in the same pass. A team that could not be read skips its resources: it is never taken as
+ * an empty team.
+ */
+import type { MemberSync } from "./backend.ts";
+import { errorMessage, isTransient } from "./errors.ts";
+import { forEachLimit } from "./pool.ts";
+import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
+import { parseLimits, toSpec } from "./resource_spec.ts";
+import type { ProjectUser, Resource } from "./waldur/schemas.ts";
+
+/** Offering-user states whose username is given access. */
+const ACTIVE_STATES = new Set(["OK"]);
+
+/** The usernames a team grants on the backend. */
+export function teamUsernames(team: readonly ProjectUser[]): string[] {
+  const names = team
+    .filter((m) =>
+      m.offering_user_username &&
+      (m.offering_user_state === null || m.offering_user_state === undefined ||
+        ACTIVE_STATES.has(m.offering_user_state))
+    )
+    .map((m) => m.offering_user_username ?? "");
+  return [...new Set(names)].sort();
+}
+
+/** One membership pass over the offering. */
+export async function syncMembership(
+  ctx: ProcessorContext,
+  signal?: AbortSignal,
+): Promise<PassResult> {
+  const { items, rejected } = await ctx.waldur.listResources(ctx.offering.offeringUuid, [
+    "OK",
+    "Erred",
+  ]);
+  const failures = rejected.map((r) =>
+    `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
+  );
+  const resources = items.filter((r) => r.backend_id !== "");
+
+  // One team read per Waldur project: the team is the project's, not the resource's.
+  const byProject = new Map<string, Resource[]>();
+  for (const r of resources) {
+    byProject.set(r.project_uuid, [...byProject.get(r.project_uuid) ?? [], r]);
+  }
+  const teams = new Map<string, string[]>();
+  await forEachLimit(
+    [...byProject.entries()],
+    ctx.offering.concurrency,
+    async ([project, members]) => {
+      const first = members[0];
+      if (!first) return;
+      try {
+        teams.set(project, teamUsernames(await ctx.waldur.getTeam(first.uuid)));
+      } catch (error) {
+        failures.push(
+          `team of project ${first.project_slug || project} not read: ${errorMessage(error)}`,
+        );
+      }
+      ctx.status.heartbeat(ctx.offering.name, "membership");
+    },
+    signal,
+  );
+
+  const work: MemberSync[] = [];
+  const byUuid = new Map<string, Resource>();
+  for (const r of resources) {
+    const usernames = teams.get(r.project_uuid);
+    if (usernames === undefined) continue;
+    try {
+      work.push({ resource: toSpec(r, parseLimits(r.limits, "resource limits")), usernames });
+      byUuid.set(r.uuid, r);
+    } catch (error) {
+      failures.push(`resource ${r.name}: ${errorMessage(error)}`);
+    }
+  }
+
+  const outcomes = signal?.aborted ? new Map() : await ctx.backend.reconcile(work);
+  let changes = 0;
+  for (const [uuid, outcome] of outcomes) {
+    const r = byUuid.get(uuid);
+    if (!r) continue;
+    if (outcome.ok) {
+      changes += outcome.changes;
+      if (r.state === "Erred") await markResource(ctx, r, "ok", "", failures);
+      continue;
+    }
+    const message = ctx.redact(errorMessage(outcome.error));
+    failures.push(`resource ${r.name}: ${message}`);
+    if (!isTransient(outcome.error) && r.state !== "Erred") {
+      await markResource(ctx, r, "erred", message, failures);
+    }
+  }
+  return passResult(failures, {
+    resources: resources.length,
+    projects: byProject.size,
+    synced: outcomes.size,
+    changes,
+  });
+}
+
+async function markResource(
+  ctx: ProcessorContext,
+  r: Resource,
+  to: "ok" | "erred",
+  message: string,
+  failures: string[],
+): Promise<void> {
+  try {
+    if (to === "ok") await ctx.waldur.setResourceOk(r.uuid);
+    else await ctx.waldur.setResourceErred(r.uuid, message);
+    recordAudit(ctx, {
+      system: "waldur",
+      action: to === "ok" ? "mark resource OK" : "mark resource erred",
+      target: r.uuid,
+      result: "ok",
+      ...(message ? { detail: message } : {}),
+    });
+  } catch (error) {
+    failures.push(`resource ${r.name}: cannot mark ${to}: ${errorMessage(error)}`);
+  }
+}

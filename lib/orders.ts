@@ -1,0 +1,240 @@
+/**
+ * The order processor. Each pass lists the offering's pending-provider and executing orders,
+ * approves, runs Create / Update / Terminate through the backend, and reports done or erred.
+ * Transient failures leave the order as it is and retry it later with per-order backoff;
+ * terminal failures send it to erred with a clear message. A delete that did not happen is
+ * never reported as done.
+ */
+import { BerthError, errorMessage, HttpError, isTransient, terminal } from "./errors.ts";
+import { forEachLimit } from "./pool.ts";
+import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
+import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
+import type { Order } from "./waldur/schemas.ts";
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** One pass over the offering's open orders. */
+export async function processOrders(
+  ctx: ProcessorContext,
+  signal?: AbortSignal,
+): Promise<PassResult> {
+  const { items, rejected } = await ctx.waldur.listOrders(ctx.offering.offeringUuid, [
+    "pending-provider",
+    "executing",
+  ]);
+  const failures: string[] = rejected.map((r) =>
+    `order ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
+  );
+  for (const f of failures) ctx.log.warn(f);
+  ctx.status.keepOrders(ctx.offering.name, new Set(items.map((o) => o.uuid)));
+  const now = ctx.clock.now();
+  const due = items.filter((o) => (ctx.store.order(o.uuid)?.nextAttemptAt ?? 0) <= now);
+  const stats = { listed: items.length, due: due.length, done: 0, erred: 0, deferred: 0 };
+  await forEachLimit(due, ctx.offering.concurrency, async (order) => {
+    const outcome = await handle(ctx, order);
+    stats[outcome]++;
+    if (outcome === "deferred") failures.push(ctx.store.order(order.uuid)?.lastError ?? "deferred");
+    ctx.status.heartbeat(ctx.offering.name, "orders");
+  }, signal);
+  return passResult(failures, stats);
+}
+
+async function handle(ctx: ProcessorContext, order: Order): Promise<"done" | "erred" | "deferred"> {
+  let executing = order.state === "executing";
+  try {
+    if (order.state === "pending-provider") {
+      await ctx.waldur.approveOrder(order.uuid);
+      executing = true;
+      recordAudit(ctx, {
+        system: "waldur",
+        action: "approve order",
+        target: order.uuid,
+        result: "ok",
+      });
+    }
+    switch (order.type) {
+      case "Create":
+      case "Restore":
+        await create(ctx, order);
+        break;
+      case "Update":
+        await update(ctx, order);
+        break;
+      case "Terminate":
+        await terminate(ctx, order);
+        break;
+    }
+    await ctx.waldur.setOrderDone(order.uuid);
+    recordAudit(ctx, {
+      system: "waldur",
+      action: `${order.type} order done`,
+      target: order.uuid,
+      result: "ok",
+      detail: order.resource_name,
+    });
+    journal(ctx, order, "done", "");
+    ctx.status.orderFinished(order.uuid, order.type, "done");
+    return "done";
+  } catch (error) {
+    const message = ctx.redact(errorMessage(error));
+    if (isTransient(error) || !executing) {
+      // Not executing yet (approval refused) or a passing fault: keep the order, try again later.
+      deferOrder(ctx, order, message, error);
+      return "deferred";
+    }
+    try {
+      const traceback = ctx.exposeErrorDetails && error instanceof Error
+        ? ctx.redact(error.stack ?? "")
+        : "";
+      await ctx.waldur.setOrderErred(order.uuid, message, traceback);
+    } catch (reportError) {
+      deferOrder(
+        ctx,
+        order,
+        `${message} (and reporting it failed: ${errorMessage(reportError)})`,
+        reportError,
+      );
+      return "deferred";
+    }
+    recordAudit(ctx, {
+      system: "waldur",
+      action: `${order.type} order erred`,
+      target: order.uuid,
+      result: "ok",
+      detail: message,
+    });
+    ctx.log.error(`order ${order.uuid} (${order.type} ${order.resource_name}) erred: ${message}`);
+    journal(ctx, order, "erred", message);
+    ctx.status.orderFinished(order.uuid, order.type, "erred");
+    return "erred";
+  }
+}
+
+function journal(
+  ctx: ProcessorContext,
+  order: Order,
+  finalState: "done" | "erred",
+  lastError: string,
+): void {
+  const previous = ctx.store.order(order.uuid);
+  ctx.store.saveOrder({
+    orderUuid: order.uuid,
+    offering: ctx.offering.name,
+    type: order.type,
+    attempts: (previous?.attempts ?? 0) + 1,
+    lastError,
+    nextAttemptAt: 0,
+    finalState,
+    updatedAt: ctx.clock.now(),
+  });
+}
+
+function deferOrder(ctx: ProcessorContext, order: Order, message: string, error: unknown): void {
+  const previous = ctx.store.order(order.uuid);
+  const attempts = (previous?.attempts ?? 0) + 1;
+  const base = Math.min(MAX_BACKOFF_MS, ctx.ordersIntervalMs * 2 ** (attempts - 1));
+  const retryAfter = error instanceof HttpError ? error.retryAfterMs ?? 0 : 0;
+  // Jitter keeps many orders that failed together from coming back together.
+  const delay = Math.max(retryAfter, base * (0.8 + 0.4 * Math.random())) - ctx.ordersIntervalMs;
+  const nextAttemptAt = ctx.clock.now() + Math.max(0, delay);
+  ctx.store.saveOrder({
+    orderUuid: order.uuid,
+    offering: ctx.offering.name,
+    type: order.type,
+    attempts,
+    lastError: message,
+    nextAttemptAt,
+    finalState: "",
+    updatedAt: ctx.clock.now(),
+  });
+  ctx.status.orderPending({
+    uuid: order.uuid,
+    offering: ctx.offering.name,
+    type: order.type,
+    resourceName: order.resource_name,
+    attempts,
+    lastError: message,
+    nextAttemptAt,
+  });
+  ctx.log.warn(
+    `order ${order.uuid} (${order.type} ${order.resource_name}) will be retried: ${message}`,
+    {
+      attempts,
+      transient: error instanceof BerthError ? error.transient : false,
+    },
+  );
+}
+
+function resourceUuid(order: Order): string {
+  const uuid = order.marketplace_resource_uuid || order.resource_uuid;
+  if (!uuid) throw terminal("waldur", `order ${order.uuid} names no resource`);
+  return uuid;
+}
+
+async function create(ctx: ProcessorContext, order: Order): Promise<void> {
+  const resource = await ctx.waldur.getResource(resourceUuid(order));
+  const limits = hasLimits(order.limits)
+    ? parseLimits(order.limits, "order limits")
+    : parseLimits(resource.limits, "resource limits");
+  const spec = toSpec(resource, limits);
+  const result = await ctx.backend.ensure(spec);
+  if (resource.backend_id !== result.backendId) {
+    await ctx.waldur.setResourceBackendId(resource.uuid, result.backendId);
+    recordAudit(ctx, {
+      system: "waldur",
+      action: "set backend_id",
+      target: resource.uuid,
+      result: "ok",
+      detail: result.backendId,
+    });
+  }
+  if (!sameLimits(limits, result.limits)) {
+    // Only a default that filled a missing limit is pushed back; Waldur's limits are the truth.
+    await ctx.waldur.setResourceLimits(resource.uuid, result.limits);
+    recordAudit(ctx, {
+      system: "waldur",
+      action: "set limits",
+      target: resource.uuid,
+      result: "ok",
+      detail: JSON.stringify(result.limits),
+    });
+  }
+}
+
+async function update(ctx: ProcessorContext, order: Order): Promise<void> {
+  const resource = await ctx.waldur.getResource(resourceUuid(order));
+  if (!hasLimits(order.limits)) {
+    throw terminal("waldur", `Update order ${order.uuid} carries no limits`);
+  }
+  const wanted = parseLimits(order.limits, "order limits");
+  const merged = { ...parseLimits(resource.limits, "resource limits"), ...wanted };
+  let spec = toSpec(resource, merged);
+  if (spec.backendId === "") {
+    const result = await ctx.backend.ensure(spec);
+    await ctx.waldur.setResourceBackendId(resource.uuid, result.backendId);
+    spec = { ...spec, backendId: result.backendId };
+  }
+  await ctx.backend.setLimits(spec, merged);
+}
+
+async function terminate(ctx: ProcessorContext, order: Order): Promise<void> {
+  const resource = await ctx.waldur.getResource(resourceUuid(order));
+  let limits = {};
+  try {
+    limits = parseLimits(resource.limits, "resource limits");
+  } catch {
+    // Bad limits must not keep a resource from being deleted.
+  }
+  if (resource.backend_id === "" && resource.slug === "") {
+    throw terminal(
+      "backend",
+      `resource ${resource.uuid} has neither backend_id nor slug: cannot tell what to delete`,
+    );
+  }
+  const result = await ctx.backend.remove(
+    toSpec({ ...resource, slug: resource.slug || resource.backend_id }, limits),
+  );
+  if (result === "absent") {
+    ctx.log.info(`resource ${resource.name} was already gone from ${ctx.backend.kind}`);
+  }
+}

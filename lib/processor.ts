@@ -1,0 +1,61 @@
+/** What the three processors share: their dependencies and the result of one pass. */
+import type { Backend } from "./backend.ts";
+import type { Clock } from "./clock.ts";
+import type { OfferingConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { StatusRecord } from "./status.ts";
+import type { AuditEvent, Store } from "./store.ts";
+import type { WaldurClient } from "./waldur/client.ts";
+
+/** Dependencies of a processor for one offering. */
+export interface ProcessorContext {
+  offering: OfferingConfig;
+  waldur: WaldurClient;
+  backend: Backend;
+  store: Store;
+  status: StatusRecord;
+  clock: Clock;
+  log: Logger;
+  /** Removes secrets from text that leaves Berth (error messages sent to Waldur). */
+  redact: (text: string) => string;
+  exposeErrorDetails: boolean;
+  timezone: string;
+  /** Interval of the orders loop: the shortest per-order retry delay. */
+  ordersIntervalMs: number;
+}
+
+/** How a pass went: ok, partial (some items failed) or failed (nothing could be done). */
+export interface PassResult {
+  outcome: "ok" | "partial" | "failed";
+  error: string;
+  stats: Record<string, number>;
+}
+
+/** Records a change to an external system in the store, the status record and the log. */
+export function recordAudit(
+  ctx: ProcessorContext,
+  event: Omit<AuditEvent, "at" | "offering">,
+): void {
+  const full: AuditEvent = { ...event, at: ctx.clock.now(), offering: ctx.offering.name };
+  try {
+    ctx.store.audit(full);
+  } catch (error) {
+    ctx.log.error("cannot write the audit log", { error });
+  }
+  ctx.status.audit(full);
+  ctx.log.info(`${event.system}: ${event.action} ${event.target}`, {
+    result: event.result,
+    ...(event.detail ? { detail: event.detail } : {}),
+  });
+}
+
+/** Sums the outcome of a pass from its failures. */
+export function passResult(failures: string[], stats: Record<string, number>): PassResult {
+  if (failures.length === 0) return { outcome: "ok", error: "", stats };
+  const first = failures[0] ?? "";
+  return {
+    outcome: "partial",
+    error: failures.length === 1 ? first : `${first} (and ${failures.length - 1} more)`,
+    stats,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Turns what Waldur says about a resource into a validated {@link ResourceSpec}. Limits are
+ * checked here, per resource, so one hostile order (a negative, huge or non-numeric limit)
+ * becomes one clear terminal error instead of breaking the pass.
+ */
+import type { Limits, ResourceSpec } from "./backend.ts";
+import { terminal } from "./errors.ts";
+import type { Resource } from "./waldur/schemas.ts";
+
+/** Waldur stores limits as 32-bit integers. */
+const MAX_LIMIT = 2_147_483_647;
+
+/** Validates a limits object from Waldur; `where` names it in errors ("order limits"). */
+export function parseLimits(raw: unknown, where: string): Limits {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw terminal("waldur", `${where}: expected an object of numbers`);
+  }
+  const out: Limits = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isFinite(n)) {
+      throw terminal("waldur", `${where}.${key}: expected a number`);
+    }
+    if (n < 0) throw terminal("waldur", `${where}.${key}: must not be negative`);
+    if (n > MAX_LIMIT) {
+      throw terminal("waldur", `${where}.${key}: larger than Waldur allows (${MAX_LIMIT})`);
+    }
+    out[key] = n;
+  }
+  return out;
+}
+
+/** True when `raw` holds at least one limit. */
+export function hasLimits(raw: unknown): boolean {
+  return raw !== null && typeof raw === "object" && Object.keys(raw).length > 0;
+}
+
+/** The spec of a Waldur resource with the given limits. */
+export function toSpec(resource: Resource, limits: Limits): ResourceSpec {
+  if (resource.slug === "") throw terminal("waldur", `resource ${resource.uuid} has no slug`);
+  return {
+    uuid: resource.uuid,
+    name: resource.name,
+    slug: resource.slug,
+    projectUuid: resource.project_uuid,
+    projectSlug: resource.project_slug,
+    projectName: resource.project_name,
+    customerUuid: resource.customer_uuid,
+    customerSlug: resource.customer_slug,
+    customerName: resource.customer_name,
+    backendId: resource.backend_id,
+    limits,
+  };
+}
+
+/** True when both hold the same amounts for the same components. */
+export function sameLimits(a: Limits, b: Limits): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}

@@ -1,0 +1,271 @@
+/**
+ * The state file: SQLite through `node:sqlite`, WAL mode, an exclusive lock so a second agent
+ * on the same file fails fast, and versioned migrations. It keeps loop runs, an audit log of
+ * every change made to an external system, the order journal (attempts, backoff, outcome) and
+ * the last usage reported per resource and billing period.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { BerthError } from "./errors.ts";
+
+/** A change made to an external system. */
+export interface AuditEvent {
+  at: number;
+  offering: string;
+  system: string;
+  action: string;
+  target: string;
+  result: "ok" | "failed";
+  detail?: string;
+}
+
+/** One finished loop pass. */
+export interface LoopRun {
+  offering: string;
+  loop: string;
+  startedAt: number;
+  finishedAt: number;
+  outcome: "ok" | "partial" | "failed";
+  error?: string;
+  stats?: Record<string, number>;
+}
+
+/** What Berth remembers of one order. */
+export interface OrderJournal {
+  orderUuid: string;
+  offering: string;
+  type: string;
+  attempts: number;
+  lastError: string;
+  nextAttemptAt: number;
+  finalState: "" | "done" | "erred" | "rejected";
+  updatedAt: number;
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE loop_runs (
+     id INTEGER PRIMARY KEY, offering TEXT NOT NULL, loop TEXT NOT NULL,
+     started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, outcome TEXT NOT NULL,
+     error TEXT, stats TEXT);
+   CREATE INDEX loop_runs_by_loop ON loop_runs (offering, loop, started_at);
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY, at INTEGER NOT NULL, offering TEXT NOT NULL, system TEXT NOT NULL,
+     action TEXT NOT NULL, target TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);
+   CREATE INDEX audit_by_time ON audit (at);
+   CREATE TABLE order_journal (
+     order_uuid TEXT PRIMARY KEY, offering TEXT NOT NULL, type TEXT NOT NULL,
+     attempts INTEGER NOT NULL, last_error TEXT NOT NULL, next_attempt_at INTEGER NOT NULL,
+     final_state TEXT NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE usage_reports (
+     resource_uuid TEXT NOT NULL, period TEXT NOT NULL, component TEXT NOT NULL,
+     amount TEXT NOT NULL, reported_at INTEGER NOT NULL,
+     PRIMARY KEY (resource_uuid, period, component));`,
+];
+
+/** How many rows of each history table are kept. */
+const KEEP_ROWS = 50_000;
+
+/** The state store. */
+export class Store {
+  #db: DatabaseSync;
+  readonly path: string;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.path = path;
+  }
+
+  /** Opens (or creates) the state file and applies pending migrations. */
+  static open(path: string): Store {
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path);
+      db.exec("PRAGMA busy_timeout = 2000");
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      const store = new Store(db, path);
+      store.#migrate();
+      return store;
+    } catch (cause) {
+      db?.close();
+      throw storeError(path, cause);
+    }
+  }
+
+  #migrate(): void {
+    this.#db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const row = this.#db.prepare("SELECT max(version) AS v FROM schema_version").get();
+    const current = typeof row?.v === "number" ? row.v : 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`schema version ${current} is newer than this Berth (${MIGRATIONS.length})`);
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.#tx(() => {
+        this.#db.exec(MIGRATIONS[v] ?? "");
+        this.#db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(v + 1);
+      });
+    }
+  }
+
+  #tx(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #run(sql: string, ...params: (string | number | null)[]): void {
+    try {
+      this.#db.prepare(sql).run(...params);
+    } catch (cause) {
+      throw storeError(this.path, cause);
+    }
+  }
+
+  /** Records a change made to an external system. */
+  audit(event: AuditEvent): void {
+    this.#run(
+      "INSERT INTO audit (at, offering, system, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      event.at,
+      event.offering,
+      event.system,
+      event.action,
+      event.target,
+      event.result,
+      event.detail ?? null,
+    );
+  }
+
+  /** The most recent audit events, newest first. */
+  recentAudit(limit = 50): AuditEvent[] {
+    return this.#db.prepare(
+      "SELECT at, offering, system, action, target, result, detail FROM audit ORDER BY id DESC LIMIT ?",
+    ).all(limit).map((r) => ({
+      at: Number(r.at),
+      offering: String(r.offering),
+      system: String(r.system),
+      action: String(r.action),
+      target: String(r.target),
+      result: r.result === "ok" ? "ok" : "failed",
+      ...(r.detail === null ? {} : { detail: String(r.detail) }),
+    }));
+  }
+
+  /** Records a finished loop pass and trims old history. */
+  recordRun(run: LoopRun): void {
+    this.#run(
+      "INSERT INTO loop_runs (offering, loop, started_at, finished_at, outcome, error, stats) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      run.offering,
+      run.loop,
+      run.startedAt,
+      run.finishedAt,
+      run.outcome,
+      run.error ?? null,
+      run.stats ? JSON.stringify(run.stats) : null,
+    );
+    this.#run(`DELETE FROM loop_runs WHERE id <= (SELECT max(id) FROM loop_runs) - ${KEEP_ROWS}`);
+    this.#run(`DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ${KEEP_ROWS}`);
+  }
+
+  /** The last recorded run of a loop, if any. */
+  lastRun(offering: string, loop: string): LoopRun | undefined {
+    const r = this.#db.prepare(
+      "SELECT * FROM loop_runs WHERE offering = ? AND loop = ? ORDER BY id DESC LIMIT 1",
+    ).get(offering, loop);
+    if (!r) return undefined;
+    return {
+      offering: String(r.offering),
+      loop: String(r.loop),
+      startedAt: Number(r.started_at),
+      finishedAt: Number(r.finished_at),
+      outcome: r.outcome === "ok" ? "ok" : r.outcome === "partial" ? "partial" : "failed",
+      ...(r.error === null ? {} : { error: String(r.error) }),
+    };
+  }
+
+  /** The journal entry of an order, if Berth has seen it before. */
+  order(uuid: string): OrderJournal | undefined {
+    const r = this.#db.prepare("SELECT * FROM order_journal WHERE order_uuid = ?").get(uuid);
+    if (!r) return undefined;
+    const final = String(r.final_state);
+    return {
+      orderUuid: String(r.order_uuid),
+      offering: String(r.offering),
+      type: String(r.type),
+      attempts: Number(r.attempts),
+      lastError: String(r.last_error),
+      nextAttemptAt: Number(r.next_attempt_at),
+      finalState: final === "done" || final === "erred" || final === "rejected" ? final : "",
+      updatedAt: Number(r.updated_at),
+    };
+  }
+
+  /** Writes an order's journal entry. */
+  saveOrder(entry: OrderJournal): void {
+    this.#run(
+      `INSERT INTO order_journal (order_uuid, offering, type, attempts, last_error, next_attempt_at, final_state, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (order_uuid) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error,
+         next_attempt_at = excluded.next_attempt_at, final_state = excluded.final_state, updated_at = excluded.updated_at`,
+      entry.orderUuid,
+      entry.offering,
+      entry.type,
+      entry.attempts,
+      entry.lastError,
+      entry.nextAttemptAt,
+      entry.finalState,
+      entry.updatedAt,
+    );
+  }
+
+  /** The amounts last reported for a resource and period, component → amount string. */
+  lastUsage(resourceUuid: string, period: string): Record<string, string> {
+    const rows = this.#db.prepare(
+      "SELECT component, amount FROM usage_reports WHERE resource_uuid = ? AND period = ?",
+    ).all(resourceUuid, period);
+    return Object.fromEntries(rows.map((r) => [String(r.component), String(r.amount)]));
+  }
+
+  /** Remembers what was reported. */
+  saveUsage(
+    resourceUuid: string,
+    period: string,
+    amounts: Record<string, string>,
+    at: number,
+  ): void {
+    try {
+      this.#tx(() => {
+        for (const [component, amount] of Object.entries(amounts)) {
+          this.#db.prepare(
+            `INSERT INTO usage_reports (resource_uuid, period, component, amount, reported_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (resource_uuid, period, component) DO UPDATE SET amount = excluded.amount, reported_at = excluded.reported_at`,
+          ).run(resourceUuid, period, component, amount, at);
+        }
+      });
+    } catch (cause) {
+      throw storeError(this.path, cause);
+    }
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function storeError(path: string, cause: unknown): BerthError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  let why = message;
+  if (/locked|busy/i.test(message)) {
+    why = "it is locked: another Berth process is using it (one agent per state file)";
+  } else if (/not a database|malformed|corrupt/i.test(message)) {
+    why =
+      "it is not a valid SQLite database (corrupt, or another kind of file); move it away to start fresh";
+  } else if (/unable to open|readonly|permission/i.test(message)) {
+    why = `it cannot be opened for writing (${message})`;
+  }
+  return new BerthError(`state file ${path}: ${why}`, { system: "store", transient: false, cause });
+}

@@ -1,0 +1,141 @@
+/**
+ * The usage processor: reads usage from the backend for every provisioned resource and reports
+ * it to Waldur for the current billing period with two decimals. Unchanged amounts are not sent
+ * again; decreases are reported; a failed read is skipped and shown, never reported as 0.
+ */
+import { errorMessage } from "./errors.ts";
+import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
+import { toSpec } from "./resource_spec.ts";
+import type { ResourceSpec } from "./backend.ts";
+
+/** The billing period containing `now` in `timeZone`: `YYYY-MM-01` and its start as an ISO date. */
+export function billingPeriod(now: number, timeZone: string): { period: string; date: string } {
+  const parts = wallClock(now, timeZone);
+  const period = `${parts.year}-${pad(parts.month)}-01`;
+  // The instant of local midnight on the 1st: start from UTC midnight and correct by the offset.
+  let instant = Date.UTC(parts.year, parts.month - 1, 1);
+  for (let i = 0; i < 2; i++) {
+    instant = Date.UTC(parts.year, parts.month - 1, 1) - offsetMs(instant, timeZone);
+  }
+  const offset = offsetMs(instant, timeZone) / 60_000;
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  return { period, date: `${period}T00:00:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}` };
+}
+
+/** An amount as Waldur's decimal string, rounded half away from zero to two decimals. */
+export function formatAmount(value: number): string {
+  const cents = Math.round(Math.abs(value) * 100 + Number.EPSILON * 100);
+  return `${value < 0 && cents > 0 ? "-" : ""}${Math.floor(cents / 100)}.${pad(cents % 100)}`;
+}
+
+/** One usage pass over the offering. */
+export async function reportUsage(
+  ctx: ProcessorContext,
+  signal?: AbortSignal,
+): Promise<PassResult> {
+  const { items, rejected } = await ctx.waldur.listResources(ctx.offering.offeringUuid, [
+    "OK",
+    "Erred",
+    "Updating",
+    "Terminating",
+  ]);
+  const failures = rejected.map((r) =>
+    `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
+  );
+  const specs: ResourceSpec[] = [];
+  for (const r of items) {
+    if (r.backend_id === "") continue;
+    try {
+      specs.push(toSpec(r, {}));
+    } catch (error) {
+      failures.push(`resource ${r.name}: ${errorMessage(error)}`);
+    }
+  }
+  const { period, date } = billingPeriod(ctx.clock.now(), ctx.timezone);
+  const known = Object.keys(ctx.offering.components);
+  const results = await ctx.backend.usage(specs);
+  const stats = { resources: specs.length, reported: 0, unchanged: 0, failed: 0 };
+  for (const spec of specs) {
+    if (signal?.aborted) break;
+    const result = results.get(spec.uuid);
+    if (!result || !result.ok) {
+      stats.failed++;
+      failures.push(
+        `usage of ${spec.name} not read: ${result ? errorMessage(result.error) : "no answer"}`,
+      );
+      continue;
+    }
+    const amounts: Record<string, string> = {};
+    for (const [component, value] of Object.entries(result.amounts)) {
+      if (known.length > 0 && !known.includes(component)) continue;
+      if (!Number.isFinite(value) || value < 0) {
+        failures.push(`usage of ${spec.name}: ${component} is not a valid amount`);
+        continue;
+      }
+      amounts[component] = formatAmount(value);
+    }
+    if (Object.keys(amounts).length === 0) continue;
+    const last = ctx.store.lastUsage(spec.uuid, period);
+    if (Object.entries(amounts).every(([k, v]) => last[k] === v)) {
+      stats.unchanged++;
+      continue;
+    }
+    try {
+      await ctx.waldur.setUsage(
+        spec.uuid,
+        Object.entries(amounts).map(([type, amount]) => ({ type, amount })),
+        date,
+      );
+      ctx.store.saveUsage(spec.uuid, period, amounts, ctx.clock.now());
+      stats.reported++;
+      recordAudit(ctx, {
+        system: "waldur",
+        action: "report usage",
+        target: spec.uuid,
+        result: "ok",
+        detail: `${spec.name} ${period} ${JSON.stringify(amounts)}`,
+      });
+    } catch (error) {
+      failures.push(`usage of ${spec.name} not reported: ${errorMessage(error)}`);
+    }
+    ctx.status.heartbeat(ctx.offering.name, "usage");
+  }
+  return passResult(failures, stats);
+}
+
+function wallClock(
+  now: number,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const fmt = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+  });
+  const get = (type: string) =>
+    Number(fmt.formatToParts(now).find((p) => p.type === type)?.value ?? 0);
+  return {
+    year: get("year"),
+    month: get("month"),
+    day: get("day"),
+    hour: get("hour"),
+    minute: get("minute"),
+    second: get("second"),
+  };
+}
+
+function offsetMs(instant: number, timeZone: string): number {
+  const w = wallClock(instant, timeZone);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}

@@ -1,0 +1,405 @@
+/**
+ * Waldur's marketplace API as the site agent uses it: `Authorization: Token` (or an OIDC
+ * client-credentials bearer), `page_size=100` paging to the end by `x-result-count`, repeated
+ * `state=` params, every response parsed with zod. Paths are relative to the `/api` base.
+ */
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import type { WaldurConfig } from "../config.ts";
+import { createHttp, describeIssues, type Exchange, type Fetch, type Http } from "../http.ts";
+import {
+  AgentIdentity,
+  AgentService,
+  ComponentUsage,
+  Offering,
+  OidcToken,
+  Order,
+  type OrderState,
+  ProjectUser,
+  type Rejected,
+  Resource,
+  type ResourceState,
+  User,
+} from "./schemas.ts";
+
+/** Options of {@link createWaldurClient}. */
+export interface WaldurClientOptions {
+  config: WaldurConfig;
+  fetch: Fetch;
+  clock: Clock;
+  userAgent: string;
+  onExchange?: (exchange: Exchange) => void;
+}
+
+/** A list whose malformed items were set aside instead of failing the whole call. */
+export interface Checked<T> {
+  items: T[];
+  rejected: Rejected[];
+}
+
+/** One usage amount for `set_usage`. */
+export interface UsageItem {
+  type: string;
+  amount: string;
+}
+
+const PAGE_SIZE = 100;
+const MAX_PAGES = 10_000;
+
+/** The Waldur calls the processors and commands use. */
+export interface WaldurClient {
+  readonly http: Http;
+  /** The token's user (`GET /users/me/`): proves the credentials. */
+  me(): Promise<User>;
+  /** Orders of an offering in the given states, every page. */
+  listOrders(offeringUuid: string, states: readonly OrderState[]): Promise<Checked<Order>>;
+  getOrder(uuid: string): Promise<Order>;
+  approveOrder(uuid: string): Promise<void>;
+  rejectOrder(uuid: string, comment: string): Promise<void>;
+  setOrderDone(uuid: string): Promise<void>;
+  setOrderErred(uuid: string, message: string, traceback?: string): Promise<void>;
+  /** Resources of an offering in the given states, every page. */
+  listResources(offeringUuid: string, states: readonly ResourceState[]): Promise<Checked<Resource>>;
+  getResource(uuid: string): Promise<Resource>;
+  setResourceBackendId(uuid: string, backendId: string): Promise<void>;
+  setResourceLimits(uuid: string, limits: Record<string, number>): Promise<void>;
+  setResourceBackendMetadata(uuid: string, metadata: Record<string, unknown>): Promise<void>;
+  setResourceErred(uuid: string, message: string): Promise<void>;
+  setResourceOk(uuid: string): Promise<void>;
+  /** The team of a resource's Waldur project. */
+  getTeam(resourceUuid: string): Promise<ProjectUser[]>;
+  /** Usages recorded for a resource in one billing period (`YYYY-MM-01`). */
+  listUsages(resourceUuid: string, billingPeriod: string): Promise<Checked<ComponentUsage>>;
+  /** Upserts the usages of one resource for the period that contains `date`. */
+  setUsage(resourceUuid: string, usages: UsageItem[], date: string): Promise<void>;
+  getOffering(uuid: string): Promise<Offering>;
+  createOfferingComponent(offeringUuid: string, body: Record<string, unknown>): Promise<void>;
+  updateOfferingComponent(offeringUuid: string, body: Record<string, unknown>): Promise<void>;
+  /**
+   * Registers (or refreshes) the agent identity `agent-<offering>` and its services; returns the
+   * identity's uuid. Called once at start: the Python agent did this every cycle.
+   */
+  registerIdentity(
+    offeringUuid: string,
+    version: string,
+    services: readonly string[],
+    now: string,
+  ): Promise<string>;
+}
+
+/** Builds a Waldur client for one offering's connection. */
+export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
+  const { config, clock } = options;
+  let bearer: { token: string; until: number } | undefined;
+
+  const tokenHttp = config.oidc
+    ? createHttp({ system: "waldur", baseUrl: config.oidc.tokenUrl, fetch: options.fetch, clock })
+    : undefined;
+
+  async function authHeaders(): Promise<Record<string, string>> {
+    const base = { "user-agent": options.userAgent };
+    if (config.token !== undefined) return { ...base, authorization: `Token ${config.token}` };
+    if (!config.oidc || !tokenHttp) return base;
+    if (!bearer || bearer.until <= clock.now()) {
+      const form = new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: config.oidc.clientId,
+        client_secret: config.oidc.clientSecret,
+      });
+      const { data } = await tokenHttp.request("POST", "", {
+        body: form,
+        schema: OidcToken,
+        action: "get an OIDC token",
+      });
+      const ttl = Math.max(30, (data.expires_in ?? 300) - 30) * 1000;
+      bearer = { token: data.access_token, until: clock.now() + ttl };
+    }
+    return { ...base, authorization: `Bearer ${bearer.token}` };
+  }
+
+  const http: Http = createHttp({
+    system: "waldur",
+    baseUrl: config.apiUrl,
+    fetch: options.fetch,
+    clock,
+    headers: authHeaders,
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  });
+
+  /** Every page of a list, each item checked on its own. */
+  async function listAll<T>(
+    path: string,
+    schema: z.ZodType<T>,
+    query: Record<string, string | readonly string[]>,
+    action: string,
+  ): Promise<Checked<T>> {
+    const items: T[] = [];
+    const rejected: Rejected[] = [];
+    let seen = 0;
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const res = await http.request("GET", path, {
+        query: { ...query, page: String(page), page_size: String(PAGE_SIZE) },
+        schema: z.array(z.unknown()),
+        action,
+      });
+      for (const raw of res.data) {
+        const parsed = schema.safeParse(raw);
+        if (parsed.success) items.push(parsed.data);
+        else rejected.push(rejectedItem(raw, parsed.error.issues));
+      }
+      seen += res.data.length;
+      const total = Number(res.headers.get("x-result-count"));
+      if (res.data.length === 0) break;
+      if (Number.isFinite(total) && res.headers.has("x-result-count")) {
+        if (seen >= total) break;
+      } else if (res.data.length < PAGE_SIZE) break;
+    }
+    return { items, rejected };
+  }
+
+  const orderPath = (uuid: string, action = "") =>
+    `/marketplace-orders/${uuid}/${action ? `${action}/` : ""}`;
+  const resourcePath = (uuid: string, action = "") =>
+    `/marketplace-provider-resources/${uuid}/${action ? `${action}/` : ""}`;
+
+  return {
+    http,
+
+    /** The token's user (`GET /users/me/`): proves the credentials. */
+    async me(): Promise<User> {
+      return (await http.request("GET", "/users/me/", {
+        schema: User,
+        action: "read the API user",
+      })).data;
+    },
+
+    /** Orders of an offering in the given states, every page. */
+    listOrders(offeringUuid: string, states: readonly OrderState[]): Promise<Checked<Order>> {
+      return listAll(
+        "/marketplace-orders/",
+        Order,
+        { offering_uuid: offeringUuid, state: states },
+        "list orders",
+      );
+    },
+
+    async getOrder(uuid: string): Promise<Order> {
+      return (await http.request("GET", orderPath(uuid), {
+        schema: Order,
+        action: `read order ${uuid}`,
+      })).data;
+    },
+
+    async approveOrder(uuid: string): Promise<void> {
+      await http.request("POST", orderPath(uuid, "approve_by_provider"), {
+        body: {},
+        action: `approve order ${uuid}`,
+      });
+    },
+
+    async rejectOrder(uuid: string, comment: string): Promise<void> {
+      await http.request("POST", orderPath(uuid, "reject_by_provider"), {
+        body: { provider_rejection_comment: comment },
+        action: `reject order ${uuid}`,
+      });
+    },
+
+    async setOrderDone(uuid: string): Promise<void> {
+      await http.request("POST", orderPath(uuid, "set_state_done"), {
+        action: `set order ${uuid} done`,
+      });
+    },
+
+    async setOrderErred(uuid: string, message: string, traceback = ""): Promise<void> {
+      await http.request("POST", orderPath(uuid, "set_state_erred"), {
+        body: { error_message: message, error_traceback: traceback },
+        action: `set order ${uuid} erred`,
+      });
+    },
+
+    /** Resources of an offering in the given states, every page. */
+    listResources(
+      offeringUuid: string,
+      states: readonly ResourceState[],
+    ): Promise<Checked<Resource>> {
+      return listAll(
+        "/marketplace-provider-resources/",
+        Resource,
+        { offering_uuid: offeringUuid, state: states },
+        "list resources",
+      );
+    },
+
+    async getResource(uuid: string): Promise<Resource> {
+      return (await http.request("GET", resourcePath(uuid), {
+        schema: Resource,
+        action: `read resource ${uuid}`,
+      })).data;
+    },
+
+    async setResourceBackendId(uuid: string, backendId: string): Promise<void> {
+      await http.request("POST", resourcePath(uuid, "set_backend_id"), {
+        body: { backend_id: backendId },
+        idempotent: true,
+        action: `set backend_id of resource ${uuid}`,
+      });
+    },
+
+    async setResourceLimits(uuid: string, limits: Record<string, number>): Promise<void> {
+      await http.request("POST", resourcePath(uuid, "set_limits"), {
+        body: { limits },
+        idempotent: true,
+        action: `set limits of resource ${uuid}`,
+      });
+    },
+
+    async setResourceBackendMetadata(
+      uuid: string,
+      metadata: Record<string, unknown>,
+    ): Promise<void> {
+      await http.request("POST", resourcePath(uuid, "set_backend_metadata"), {
+        body: { backend_metadata: metadata },
+        idempotent: true,
+        action: `set backend metadata of resource ${uuid}`,
+      });
+    },
+
+    async setResourceErred(uuid: string, message: string): Promise<void> {
+      await http.request("POST", resourcePath(uuid, "set_as_erred"), {
+        body: { error_message: message, error_traceback: "" },
+        idempotent: true,
+        action: `mark resource ${uuid} erred`,
+      });
+    },
+
+    async setResourceOk(uuid: string): Promise<void> {
+      await http.request("POST", resourcePath(uuid, "set_as_ok"), {
+        idempotent: true,
+        action: `mark resource ${uuid} OK`,
+      });
+    },
+
+    /** The team of a resource's Waldur project. */
+    async getTeam(resourceUuid: string): Promise<ProjectUser[]> {
+      return (await http.request("GET", resourcePath(resourceUuid, "team"), {
+        schema: z.array(ProjectUser),
+        action: `read the team of resource ${resourceUuid}`,
+      })).data;
+    },
+
+    /** Usages recorded for a resource in one billing period (`YYYY-MM-01`). */
+    listUsages(resourceUuid: string, billingPeriod: string): Promise<Checked<ComponentUsage>> {
+      return listAll(
+        "/marketplace-component-usages/",
+        ComponentUsage,
+        { resource_uuid: resourceUuid, billing_period: billingPeriod },
+        "list component usages",
+      );
+    },
+
+    /** Upserts the usages of one resource for the period that contains `date`. */
+    async setUsage(resourceUuid: string, usages: UsageItem[], date: string): Promise<void> {
+      await http.request("POST", "/marketplace-component-usages/set_usage/", {
+        body: { usages, resource: resourceUuid, date },
+        idempotent: true,
+        action: `report usage of resource ${resourceUuid}`,
+      });
+    },
+
+    async getOffering(uuid: string): Promise<Offering> {
+      return (await http.request("GET", `/marketplace-provider-offerings/${uuid}/`, {
+        schema: Offering,
+        action: `read offering ${uuid}`,
+      })).data;
+    },
+
+    async createOfferingComponent(
+      offeringUuid: string,
+      body: Record<string, unknown>,
+    ): Promise<void> {
+      await http.request(
+        "POST",
+        `/marketplace-provider-offerings/${offeringUuid}/create_offering_component/`,
+        {
+          body,
+          action: `create component ${String(body.type)}`,
+        },
+      );
+    },
+
+    async updateOfferingComponent(
+      offeringUuid: string,
+      body: Record<string, unknown>,
+    ): Promise<void> {
+      await http.request(
+        "POST",
+        `/marketplace-provider-offerings/${offeringUuid}/update_offering_component/`,
+        {
+          body,
+          idempotent: true,
+          action: `update component ${String(body.type)}`,
+        },
+      );
+    },
+
+    /**
+     * Registers (or refreshes) the agent identity `agent-<offering>` and its services. Called
+     * once at start: the Python agent did this every cycle.
+     */
+    async registerIdentity(
+      offeringUuid: string,
+      version: string,
+      services: readonly string[],
+      now: string,
+    ): Promise<string> {
+      const name = `agent-${offeringUuid}`;
+      const found = await http.request("GET", "/marketplace-site-agent-identities/", {
+        query: { name },
+        schema: z.array(AgentIdentity),
+        action: "look up the agent identity",
+      });
+      const body = {
+        offering: offeringUuid,
+        name,
+        version,
+        last_restarted: now,
+        dependencies: [{ package: "berth", version }],
+        config_file_path: "",
+        config_file_content: "",
+      };
+      const existing = found.data.find((i) => i.name === name);
+      const identity = existing
+        ? (await http.request("PUT", `/marketplace-site-agent-identities/${existing.uuid}/`, {
+          body,
+          schema: AgentIdentity,
+          action: "update the agent identity",
+        })).data
+        : (await http.request("POST", "/marketplace-site-agent-identities/", {
+          body,
+          schema: AgentIdentity,
+          action: "register the agent identity",
+        })).data;
+      for (const service of services) {
+        await http.request(
+          "POST",
+          `/marketplace-site-agent-identities/${identity.uuid}/register_service/`,
+          {
+            body: { name: service, mode: service },
+            schema: AgentService,
+            idempotent: true,
+            action: `register service ${service}`,
+          },
+        );
+      }
+      return identity.uuid;
+    },
+  };
+}
+
+function rejectedItem(raw: unknown, issues: readonly z.core.$ZodIssue[]): Rejected {
+  const uuid =
+    raw !== null && typeof raw === "object" && "uuid" in raw && typeof raw.uuid === "string"
+      ? raw.uuid
+      : undefined;
+  return { ...(uuid === undefined ? {} : { uuid }), problem: describeIssues(issues) };
+}

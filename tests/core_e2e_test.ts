@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { syncMembership } from "../lib/membership.ts";
+import { processOrders } from "../lib/orders.ts";
+import { reportUsage } from "../lib/usage.ts";
+import { makeSite, orderCreate } from "./support/site.ts";
+
+Deno.test("a Create order provisions the resource, sets backend_id and ends done", async () => {
+  const site = makeSite();
+  const { order, resource } = orderCreate(site, "Team Images", { storage: 20 });
+  const result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok");
+  assert.equal(site.waldur.order(order).state, "done");
+  const r = site.waldur.resource(resource);
+  assert.equal(r.backend_id, "waldur-team-images");
+  assert.equal(r.state, "OK");
+  assert.deepEqual(site.backend.projects.get("waldur-team-images")?.limits, { storage: 20 });
+  // Waldur's limits were complete: nothing is pushed back.
+  assert.ok(!site.waldur.writes().some((w) => w.path.endsWith("/set_limits/")));
+  site.close();
+});
+
+Deno.test("a Create order without a storage limit gets the default and set_limits reports it", async () => {
+  const site = makeSite();
+  const { resource } = orderCreate(site, "No Limits", {});
+  await processOrders(site.offering.context);
+  assert.deepEqual(site.waldur.resource(resource).limits, { storage: 10 });
+  assert.equal(site.waldur.writes().filter((w) => w.path.endsWith("/set_limits/")).length, 1);
+  site.close();
+});
+
+Deno.test("a Create order costs at most 5 Waldur requests, and an idle pass only the orders list", async () => {
+  const site = makeSite();
+  for (let i = 0; i < 30; i++) orderCreate(site, `res-${i}`);
+  await processOrders(site.offering.context);
+  const perOrder = site.waldur.requests.length / 30;
+  assert.ok(perOrder <= 5, `${perOrder} requests per order`);
+  const before = site.waldur.requests.length;
+  await processOrders(site.offering.context);
+  assert.deepEqual(site.waldur.requests.slice(before).map((r) => `${r.method} ${r.path}`), [
+    "GET /api/marketplace-orders/",
+  ]);
+  site.close();
+});
+
+Deno.test("a second pass after Create writes nothing anywhere", async () => {
+  const site = makeSite();
+  orderCreate(site, "alpha");
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  await processOrders(site.offering.context);
+  await syncMembership(site.offering.context);
+  await reportUsage(site.offering.context);
+  const waldurWrites = site.waldur.writes().length;
+  const backendWrites = site.backend.writes.length;
+  await processOrders(site.offering.context);
+  await syncMembership(site.offering.context);
+  await reportUsage(site.offering.context);
+  assert.equal(site.waldur.writes().length, waldurWrites);
+  assert.deepEqual(site.backend.writes.slice(backendWrites), []);
+  site.close();
+});
+
+Deno.test("an Update order applies the new limits and ends done", async () => {
+  const site = makeSite();
+  const { resource } = orderCreate(site, "beta", { storage: 5 });
+  await processOrders(site.offering.context);
+  const update = site.waldur.orderUpdate(resource, { storage: 50 });
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(update).state, "done");
+  assert.equal(site.backend.projects.get("waldur-beta")?.limits.storage, 50);
+  assert.equal(site.waldur.resource(resource).limits.storage, 50);
+  site.close();
+});
+
+Deno.test("a Terminate order deletes the project and ends done", async () => {
+  const site = makeSite();
+  const { resource } = orderCreate(site, "gamma");
+  await processOrders(site.offering.context);
+  const terminate = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(terminate).state, "done");
+  assert.equal(site.backend.projects.has("waldur-gamma"), false);
+  assert.equal(site.waldur.resource(resource).state, "Terminated");
+  site.close();
+});
+
+Deno.test("a refused delete is never reported as done: the order goes to erred with the reason", async () => {
+  const site = makeSite();
+  const { resource } = orderCreate(site, "full");
+  await processOrders(site.offering.context);
+  const project = site.backend.projects.get("waldur-full");
+  assert.ok(project);
+  project.items = 3;
+  const terminate = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  const o = site.waldur.order(terminate);
+  assert.equal(o.state, "erred");
+  assert.match(o.error_message, /still holds 3 items/);
+  assert.ok(site.backend.projects.has("waldur-full"));
+  site.close();
+});
+
+Deno.test("a transient failure leaves the order executing and the next due pass finishes it", async () => {
+  const site = makeSite();
+  const { order } = orderCreate(site, "delta");
+  site.backend.fail("ensure", "transient");
+  const first = await processOrders(site.offering.context);
+  assert.equal(first.outcome, "partial");
+  assert.equal(site.waldur.order(order).state, "executing");
+  assert.equal(site.store.order(order)?.attempts, 1);
+  assert.equal(site.status.snapshot().orders.length, 1);
+  site.clock.advance(site.config.intervals.orders);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(order).state, "done");
+  assert.equal(site.status.snapshot().orders.length, 0);
+  site.close();
+});
+
+Deno.test("repeated transient failures back off: the order is not tried on every pass", async () => {
+  const site = makeSite();
+  const { order } = orderCreate(site, "epsilon");
+  site.backend.fail("ensure", "transient", 3);
+  await processOrders(site.offering.context); // attempt 1
+  site.clock.advance(site.config.intervals.orders);
+  await processOrders(site.offering.context); // attempt 2
+  const callsAfterTwo = site.backend.calls;
+  const next = site.store.order(order)?.nextAttemptAt ?? 0;
+  assert.ok(next > site.clock.now(), "the third attempt waits");
+  site.clock.advance(1000);
+  await processOrders(site.offering.context);
+  assert.equal(site.backend.calls, callsAfterTwo, "not due yet: the backend is not called");
+  site.close();
+});
+
+Deno.test("a terminal failure sends the order to erred with its message", async () => {
+  const site = makeSite();
+  const { order, resource } = orderCreate(site, "zeta");
+  site.backend.fail("ensure", "terminal");
+  await processOrders(site.offering.context);
+  const o = site.waldur.order(order);
+  assert.equal(o.state, "erred");
+  assert.match(o.error_message, /ensure failed \(terminal fault injected\)/);
+  assert.equal(o.error_traceback, "", "no stack trace unless configured");
+  assert.equal(site.waldur.resource(resource).state, "Erred");
+  site.close();
+});
+
+Deno.test("hostile limits in an order end in a clear terminal error and nothing is created", async () => {
+  const site = makeSite();
+  const bad = [
+    [{ storage: -5 }, /order limits\.storage: must not be negative/],
+    [{ storage: "lots" }, /order limits\.storage: expected a number/],
+    [{ storage: 1e12 }, /larger than Waldur allows/],
+  ] as const;
+  for (const [limits, message] of bad) {
+    const { order } = orderCreate(site, `bad-${String(limits.storage).replace(/\W/g, "")}`, {
+      ...limits,
+    });
+    await processOrders(site.offering.context);
+    const o = site.waldur.order(order);
+    assert.equal(o.state, "erred");
+    assert.match(o.error_message, message);
+  }
+  assert.equal(site.backend.projects.size, 0);
+  site.close();
+});
+
+Deno.test("a crash between the backend create and set_backend_id is repaired without a duplicate", async () => {
+  const site = makeSite();
+  const { order, resource } = orderCreate(site, "crashy");
+  // The agent dies when set_backend_id is due: the project exists, Waldur does not know it.
+  let cut = true;
+  site.intercept = (request, next) =>
+    cut && new URL(request.url).pathname.endsWith("/set_backend_id/")
+      ? Promise.reject(new TypeError("connection reset"))
+      : next(request);
+  await processOrders(site.offering.context);
+  cut = false;
+  assert.equal(site.waldur.order(order).state, "executing");
+  assert.equal(site.waldur.resource(resource).backend_id, "");
+  assert.ok(site.backend.projects.has("waldur-crashy"));
+  site.clock.advance(site.config.intervals.orders);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(order).state, "done");
+  assert.equal(site.waldur.resource(resource).backend_id, "waldur-crashy");
+  assert.equal(site.backend.writes.filter((w) => w === "create waldur-crashy").length, 1);
+  site.close();
+});
+
+Deno.test("a secret in a backend error is redacted before it reaches Waldur", async () => {
+  const site = makeSite();
+  const { order } = orderCreate(site, "leaky");
+  site.backend.ensure = () => Promise.reject(new Error(`login with ${site.waldur.token} refused`));
+  await processOrders(site.offering.context);
+  const o = site.waldur.order(order);
+  assert.equal(o.state, "erred");
+  assert.ok(!o.error_message.includes(site.waldur.token), o.error_message);
+  assert.match(o.error_message, /\[redacted\]/);
+  assert.ok(!site.logs.join("\n").includes(site.waldur.token));
+  site.close();
+});
+
+Deno.test("membership adds and removes team members and repairs limit drift from Waldur", async () => {
+  const site = makeSite();
+  orderCreate(site, "omega", { storage: 30 });
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: "ann" }, { username: "bob" }, {
+    username: "cy",
+    offering_user_username: null,
+  }]);
+  await syncMembership(site.offering.context);
+  const p = site.backend.projects.get("waldur-omega");
+  assert.deepEqual([...p?.members ?? []].sort(), ["ann", "bob"]);
+  site.waldur.setTeam("proj", [{ username: "bob" }]);
+  if (p) p.limits.storage = 10; // someone changed the quota by hand
+  await syncMembership(site.offering.context);
+  assert.deepEqual([...p?.members ?? []], ["bob"]);
+  assert.equal(p?.limits.storage, 30, "drift repaired to Waldur's limit, not to a default");
+  site.close();
+});
+
+Deno.test("a team that cannot be read is not taken as empty: nobody is removed", async () => {
+  const site = makeSite();
+  orderCreate(site, "kappa");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  await syncMembership(site.offering.context);
+  site.intercept = (request, next) =>
+    new URL(request.url).pathname.endsWith("/team/")
+      ? Promise.resolve(new Response("gateway down", { status: 502 }))
+      : next(request);
+  const result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "partial");
+  assert.match(result.error, /team of project proj not read/);
+  assert.deepEqual([...site.backend.projects.get("waldur-kappa")?.members ?? []], ["ann"]);
+  site.close();
+});
+
+Deno.test("usage is reported with two decimals, skipped when unchanged, and decreases are reported", async () => {
+  const site = makeSite();
+  const { resource } = orderCreate(site, "usage");
+  await processOrders(site.offering.context);
+  const p = site.backend.projects.get("waldur-usage");
+  assert.ok(p);
+  p.used.storage = 3.14159;
+  await reportUsage(site.offering.context);
+  assert.deepEqual(site.waldur.usagesOf(resource).map((u) => [u.type, u.usage, u.billing_period]), [
+    ["storage", "3.14", "2026-11-01"],
+  ]);
+  const writes = site.waldur.writes().length;
+  await reportUsage(site.offering.context);
+  assert.equal(site.waldur.writes().length, writes, "unchanged usage is not sent again");
+  p.used.storage = 1.5; // garbage collection shrank the registry
+  await reportUsage(site.offering.context);
+  assert.equal(site.waldur.usagesOf(resource)[0]?.usage, "1.50");
+  site.close();
+});
+
+Deno.test("a failed usage read is skipped and shown, never reported as 0", async () => {
+  const site = makeSite();
+  const { resource } = orderCreate(site, "broken");
+  await processOrders(site.offering.context);
+  site.backend.fail("usage", "transient");
+  const result = await reportUsage(site.offering.context);
+  assert.equal(result.outcome, "partial");
+  assert.match(result.error, /usage of broken not read/);
+  assert.deepEqual(site.waldur.usagesOf(resource), []);
+  site.close();
+});
