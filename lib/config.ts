@@ -424,6 +424,7 @@ function resolveValues(
       } catch (error) {
         const why = error instanceof Error ? error.name : "error";
         problems.push(`${here}: cannot read ${file} (${why})`);
+        out[stem] = ""; // already reported: no second "Required" for the same key
       }
       continue;
     }

@@ -226,7 +226,7 @@ export function createHttp(options: HttpOptions): Http {
 export function joinUrl(base: string, path: string, query?: Record<string, QueryValue>): string {
   const url = new URL(base);
   const prefix = url.pathname.replace(/\/+$/, "");
-  url.pathname = prefix + (path.startsWith("/") ? path : `/${path}`);
+  if (path !== "") url.pathname = prefix + (path.startsWith("/") ? path : `/${path}`);
   url.search = "";
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue;

@@ -122,6 +122,12 @@ export function print(text: string): void {
   console.log(text);
 }
 
+/** Writes a command's error report to stderr (before a logger exists, or for usage errors). */
+export function printError(text: string): void {
+  // deno-lint-ignore no-console -- the one place that writes command errors
+  console.error(text);
+}
+
 /** A logger that drops everything (tests that do not look at logs). */
 export function silentLogger(): Logger {
   return createLogger({ write: () => {}, level: "error" });

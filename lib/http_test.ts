@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { ManualClock } from "./clock.ts";
+import { BerthError, HttpError } from "./errors.ts";
+import { createHttp, joinUrl, parseRetryAfter } from "./http.ts";
+
+function scripted(responses: (() => Response | Promise<Response>)[]) {
+  const seen: Request[] = [];
+  return {
+    seen,
+    fetch: (request: Request) => {
+      seen.push(request);
+      const next = responses.shift();
+      if (!next) throw new Error("no more responses");
+      return Promise.resolve(next());
+    },
+  };
+}
+
+Deno.test("joinUrl keeps the base path, repeats array params and encodes values", () => {
+  assert.equal(
+    joinUrl("https://w.example.com/api", "/marketplace-orders/", {
+      state: ["pending-provider", "executing"],
+      q: "a b",
+    }),
+    "https://w.example.com/api/marketplace-orders/?state=pending-provider&state=executing&q=a+b",
+  );
+  assert.equal(joinUrl("https://h/api/v2.0/", "projects"), "https://h/api/v2.0/projects");
+});
+
+Deno.test("a GET is retried on 503 and honours Retry-After, then parsed with zod", async () => {
+  const clock = new ManualClock();
+  const s = scripted([
+    () => new Response("busy", { status: 503, headers: { "retry-after": "2" } }),
+    () => Response.json({ id: 7 }),
+  ]);
+  const http = createHttp({
+    system: "harbor",
+    baseUrl: "https://h",
+    fetch: s.fetch,
+    clock,
+    random: () => 0,
+  });
+  const res = await http.request("GET", "/x", { schema: z.object({ id: z.number() }) });
+  assert.equal(res.data.id, 7);
+  assert.equal(s.seen.length, 2);
+  assert.deepEqual(clock.slept, [2000]);
+});
+
+Deno.test("retries are bounded and back off exponentially; the last error is transient", async () => {
+  const clock = new ManualClock();
+  const s = scripted(Array.from({ length: 3 }, () => () => new Response("down", { status: 500 })));
+  const http = createHttp({
+    system: "waldur",
+    baseUrl: "https://w",
+    fetch: s.fetch,
+    clock,
+    random: () => 1,
+  });
+  await assert.rejects(
+    http.request("GET", "/x"),
+    (e) => e instanceof HttpError && e.transient && e.status === 500,
+  );
+  assert.equal(s.seen.length, 3);
+  assert.deepEqual(clock.slept, [250, 500]);
+});
+
+Deno.test("a POST is not repeated after a 500 (it may have happened) but is after a 429", async () => {
+  const clock = new ManualClock();
+  const s = scripted([() => new Response("", { status: 500 })]);
+  const http = createHttp({ system: "waldur", baseUrl: "https://w", fetch: s.fetch, clock });
+  await assert.rejects(http.request("POST", "/x", { body: {} }));
+  assert.equal(s.seen.length, 1);
+  const s2 = scripted([
+    () => new Response("", { status: 429 }),
+    () => new Response(null, { status: 201 }),
+  ]);
+  const http2 = createHttp({ system: "waldur", baseUrl: "https://w", fetch: s2.fetch, clock });
+  assert.equal((await http2.request("POST", "/x", { body: {} })).status, 201);
+});
+
+Deno.test("4xx errors are terminal and name the action; bodies are excerpted", async () => {
+  const s = scripted([() => new Response(JSON.stringify({ detail: "nope" }), { status: 403 })]);
+  const http = createHttp({
+    system: "harbor",
+    baseUrl: "https://h",
+    fetch: s.fetch,
+    clock: new ManualClock(),
+  });
+  await assert.rejects(
+    http.request("DELETE", "/projects/1", { action: "delete project acme" }),
+    (e) =>
+      e instanceof HttpError && !e.transient &&
+      e.message === 'harbor: cannot delete project acme: HTTP 403 {"detail":"nope"}',
+  );
+});
+
+Deno.test("a network error is transient; an unexpected shape is terminal and names the field", async () => {
+  const clock = new ManualClock();
+  const down = createHttp({
+    system: "waldur",
+    baseUrl: "https://w",
+    fetch: () => Promise.reject(new TypeError("connection refused")),
+    clock,
+    retry: { attempts: 1 },
+  });
+  await assert.rejects(
+    down.request("GET", "/x"),
+    (e) => e instanceof HttpError && e.transient && e.status === 0,
+  );
+  const s = scripted([() => Response.json([{ uuid: 1 }])]);
+  const http = createHttp({ system: "waldur", baseUrl: "https://w", fetch: s.fetch, clock });
+  await assert.rejects(
+    http.request("GET", "/x", { schema: z.array(z.object({ uuid: z.string() })) }),
+    (e) => e instanceof BerthError && !e.transient && /\[0\]\.uuid: Invalid input/.test(e.message),
+  );
+});
+
+Deno.test("truncated JSON is transient (a proxy cut it off)", async () => {
+  const s = scripted([() => new Response('{"a": [1, 2', { status: 200 })]);
+  const http = createHttp({
+    system: "waldur",
+    baseUrl: "https://w",
+    fetch: s.fetch,
+    clock: new ManualClock(),
+    retry: { attempts: 1 },
+  });
+  await assert.rejects(
+    http.request("GET", "/x", { schema: z.unknown() }),
+    (e) => e instanceof BerthError && e.transient,
+  );
+});
+
+Deno.test("Retry-After accepts seconds and HTTP dates", () => {
+  const now = Date.UTC(2026, 0, 1, 0, 0, 0);
+  assert.equal(parseRetryAfter("3", now), 3000);
+  assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:10 GMT", now), 10_000);
+  assert.equal(parseRetryAfter("soon", now), undefined);
+  assert.equal(parseRetryAfter(null, now), undefined);
+});

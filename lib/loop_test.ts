@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "./clock.ts";
+import { silentLogger } from "./log.ts";
+import { runLoop } from "./loop.ts";
+import type { PassResult } from "./processor.ts";
+import { StatusRecord } from "./status.ts";
+import { Store } from "./store.ts";
+
+function deps(clock: ManualClock) {
+  const status = new StatusRecord({
+    version: "t",
+    configPath: "c",
+    offerings: [],
+    now: () => clock.now(),
+  });
+  return { clock, status, store: Store.open(":memory:"), log: silentLogger() };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("a loop runs at start, then on its interval, survives a throwing pass and stops on abort", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const d = deps(clock);
+  const stop = new AbortController();
+  let passes = 0;
+  const done = runLoop(
+    {
+      offering: "o",
+      loop: "orders",
+      intervalMs: 60_000,
+      pass: (): Promise<PassResult> => {
+        passes++;
+        if (passes === 2) return Promise.reject(new Error("boom"));
+        return Promise.resolve({ outcome: "ok", error: "", stats: {} });
+      },
+    },
+    d,
+    stop.signal,
+  );
+  await tick();
+  assert.equal(passes, 1, "runs at start");
+  clock.advance(59_000);
+  await tick();
+  assert.equal(passes, 1, "not before its interval");
+  clock.advance(1_000);
+  await tick();
+  assert.equal(passes, 2);
+  const [l] = d.status.loops();
+  assert.equal(l?.state, "failed");
+  assert.equal(l?.lastError, "boom");
+  clock.advance(60_000);
+  await tick();
+  assert.equal(passes, 3, "an error does not kill the loop");
+  assert.equal(d.status.loops()[0]?.state, "ok");
+  stop.abort();
+  await done;
+  assert.equal(d.store.lastRun("o", "orders")?.outcome, "ok");
+  d.store.close();
+});
+
+Deno.test("a loop never overlaps itself: a slow pass delays the next one", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const d = deps(clock);
+  const stop = new AbortController();
+  let running = 0;
+  let maxRunning = 0;
+  let release: () => void = () => {};
+  const done = runLoop(
+    {
+      offering: "o",
+      loop: "usage",
+      intervalMs: 1_000,
+      pass: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise<void>((r) => release = r);
+        running--;
+        return { outcome: "ok", error: "", stats: {} };
+      },
+    },
+    d,
+    stop.signal,
+  );
+  await tick();
+  clock.advance(10_000);
+  await tick();
+  assert.equal(running, 1);
+  release();
+  await tick();
+  await tick();
+  assert.equal(maxRunning, 1);
+  stop.abort();
+  release();
+  await done;
+  d.store.close();
+});

@@ -1,0 +1,5 @@
+/** The backends Berth ships, by `backend_type`. Each issue's backend registers itself here. */
+import type { BackendPlugin } from "./backend.ts";
+
+/** Every built-in backend plugin. */
+export const PLUGINS: readonly BackendPlugin<never>[] = [];

@@ -1,0 +1,35 @@
+/**
+ * Liveness and readiness. `/healthz` fails only when a loop is wedged (its pass has shown no
+ * sign of life past the deadline, or the scheduler missed its start by as much): a failing
+ * Waldur, Harbor, Rancher or Keycloak never restarts the pod. `/readyz` is ready once every loop
+ * has finished a first pass.
+ */
+import type { LoopStatus } from "../lib/status.ts";
+
+/** A pass that shows no sign of life for this long is wedged. */
+export const WEDGE_MS = 10 * 60_000;
+
+/** Why the process is not live, or [] when it is. */
+export function livenessProblems(loops: readonly LoopStatus[], now: number): string[] {
+  const problems: string[] = [];
+  for (const l of loops) {
+    if (l.state === "running" && now - l.heartbeat > WEDGE_MS) {
+      problems.push(
+        `${l.offering}/${l.loop}: pass silent for ${Math.round((now - l.heartbeat) / 1000)} s`,
+      );
+    } else if (l.state !== "running" && l.nextRun !== null && now - l.nextRun > WEDGE_MS) {
+      problems.push(
+        `${l.offering}/${l.loop}: scheduler ${Math.round((now - l.nextRun) / 1000)} s late`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Why the agent is not ready, or [] when it is. */
+export function readinessProblems(loops: readonly LoopStatus[]): string[] {
+  if (loops.length === 0) return ["no loop is configured"];
+  return loops.filter((l) => l.runs === 0).map((l) =>
+    `${l.offering}/${l.loop}: first pass not finished`
+  );
+}

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import type { BackendPlugin } from "../lib/backend.ts";
+import { main, type World } from "../lib/cli.ts";
+import { ManualClock } from "../lib/clock.ts";
+import { MemoryBackend } from "../lib/memory/backend.ts";
+import { FakeWaldur } from "../lib/waldur/fake.ts";
+
+interface TestWorld extends World {
+  waldur: FakeWaldur;
+  backend: MemoryBackend;
+  offeringUuid: string;
+  logs: string[];
+  signal: () => void;
+}
+
+function world(configFor: (w: { token: string; offering: string }) => string): TestWorld {
+  const clock = new ManualClock();
+  const waldur = new FakeWaldur({ now: () => clock.now() });
+  const offeringUuid = waldur.addOffering("Registry", [
+    { type: "storage", name: "Old name", billing_type: "limit", measured_unit: "GB" },
+  ]);
+  const backend = new MemoryBackend();
+  const plugin: BackendPlugin<Record<string, never>> = {
+    type: "memory",
+    settings: z.object({}).strict(),
+    create: () => backend,
+  };
+  let handler = () => {};
+  const files: Record<string, string> = {
+    "berth.yaml": configFor({ token: waldur.token, offering: offeringUuid }),
+  };
+  const logs: string[] = [];
+  return {
+    waldur,
+    backend,
+    offeringUuid,
+    logs,
+    signal: () => handler(),
+    env: () => undefined,
+    readFile: (p) => {
+      const f = files[p];
+      if (f === undefined) throw new Deno.errors.NotFound(p);
+      return f;
+    },
+    fetch: (r) => Promise.resolve(waldur.app.request(r)),
+    // Virtual time, but every sleep yields a real tick so the test's own timers run.
+    clock: {
+      now: () => clock.now(),
+      sleep: async (ms, signal) => {
+        await new Promise((r) => setTimeout(r, 1));
+        await clock.sleep(ms, signal);
+      },
+    },
+    isTerminal: false,
+    onSignal: (h) => {
+      handler = h;
+      return () => handler = () => {};
+    },
+    serve: (_listen, _handler, signal) =>
+      Promise.resolve({
+        url: "http://test/",
+        finished: new Promise<void>((r) => signal.addEventListener("abort", () => r())),
+      }),
+    plugins: [plugin as BackendPlugin<never>],
+    version: "9.9.9",
+    writeLog: (line) => logs.push(line),
+  };
+}
+
+const config = ({ token, offering }: { token: string; offering: string }) => `
+offerings:
+  - name: registry
+    waldur_api_url: http://waldur.test/api/
+    waldur_api_token: ${token}
+    waldur_offering_uuid: ${offering}
+    backend_type: memory
+    backend_settings: {}
+    backend_components:
+      storage: {measured_unit: GB, accounting_type: limit, label: Storage}
+state_file: ":memory:"
+`;
+
+Deno.test("berth run --once processes orders and exits 0; the identity is registered once", async () => {
+  const w = world(config);
+  const { order } = w.waldur.orderCreate(w.offeringUuid, {
+    name: "one",
+    limits: { storage: 1 },
+    project: "p",
+    customer: "c",
+  });
+  assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0);
+  assert.equal(w.waldur.order(order).state, "done");
+  assert.equal(w.waldur.identities.size, 1);
+  assert.deepEqual([...w.waldur.identities.values()][0]?.services.sort(), [
+    "membership_sync",
+    "order_process",
+    "report",
+  ]);
+  assert.equal(w.waldur.requests.filter((r) => r.path.includes("site-agent-identities")).length, 5);
+});
+
+Deno.test("berth run --once exits non-zero when a pass fails", async () => {
+  const w = world((c) => config({ ...c, token: "wrong-token" }));
+  assert.equal(await main(["run", "--once", "--mode", "orders", "-c", "berth.yaml"], w), 1);
+  assert.match(w.logs.join("\n"), /HTTP 401/);
+  assert.ok(!w.logs.join("\n").includes("wrong-token"), "the token is redacted");
+});
+
+Deno.test("the Python spelling -m order_process -c FILE runs the orders loop until SIGTERM, then exits 0", async () => {
+  const w = world(config);
+  const { order } = w.waldur.orderCreate(w.offeringUuid, {
+    name: "two",
+    project: "p",
+    customer: "c",
+  });
+  const running = main(["-m", "order_process", "-c", "berth.yaml"], w);
+  for (let i = 0; i < 50 && w.waldur.order(order).state !== "done"; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(w.waldur.order(order).state, "done");
+  w.signal();
+  assert.equal(await running, 0);
+  assert.match(w.logs.join("\n"), /stopping: finishing the items in flight/);
+});
+
+Deno.test("unknown flags and commands exit 2; a bad config exits 1", async () => {
+  const w = world(config);
+  assert.equal(await main(["run", "--frobnicate"], w), 2);
+  assert.equal(await main(["launch"], w), 2);
+  assert.equal(await main(["-m", "event_process"], w), 2);
+  assert.equal(await main(["check-config", "-c", "missing.yaml"], w), 1);
+  const bad = world(() => "offerings:\n  - name: x\n    backend_type: memory\n");
+  assert.equal(await main(["check-config", "-c", "berth.yaml"], bad), 1);
+  assert.equal(await main(["check-config", "-c", "berth.yaml"], w), 0);
+  assert.equal(await main(["--version"], w), 0);
+  assert.equal(await main(["run", "--help"], w), 0);
+});
+
+Deno.test("berth load-components updates existing components from backend_components", async () => {
+  const w = world(config);
+  assert.equal(await main(["load-components", "-c", "berth.yaml"], w), 0);
+  const offering = w.waldur.offerings.get(w.offeringUuid);
+  assert.deepEqual(
+    offering?.components.map((c) => [c.type, c.name, c.billing_type, c.measured_unit]),
+    [
+      ["storage", "Storage", "limit", "GB"],
+    ],
+  );
+  assert.equal(await main(["load-components", "-c", "berth.yaml"], w), 0);
+  assert.equal(offering?.components.length, 1);
+  assert.ok(
+    w.waldur.requests.some((r) =>
+      r.path.endsWith("/update_offering_component/") && r.status === 200
+    ),
+  );
+});
+
+Deno.test("berth diagnose checks Waldur and the backend and fails on bad credentials", async () => {
+  const ok = world(config);
+  assert.equal(await main(["load-components", "-c", "berth.yaml"], ok), 0);
+  assert.equal(await main(["diagnose", "-c", "berth.yaml"], ok), 0);
+  const bad = world((c) => config({ ...c, token: "nope-nope-nope" }));
+  assert.equal(await main(["diagnose", "-c", "berth.yaml"], bad), 1);
+});
+
+Deno.test("berth plan changes nothing", async () => {
+  const w = world(config);
+  w.waldur.orderCreate(w.offeringUuid, { name: "planned", project: "p", customer: "c" });
+  assert.equal(await main(["plan", "-c", "berth.yaml"], w), 0);
+  assert.deepEqual(w.waldur.writes(), []);
+  assert.equal(w.backend.writes.length, 0);
+});
