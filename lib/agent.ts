@@ -12,7 +12,7 @@ import type { Logger, Redactor } from "./log.ts";
 import type { LoopSpec } from "./loop.ts";
 import { syncMembership } from "./membership.ts";
 import { processOrders } from "./orders.ts";
-import type { ProcessorContext } from "./processor.ts";
+import { type ProcessorContext, writeAudit } from "./processor.ts";
 import type { StatusRecord } from "./status.ts";
 import type { Store } from "./store.ts";
 import { reportUsage } from "./usage.ts";
@@ -71,16 +71,12 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       clock: deps.clock,
       log,
       onExchange,
-      audit: (event) => {
-        const full = { ...event, at: deps.clock.now(), offering: offering.name };
-        try {
-          deps.store.audit(full);
-        } catch (error) {
-          log.error("cannot write the audit log", { error });
-        }
-        deps.status.audit(full);
-        log.info(`${event.system}: ${event.action} ${event.target}`, { result: event.result });
-      },
+      audit: (event) =>
+        writeAudit(
+          { store: deps.store, status: deps.status, clock: deps.clock, log },
+          offering.name,
+          event,
+        ),
       publish: (snapshot) => deps.status.publish(offering.name, snapshot),
     });
     const context: ProcessorContext = {

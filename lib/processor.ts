@@ -31,22 +31,42 @@ export interface PassResult {
   stats: Record<string, number>;
 }
 
-/** Records a change to an external system in the store, the status record and the log. */
+/** Where audit events go. */
+export interface AuditSink {
+  store: Store;
+  status: StatusRecord;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Records a change to an external system in the store, the status record and the log. The one
+ * audit path: processors call it through {@link recordAudit}, backends through their context.
+ */
+export function writeAudit(
+  sink: AuditSink,
+  offering: string,
+  event: Omit<AuditEvent, "at" | "offering">,
+): void {
+  const full: AuditEvent = { ...event, at: sink.clock.now(), offering };
+  try {
+    sink.store.audit(full);
+  } catch (error) {
+    sink.log.error("cannot write the audit log", { error });
+  }
+  sink.status.audit(full);
+  sink.log.info(`${event.system}: ${event.action} ${event.target}`, {
+    result: event.result,
+    ...(event.detail ? { detail: event.detail } : {}),
+  });
+}
+
+/** Records a change made by a processor. */
 export function recordAudit(
   ctx: ProcessorContext,
   event: Omit<AuditEvent, "at" | "offering">,
 ): void {
-  const full: AuditEvent = { ...event, at: ctx.clock.now(), offering: ctx.offering.name };
-  try {
-    ctx.store.audit(full);
-  } catch (error) {
-    ctx.log.error("cannot write the audit log", { error });
-  }
-  ctx.status.audit(full);
-  ctx.log.info(`${event.system}: ${event.action} ${event.target}`, {
-    result: event.result,
-    ...(event.detail ? { detail: event.detail } : {}),
-  });
+  writeAudit(ctx, ctx.offering.name, event);
 }
 
 /** Sums the outcome of a pass from its failures. */
