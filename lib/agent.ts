@@ -23,6 +23,10 @@ export interface AgentDeps {
   config: Config;
   plugins: readonly BackendPlugin<never>[];
   fetch: Fetch;
+  /** Builds a fetch trusting extra CA certificates; defaults to `fetch` (tests). */
+  tlsFetch?: (caPem: string) => Fetch;
+  /** Reads files the settings name; defaults to failing. */
+  readFile?: (path: string) => string;
   clock: Clock;
   log: Logger;
   store: Store;
@@ -68,6 +72,10 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       settings: plugin.settings.parse(offering.backendSettings),
       components: offering.components,
       fetch: deps.fetch,
+      tlsFetch: deps.tlsFetch ?? (() => deps.fetch),
+      readFile: deps.readFile ?? ((path) => {
+        throw new Error(`cannot read ${path} here`);
+      }),
       clock: deps.clock,
       log,
       onExchange,

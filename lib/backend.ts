@@ -96,6 +96,10 @@ export interface BackendContext<S> {
   settings: S;
   components: Record<string, ComponentConfig>;
   fetch: Fetch;
+  /** A fetch that also trusts the given CA certificates (PEM), for self-signed servers. */
+  tlsFetch: (caPem: string) => Fetch;
+  /** Reads a file named in the settings (a CA certificate). */
+  readFile: (path: string) => string;
   clock: Clock;
   log: Logger;
   /** Records a change made to an external system. */

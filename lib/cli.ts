@@ -24,6 +24,8 @@ export interface World {
   env: (name: string) => string | undefined;
   readFile: (path: string) => string;
   fetch: Fetch;
+  /** A fetch that also trusts these CA certificates (PEM); defaults to `fetch`. */
+  tlsFetch?: (caPem: string) => Fetch;
   clock: Clock;
   /** True when stderr is a terminal (readable logs instead of JSON lines). */
   isTerminal: boolean;
@@ -309,6 +311,8 @@ function wire(world: World, configPath: string, statePath?: string): Wired | und
     config,
     plugins: world.plugins,
     fetch: world.fetch,
+    ...(world.tlsFetch ? { tlsFetch: world.tlsFetch } : {}),
+    readFile: world.readFile,
     clock: world.clock,
     log,
     store,

@@ -46,6 +46,8 @@ export interface HttpErrorOptions {
   bodyExcerpt?: string;
   /** Milliseconds the server asked us to wait (Retry-After), if it said. */
   retryAfterMs?: number;
+  /** Overrides the classification by status (e.g. a refused credential the operator must fix). */
+  transient?: boolean;
   cause?: unknown;
 }
 
@@ -60,7 +62,7 @@ export class HttpError extends BerthError {
   constructor(message: string, options: HttpErrorOptions) {
     super(message, {
       system: options.system,
-      transient: isTransientStatus(options.status),
+      transient: options.transient ?? isTransientStatus(options.status),
       cause: options.cause,
     });
     this.name = "HttpError";

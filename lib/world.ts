@@ -39,6 +39,10 @@ export function realWorld(): World {
     env: (name) => Deno.env.get(name),
     readFile: (path) => Deno.readTextFileSync(path),
     fetch: (request) => fetch(request),
+    tlsFetch: (caPem) => {
+      const client = Deno.createHttpClient({ caCerts: [caPem] });
+      return (request) => fetch(request, { client });
+    },
     clock: systemClock,
     isTerminal: Deno.stderr.isTerminal(),
     onSignal: (handler) => {

@@ -14,34 +14,41 @@ import { StatusRecord } from "../../lib/status.ts";
 import { Store } from "../../lib/store.ts";
 import { FakeWaldur } from "../../lib/waldur/fake.ts";
 
-export interface Site {
+export interface Site<B = MemoryBackend> {
   clock: ManualClock;
   waldur: FakeWaldur;
-  backend: MemoryBackend;
+  backend: B;
   store: Store;
   status: StatusRecord;
   offering: OfferingRuntime;
   offeringUuid: string;
   config: Config;
   logs: string[];
-  /** Wraps every request to the fake; replace to inject faults. */
+  /** Wraps every request to a fake; replace to inject faults. */
   intercept: (request: Request, next: Fetch) => Promise<Response>;
   close(): void;
 }
 
-/** Builds a site with one `memory` offering whose component is `storage` (limit, GB). */
-export function makeSite(options: { yamlExtra?: string } = {}): Site {
-  const clock = new ManualClock();
+/** What a site is built from. */
+export interface SiteOptions {
+  backendType: string;
+  /** The YAML of `backend_settings` (a flow mapping). */
+  settings: string;
+  plugins: readonly BackendPlugin<never>[];
+  /** Fake servers by host name; `waldur.test` is always the fake Waldur. */
+  hosts?: Record<string, { request: (r: Request) => Response | Promise<Response> }>;
+  yamlExtra?: string;
+  clock?: ManualClock;
+}
+
+/** Builds a site: the fake Waldur, one offering of `backendType`, and the given fakes. */
+export function buildSite(options: SiteOptions): Site<unknown> {
+  const clock = options.clock ?? new ManualClock();
   const waldur = new FakeWaldur({ now: () => clock.now() });
   const offeringUuid = waldur.addOffering("Registry", [
     { type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" },
   ]);
-  const backend = new MemoryBackend();
-  const plugin: BackendPlugin<Record<string, never>> = {
-    type: "memory",
-    settings: z.object({}).strict(),
-    create: () => backend,
-  };
+  const schemas = Object.fromEntries(options.plugins.map((p) => [p.type, p.settings]));
   const parsed = parseConfig(
     `
 offerings:
@@ -49,12 +56,12 @@ offerings:
     waldur_api_url: http://waldur.test/api/
     waldur_api_token: ${waldur.token}
     waldur_offering_uuid: ${offeringUuid}
-    backend_type: memory
-    backend_settings: {}
+    backend_type: ${options.backendType}
+    backend_settings: ${options.settings}
     backend_components:
       storage: {measured_unit: GB, accounting_type: limit, label: Storage}
 ${options.yamlExtra ?? ""}`,
-    { env: () => undefined, readFile: () => "", schemas: { memory: plugin.settings } },
+    { env: () => undefined, readFile: () => "", schemas },
   );
   if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
   const config = parsed.config;
@@ -71,13 +78,13 @@ ${options.yamlExtra ?? ""}`,
   const status = new StatusRecord({
     version: "test",
     configPath: "test.yaml",
-    offerings: [{ name: "registry", backendType: "memory", offeringUuid }],
+    offerings: [{ name: "registry", backendType: options.backendType, offeringUuid }],
     now: () => clock.now(),
   });
-  const site: Site = {
+  const site: Site<unknown> = {
     clock,
     waldur,
-    backend,
+    backend: undefined,
     store,
     status,
     offeringUuid,
@@ -87,10 +94,19 @@ ${options.yamlExtra ?? ""}`,
     offering: undefined as unknown as OfferingRuntime,
     close: () => store.close(),
   };
-  const direct: Fetch = (request) => Promise.resolve(waldur.app.request(request));
+  const hosts: Record<string, { request: (r: Request) => Response | Promise<Response> }> = {
+    ...options.hosts,
+    "waldur.test": waldur.app,
+  };
+  const direct: Fetch = async (request) => {
+    const host = new URL(request.url).hostname;
+    const server = hosts[host];
+    if (!server) throw new TypeError(`fetch failed: no route to ${host}`);
+    return await server.request(request);
+  };
   const [offering] = buildOfferings({
     config,
-    plugins: [plugin as BackendPlugin<never>],
+    plugins: options.plugins,
     fetch: (request) => site.intercept(request, direct),
     clock,
     log,
@@ -101,7 +117,26 @@ ${options.yamlExtra ?? ""}`,
   });
   if (!offering) throw new Error("no offering");
   site.offering = offering;
+  site.backend = offering.backend;
   return site;
+}
+
+/** Builds a site with one `memory` offering whose component is `storage` (limit, GB). */
+export function makeSite(options: { yamlExtra?: string } = {}): Site {
+  const backend = new MemoryBackend();
+  const plugin: BackendPlugin<Record<string, never>> = {
+    type: "memory",
+    settings: z.object({}).strict(),
+    create: () => backend,
+  };
+  const site = buildSite({
+    backendType: "memory",
+    settings: "{}",
+    plugins: [plugin as BackendPlugin<never>],
+    ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
+  });
+  site.backend = backend;
+  return site as Site;
 }
 
 /** Orders a resource in project `proj` of customer `acme`. */

@@ -1,0 +1,300 @@
+/**
+ * Harbor's REST API v2.0 as Berth uses it. Every request is stateless HTTP basic auth with the
+ * robot account (no cookies, so Harbor's CSRF check never applies) and carries its own
+ * `X-Request-Id`. Lookups are exact (`GET /projects/{name}` with `X-Is-Resource-Name: true`);
+ * lists are paged to the end with `page_size=100`; created ids come from `Location`.
+ *
+ * Errors stay {@link HttpError}s with the status, so callers branch on 404/409/412, and their
+ * messages say what to fix. A refused credential (401) or a missing permission (403) is the
+ * operator's to fix, not the customer's: it is classified transient, so orders wait for the fix
+ * instead of failing.
+ */
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import { BerthError, HttpError } from "../errors.ts";
+import { createHttp, type Exchange, type Fetch, type Http, type QueryValue } from "../http.ts";
+import {
+  Health,
+  Permission,
+  Project,
+  ProjectMemberEntity,
+  Quota,
+  Repository,
+  SystemInfo,
+  UserGroup,
+} from "./schemas.ts";
+
+/** Options of {@link createHarborClient}. */
+export interface HarborClientOptions {
+  /** `harbor_url`, with or without `/api/v2.0`. */
+  url: string;
+  username: string;
+  password: string;
+  fetch: Fetch;
+  clock: Clock;
+  onExchange?: (exchange: Exchange) => void;
+  /** Request ids (tests pass a counter). */
+  requestId?: () => string;
+  timeoutMs?: number;
+}
+
+/** OIDC, in Harbor's `group_type`. */
+export const OIDC_GROUP = 3;
+export const PAGE_SIZE = 100;
+const MAX_PAGES = 100_000;
+
+/** The Harbor calls Berth makes. */
+export interface HarborClient {
+  readonly http: Http;
+  readonly apiBase: string;
+  health(): Promise<z.infer<typeof Health>>;
+  systemInfo(): Promise<z.infer<typeof SystemInfo>>;
+  /** Permissions of the robot (system scope). */
+  permissions(): Promise<Permission[]>;
+  /** The project of exactly this name, or null. */
+  projectByName(name: string): Promise<Project | null>;
+  /** Every project, all pages. */
+  listProjects(): Promise<Project[]>;
+  /** Creates a project with its storage quota; resolves its id. 409 when the name is taken. */
+  createProject(name: string, storageBytes: number): Promise<number>;
+  /** 412 when it still holds repositories. */
+  deleteProject(id: number): Promise<void>;
+  /** Every project quota, all pages. */
+  listQuotas(): Promise<Quota[]>;
+  /** The quota of one project, or null when Harbor has none. */
+  projectQuota(projectId: number): Promise<Quota | null>;
+  updateQuota(quotaId: number, storageBytes: number): Promise<void>;
+  /** The group of exactly this name and type, or null. */
+  findGroup(name: string): Promise<UserGroup | null>;
+  /** Every user group, all pages. */
+  listGroups(): Promise<UserGroup[]>;
+  /** Creates an OIDC group; resolves its id. 409 when it exists. */
+  createGroup(name: string): Promise<number>;
+  listMembers(projectId: number): Promise<ProjectMemberEntity[]>;
+  addGroupMember(projectId: number, group: UserGroup, roleId: number): Promise<void>;
+  updateMemberRole(projectId: number, memberId: number, roleId: number): Promise<void>;
+  listRepositories(projectName: string): Promise<Repository[]>;
+  deleteRepository(projectName: string, repositoryName: string): Promise<void>;
+}
+
+/** The API base of a `harbor_url`: `https://h` and `https://h/api/v2.0/` both give `https://h/api/v2.0`. */
+export function harborApiBase(url: string): string {
+  const trimmed = url.replace(/\/+$/, "");
+  return /\/api\/v2\.0$/.test(trimmed) ? trimmed : `${trimmed}/api/v2.0`;
+}
+
+/** The numeric id at the end of a `Location` header. */
+export function idFromLocation(location: string | null, what: string): number {
+  const id = Number(location?.split("/").filter(Boolean).at(-1));
+  if (!Number.isInteger(id) || id <= 0) {
+    throw new BerthError(`harbor: ${what}: no id in the Location header (${location ?? "none"})`, {
+      system: "harbor",
+      transient: false,
+    });
+  }
+  return id;
+}
+
+/** Builds a Harbor client. */
+export function createHarborClient(options: HarborClientOptions): HarborClient {
+  const apiBase = harborApiBase(options.url);
+  const auth = `Basic ${base64(`${options.username}:${options.password}`)}`;
+  const requestId = options.requestId ?? (() => crypto.randomUUID());
+  const http = createHttp({
+    system: "harbor",
+    baseUrl: apiBase,
+    fetch: options.fetch,
+    clock: options.clock,
+    headers: () => ({ authorization: auth, "x-request-id": requestId() }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  });
+  const byName = { "x-is-resource-name": "true" };
+
+  async function call<T>(
+    method: string,
+    path: string,
+    action: string,
+    opts: {
+      query?: Record<string, QueryValue>;
+      body?: unknown;
+      headers?: Record<string, string>;
+      schema?: z.ZodType<T>;
+    } = {},
+  ) {
+    try {
+      return await http.request<T>(method, path, { ...opts, action });
+    } catch (error) {
+      throw explain(error, action, options.username);
+    }
+  }
+
+  async function listAll<T>(
+    path: string,
+    schema: z.ZodType<T>,
+    action: string,
+    query: Record<string, QueryValue> = {},
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const res = await call("GET", path, action, {
+        query: { ...query, page, page_size: PAGE_SIZE },
+        schema: z.array(schema),
+      });
+      out.push(...res.data);
+      const total = Number(res.headers.get("x-total-count"));
+      if (res.data.length < PAGE_SIZE) break;
+      if (res.headers.has("x-total-count") && Number.isFinite(total) && out.length >= total) break;
+    }
+    return out;
+  }
+
+  const encode = encodeURIComponent;
+
+  return {
+    http,
+    apiBase,
+    health: async () => (await call("GET", "/health", "read health", { schema: Health })).data,
+    systemInfo: async () =>
+      (await call("GET", "/systeminfo", "read system info", { schema: SystemInfo })).data,
+    permissions: async () =>
+      (await call("GET", "/users/current/permissions", "read the robot's permissions", {
+        query: { scope: "/system", relative: false },
+        schema: z.array(Permission),
+      })).data,
+    projectByName: async (name) => {
+      try {
+        return (await call("GET", `/projects/${encode(name)}`, `read project ${name}`, {
+          headers: byName,
+          schema: Project,
+        })).data;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 404) return null;
+        throw error;
+      }
+    },
+    listProjects: () => listAll("/projects", Project, "list projects"),
+    createProject: async (name, storageBytes) => {
+      const res = await call("POST", "/projects", `create project ${name}`, {
+        body: { project_name: name, metadata: { public: "false" }, storage_limit: storageBytes },
+      });
+      return idFromLocation(res.headers.get("location"), `create project ${name}`);
+    },
+    deleteProject: async (id) => {
+      await call("DELETE", `/projects/${id}`, `delete project ${id}`);
+    },
+    listQuotas: () => listAll("/quotas", Quota, "list quotas", { reference: "project" }),
+    projectQuota: async (projectId) => {
+      const res = await call("GET", "/quotas", `read the quota of project ${projectId}`, {
+        query: { reference: "project", reference_id: String(projectId) },
+        schema: z.array(Quota),
+      });
+      return res.data[0] ?? null;
+    },
+    updateQuota: async (quotaId, storageBytes) => {
+      await call("PUT", `/quotas/${quotaId}`, `update quota ${quotaId}`, {
+        body: { hard: { storage: storageBytes } },
+      });
+    },
+    findGroup: async (name) => {
+      const found = await listAll(
+        "/usergroups/search",
+        UserGroup,
+        `search user group ${name}`,
+        { groupname: name },
+      );
+      return found.find((g) =>
+        g.group_name === name && (g.group_type === undefined || g.group_type === OIDC_GROUP)
+      ) ?? null;
+    },
+    listGroups: () => listAll("/usergroups", UserGroup, "list user groups"),
+    createGroup: async (name) => {
+      const res = await call("POST", "/usergroups", `create user group ${name}`, {
+        body: { group_name: name, group_type: OIDC_GROUP, ldap_group_dn: "" },
+      });
+      return idFromLocation(res.headers.get("location"), `create user group ${name}`);
+    },
+    listMembers: (projectId) =>
+      listAll(
+        `/projects/${projectId}/members`,
+        ProjectMemberEntity,
+        `list members of project ${projectId}`,
+      ),
+    addGroupMember: async (projectId, group, roleId) => {
+      await call(
+        "POST",
+        `/projects/${projectId}/members`,
+        `add group ${group.group_name} to project ${projectId}`,
+        {
+          body: {
+            role_id: roleId,
+            member_group: { id: group.id, group_name: group.group_name, group_type: OIDC_GROUP },
+          },
+        },
+      );
+    },
+    updateMemberRole: async (projectId, memberId, roleId) => {
+      await call(
+        "PUT",
+        `/projects/${projectId}/members/${memberId}`,
+        `set the role of member ${memberId} of project ${projectId}`,
+        { body: { role_id: roleId } },
+      );
+    },
+    listRepositories: (projectName) =>
+      listAll(
+        `/projects/${encode(projectName)}/repositories`,
+        Repository,
+        `list repositories of ${projectName}`,
+      ),
+    deleteRepository: async (projectName, repositoryName) => {
+      // Harbor wants a repository name with slashes encoded twice (a/b → a%252Fb).
+      const inProject = repositoryName.startsWith(`${projectName}/`)
+        ? repositoryName.slice(projectName.length + 1)
+        : repositoryName;
+      await call(
+        "DELETE",
+        `/projects/${encode(projectName)}/repositories/${encode(encode(inProject))}`,
+        `delete repository ${repositoryName}`,
+      );
+    },
+  };
+}
+
+/** Rewrites 401 and 403 into what the operator must do; everything else passes unchanged. */
+function explain(error: unknown, action: string, username: string): unknown {
+  if (!(error instanceof HttpError)) return error;
+  if (error.status === 401) {
+    return new HttpError(
+      `harbor: cannot ${action}: Harbor refused the credentials of ${username} (HTTP 401); ` +
+        "check robot_username and robot_password, and that the robot account is enabled and not expired",
+      { ...fields(error), transient: true },
+    );
+  }
+  if (error.status === 403) {
+    return new HttpError(
+      `harbor: cannot ${action}: the robot account ${username} lacks the permission (HTTP 403); ` +
+        "grant it in Harbor under Administration → Robot Accounts (system level)",
+      { ...fields(error), transient: true },
+    );
+  }
+  return error;
+}
+
+function fields(e: HttpError) {
+  return {
+    system: e.system,
+    method: e.method,
+    path: e.path,
+    status: e.status,
+    bodyExcerpt: e.bodyExcerpt,
+    cause: e,
+  };
+}
+
+/** Base64 of UTF-8 text (btoa alone fails on non-Latin-1 passwords). */
+function base64(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}

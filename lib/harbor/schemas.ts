@@ -1,0 +1,89 @@
+/**
+ * The Harbor v2.0 objects Berth reads, as zod schemas: only the fields it uses, with everything
+ * else passed through. Field names and types follow `harbor-v2.0-swagger.yaml` (Harbor 2.15).
+ */
+import { z } from "zod";
+
+/** `ResourceList`: resource name → int64 (the `storage` key is in bytes; −1 is unlimited). */
+export const ResourceList = z.record(z.string(), z.number().int());
+
+/** `Project` (the fields Berth reads). */
+export const Project = z.looseObject({
+  project_id: z.number().int(),
+  name: z.string(),
+  repo_count: z.number().int().optional(),
+  creation_time: z.string().optional(),
+});
+export type Project = z.infer<typeof Project>;
+
+/** `Quota`; `ref` is the referenced project (`id`, `name`, `owner_name`). */
+export const Quota = z.looseObject({
+  id: z.number().int(),
+  ref: z.looseObject({ id: z.number().int().optional(), name: z.string().optional() })
+    .nullish(),
+  hard: ResourceList.nullish(),
+  used: ResourceList.nullish(),
+});
+export type Quota = z.infer<typeof Quota>;
+
+/** `UserGroup` / `UserGroupSearchItem`. */
+export const UserGroup = z.looseObject({
+  id: z.number().int(),
+  group_name: z.string(),
+  group_type: z.number().int().optional(),
+});
+export type UserGroup = z.infer<typeof UserGroup>;
+
+/** `ProjectMemberEntity`. */
+export const ProjectMemberEntity = z.looseObject({
+  id: z.number().int(),
+  entity_name: z.string().optional(),
+  entity_type: z.string().optional(),
+  entity_id: z.number().int().optional(),
+  role_id: z.number().int().optional(),
+});
+export type ProjectMemberEntity = z.infer<typeof ProjectMemberEntity>;
+
+/** `Repository` (the fields Berth reads). */
+export const Repository = z.looseObject({
+  id: z.number().int().optional(),
+  name: z.string(),
+  artifact_count: z.number().int().optional(),
+});
+export type Repository = z.infer<typeof Repository>;
+
+/** `OverallHealthStatus`. */
+export const Health = z.looseObject({
+  status: z.string(),
+  components: z.array(z.looseObject({ name: z.string(), status: z.string() })).optional(),
+});
+
+/** `Permission` of `/users/current/permissions`. */
+export const Permission = z.looseObject({ resource: z.string(), action: z.string() });
+export type Permission = z.infer<typeof Permission>;
+
+/** `GeneralInfo` of `/systeminfo` (the version only). */
+export const SystemInfo = z.looseObject({ harbor_version: z.string().optional() });
+
+/**
+ * Harbor's project-name rule (its API answers 400 otherwise): lower-case letters and digits in
+ * groups joined by single `.`, `_` or `-`, at most 255 characters.
+ */
+export const PROJECT_NAME_RULE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+export const PROJECT_NAME_MAX = 255;
+
+/** Why Harbor would refuse `name`, or undefined when it is a valid project name. */
+export function projectNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "a Harbor project name must not be empty";
+  if (name.length > PROJECT_NAME_MAX) {
+    return `a Harbor project name has at most ${PROJECT_NAME_MAX} characters (this one has ${name.length})`;
+  }
+  if (!PROJECT_NAME_RULE.test(name)) {
+    return "a Harbor project name is lower-case letters and digits, joined by single '.', '_' or '-', " +
+      "and must start and end with a letter or digit";
+  }
+  return undefined;
+}
+
+/** 1 GiB: Waldur's GB limits are binary gigabytes, as the Python plugin counts them. */
+export const GIB = 1024 ** 3;

@@ -1,0 +1,38 @@
+/** A test site whose offering is Harbor: the fake Waldur and the fake Harbor, no socket. */
+import type { BackendPlugin } from "../../lib/backend.ts";
+import { type HarborBackend, harborPlugin } from "../../lib/harbor/backend.ts";
+import { FakeHarbor } from "../../lib/harbor/fake.ts";
+import { buildSite, type Site } from "./site.ts";
+
+export interface HarborSite extends Site<HarborBackend> {
+  harbor: FakeHarbor;
+}
+
+/** A Harbor site; `settings` adds or overrides backend_settings keys (YAML flow entries). */
+export function makeHarborSite(settings = ""): HarborSite {
+  const harbor = new FakeHarbor();
+  const site = buildSite({
+    backendType: "harbor",
+    settings: `{harbor_url: "http://harbor.test", robot_username: "${harbor.username}", ` +
+      `robot_password: ${harbor.password}${settings ? `, ${settings}` : ""}}`,
+    plugins: [harborPlugin as BackendPlugin<never>],
+    hosts: { "harbor.test": harbor.app },
+  }) as HarborSite;
+  site.harbor = harbor;
+  return site;
+}
+
+/** Orders a resource `name` in Waldur project `proj`. */
+export function order(
+  site: Site<unknown>,
+  name: string,
+  limits: Record<string, unknown> = { storage: 20 },
+  project = "proj",
+): { order: string; resource: string } {
+  return site.waldur.orderCreate(site.offeringUuid, { name, limits, project, customer: "acme" });
+}
+
+/** Harbor requests counted by the fake since `from`. */
+export function harborRequestsSince(site: HarborSite, from: number): string[] {
+  return site.harbor.requests.slice(from).map((r) => `${r.method} ${r.path}`);
+}
