@@ -1,0 +1,273 @@
+/** The Harbor client against the fake Harbor, the pure planner, and `diagnose`. */
+import assert from "node:assert/strict";
+import { ManualClock } from "../lib/clock.ts";
+import { HttpError } from "../lib/errors.ts";
+import { createHarborClient, harborApiBase, type HarborClient } from "../lib/harbor/client.ts";
+import { FakeHarbor } from "../lib/harbor/fake.ts";
+import { type Naming, type Observed, planHarbor, quotaBytes } from "../lib/harbor/plan.ts";
+import { projectNameProblem } from "../lib/harbor/schemas.ts";
+import type { ResourceSpec } from "../lib/backend.ts";
+import { makeHarborSite } from "./support/harbor.ts";
+
+const GIB = 1024 ** 3;
+
+function setup(): { fake: FakeHarbor; client: HarborClient; paths: string[] } {
+  const fake = new FakeHarbor();
+  const paths: string[] = [];
+  const client = createHarborClient({
+    url: "http://harbor.test/",
+    username: fake.username,
+    password: fake.password,
+    fetch: async (request) => {
+      const u = new URL(request.url);
+      paths.push(`${request.method} ${u.pathname}${u.search}`);
+      return await fake.app.request(request);
+    },
+    clock: new ManualClock(),
+  });
+  return { fake, client, paths };
+}
+
+async function rejects(p: Promise<unknown>): Promise<HttpError> {
+  try {
+    await p;
+  } catch (error) {
+    assert.ok(error instanceof HttpError, String(error));
+    return error;
+  }
+  throw new Error("expected a rejection");
+}
+
+Deno.test("harbor_url forms all reach /api/v2.0", () => {
+  for (const url of ["https://h", "https://h/", "https://h/api/v2.0", "https://h/api/v2.0/"]) {
+    assert.equal(harborApiBase(url), "https://h/api/v2.0");
+  }
+});
+
+Deno.test("lists page to the end with page_size=100, past Harbor's default of 10", async () => {
+  const { fake, client, paths } = setup();
+  for (let i = 0; i < 205; i++) fake.addProject(`p-${i}`);
+  const all = await client.listProjects();
+  assert.equal(all.length, 205);
+  assert.deepEqual(paths, [
+    "GET /api/v2.0/projects?page=1&page_size=100",
+    "GET /api/v2.0/projects?page=2&page_size=100",
+    "GET /api/v2.0/projects?page=3&page_size=100",
+  ]);
+  assert.equal((await client.listQuotas()).length, 205);
+});
+
+Deno.test("project lookup is exact: a name that is a prefix of others finds only itself", async () => {
+  const { fake, client, paths } = setup();
+  for (let i = 0; i < 30; i++) fake.addProject(`waldur-a${i}`);
+  fake.addProject("waldur-a");
+  assert.equal((await client.projectByName("waldur-a"))?.name, "waldur-a");
+  assert.equal(await client.projectByName("waldur"), null);
+  assert.equal(await client.projectByName("123"), null, "a numeric name is not read as an id");
+  assert.ok(paths.every((p) => !p.includes("name=")));
+});
+
+Deno.test("create returns the id from Location; a duplicate is 409; a bad name 400", async () => {
+  const { client } = setup();
+  const id = await client.createProject("team-a", 5 * GIB);
+  assert.equal((await client.projectByName("team-a"))?.project_id, id);
+  assert.equal((await client.projectQuota(id))?.hard?.storage, 5 * GIB);
+  assert.equal((await rejects(client.createProject("team-a", GIB))).status, 409);
+  assert.equal((await rejects(client.createProject("Team_A", GIB))).status, 400);
+  assert.equal((await rejects(client.createProject("team-b", 0 - 5))).status, 400);
+});
+
+Deno.test("Harbor refuses a 0 quota on update; the planner never sends 0 or -1", async () => {
+  const { client } = setup();
+  const id = await client.createProject("q", GIB);
+  const quota = await client.projectQuota(id);
+  assert.equal((await rejects(client.updateQuota(quota!.id, 0))).status, 400);
+  assert.equal(quotaBytes(0), 1);
+  assert.equal(quotaBytes(2.5), 2.5 * GIB);
+});
+
+Deno.test("delete answers 412 while repositories remain", async () => {
+  const { fake, client } = setup();
+  const id = await client.createProject("full", GIB);
+  fake.push("full", "app", 10);
+  const e = await rejects(client.deleteProject(id));
+  assert.equal(e.status, 412);
+  assert.equal(e.transient, false);
+  await client.deleteRepository("full", "full/app");
+  await client.deleteProject(id);
+  assert.equal(fake.projects.size, 0);
+});
+
+Deno.test("401 and 403 say what to fix and wait for the operator (transient)", async () => {
+  const { fake, client } = setup();
+  fake.password = "changed";
+  const e401 = await rejects(client.listProjects());
+  assert.equal(e401.status, 401);
+  assert.equal(e401.transient, true);
+  assert.match(e401.message, /check robot_username and robot_password/);
+  assert.ok(!e401.message.includes("robot-secret"));
+  fake.password = "robot-secret";
+  fake.revoke("quota:update");
+  const id = await client.createProject("x", GIB);
+  const e403 = await rejects(client.updateQuota((await client.projectQuota(id))!.id, 2 * GIB));
+  assert.equal(e403.status, 403);
+  assert.match(e403.message, /cannot update quota \d+: the robot account robot\$berth lacks/);
+});
+
+Deno.test("groups: exact search, create with Location, 409 on a duplicate", async () => {
+  const { client } = setup();
+  const id = await client.createGroup("waldur-proj");
+  await client.createGroup("waldur-proj-two");
+  assert.equal((await client.findGroup("waldur-proj"))?.id, id);
+  assert.equal(await client.findGroup("waldur-pro"), null);
+  assert.equal((await rejects(client.createGroup("waldur-proj"))).status, 409);
+});
+
+Deno.test("Harbor's project-name rule", () => {
+  for (const ok of ["a", "waldur-team-1", "a.b_c-d", "x".repeat(255)]) {
+    assert.equal(projectNameProblem(ok), undefined, ok);
+  }
+  for (const bad of ["", "A", "-a", "a-", "a--b", "a b", "ä", "x".repeat(256)]) {
+    assert.ok(projectNameProblem(bad), bad);
+  }
+});
+
+const naming: Naming = {
+  allocationPrefix: "waldur-",
+  oidcGroupPrefix: "waldur-",
+  defaultStorageGb: 10,
+  roleId: 2,
+};
+
+function spec(slug: string, project: string, limits: Record<string, number>): ResourceSpec {
+  return {
+    uuid: `u-${slug}`,
+    name: slug,
+    slug,
+    projectUuid: `p-${project}`,
+    projectSlug: project,
+    projectName: project,
+    customerUuid: "c",
+    customerSlug: "c",
+    customerName: "c",
+    backendId: `waldur-${slug}`,
+    limits,
+  };
+}
+
+Deno.test("plan table: what each observed state plans", () => {
+  const desired = [
+    spec("in-line", "p1", { storage: 1 }),
+    spec("drifted", "p1", { storage: 2 }),
+    spec("nolimit", "p2", {}),
+    spec("unbound", "p2", { storage: 1 }),
+    spec("wrong-role", "p3", { storage: 1 }),
+    spec("missing", "p3", { storage: 1 }),
+    spec("unreadable", "p1", { storage: 1 }),
+  ];
+  const projects = new Map(
+    ["in-line", "drifted", "nolimit", "unbound", "wrong-role", "unreadable"].map((s, i) => [
+      `waldur-${s}`,
+      { id: i + 1, repoCount: 0 },
+    ]),
+  );
+  const quotas = new Map([
+    [1, { id: 11, hard: GIB, used: 0 }],
+    [2, { id: 12, hard: 10 * GIB, used: 0 }],
+    [3, { id: 13, hard: 10 * GIB, used: 0 }],
+    [4, { id: 14, hard: GIB, used: 0 }],
+    [5, { id: 15, hard: GIB, used: 0 }],
+    [6, { id: 16, hard: GIB, used: 0 }],
+  ]);
+  const bound = (
+    group: string,
+    roleId = 2,
+  ) => [{ memberId: 9, groupId: 1, groupName: group, roleId }];
+  const observed: Observed = {
+    projects,
+    quotas,
+    groups: new Map([["waldur-p1", 1], ["waldur-p2", 2]]),
+    members: new Map<number, ReturnType<typeof bound> | Error>([
+      [1, bound("waldur-p1")],
+      [2, bound("waldur-p1")],
+      [3, bound("waldur-p2")],
+      [4, []],
+      [5, bound("waldur-p3", 1)],
+      [6, new Error("HTTP 500")],
+    ]),
+  };
+  const { actions, problems } = planHarbor(desired, observed, naming);
+  const table = actions.map((a) => {
+    switch (a.kind) {
+      case "set-quota":
+        return `${a.kind} ${a.project} ${a.fromBytes / GIB}→${a.toBytes / GIB}`;
+      case "create-group":
+        return `${a.kind} ${a.group}`;
+      case "add-member":
+        return `${a.kind} ${a.project} ${a.group} ${a.roleId}`;
+      case "set-role":
+        return `${a.kind} ${a.project} ${a.group} ${a.fromRole}→${a.toRole}`;
+    }
+  });
+  assert.deepEqual(table, [
+    "create-group waldur-p3",
+    "set-quota waldur-drifted 10→2",
+    "add-member waldur-unbound waldur-p2 2",
+    "set-role waldur-wrong-role waldur-p3 1→2",
+  ]);
+  assert.deepEqual([...problems.entries()], [
+    ["u-missing", "Harbor project waldur-missing not found"],
+    ["u-unreadable", "members of waldur-unreadable not read: HTTP 500"],
+  ]);
+  // A second plan over the state the first one produces is empty.
+  assert.deepEqual(
+    planHarbor(desired.slice(0, 3), {
+      ...observed,
+      members: new Map([[1, bound("waldur-p1")], [2, bound("waldur-p1")], [3, bound("waldur-p2")]]),
+      quotas: new Map([...quotas, [2, { id: 12, hard: 2 * GIB, used: 0 }]]),
+    }, naming).actions,
+    [],
+  );
+});
+
+Deno.test("diagnose names each missing permission in operator words", async () => {
+  const site = makeHarborSite();
+  site.harbor.revoke("project:delete", "member:create");
+  const checks = await site.backend.diagnose();
+  const perms = checks.find((c) => c.name === "harbor permissions");
+  assert.equal(perms?.ok, false);
+  assert.match(perms?.detail ?? "", /cannot delete projects \(Terminate orders\); add OIDC groups/);
+  assert.match(perms?.detail ?? "", /project delete, member create/);
+  assert.ok(checks.find((c) => c.name === "harbor reachable")?.ok);
+  site.harbor.password = "nope";
+  const denied = await site.backend.diagnose();
+  assert.equal(denied.find((c) => c.name === "harbor credentials")?.ok, false);
+  site.close();
+});
+
+Deno.test("plan lists the repairs and changes nothing", async () => {
+  const site = makeHarborSite();
+  site.waldur.orderCreate(site.offeringUuid, {
+    name: "planned",
+    limits: { storage: 3 },
+    project: "proj",
+    customer: "acme",
+  });
+  const { processOrders } = await import("../lib/orders.ts");
+  await processOrders(site.offering.context);
+  site.harbor.setHard("waldur-planned", GIB);
+  const resource = [...site.waldur.resources.values()][0]!;
+  const writes = site.harbor.writes().length;
+  const actions = await site.backend.plan([{
+    resource: spec("planned", "proj", { storage: 3 }),
+    usernames: [],
+  }]);
+  assert.deepEqual(actions, [{
+    action: "set-quota",
+    target: "waldur-planned",
+    detail: "storage quota 1 GB → 3 GB",
+  }]);
+  assert.equal(site.harbor.writes().length, writes);
+  assert.equal(resource.backend_id, "waldur-planned");
+  site.close();
+});
