@@ -38,7 +38,8 @@ import {
   storageGb,
 } from "./plan.ts";
 import { GIB, projectNameProblem, type UserGroup } from "./schemas.ts";
-import type { KeycloakGroupSync } from "../keycloak/sync.ts";
+import { createKeycloakClient, KeycloakSettings } from "../keycloak/client.ts";
+import { createKeycloakGroupSync, type KeycloakGroupSync } from "../keycloak/sync.ts";
 
 /** `backend_settings` of a Harbor offering (the Python plugin's keys, plus Berth's own). */
 export const HarborSettings = z.object({
@@ -55,7 +56,7 @@ export const HarborSettings = z.object({
   /** PEM file of the CA that signed Harbor's certificate (self-signed registries). */
   ca_file: z.string().min(1).optional(),
   /** Keep each OIDC group in Keycloak too, with the Waldur project team as members. */
-  keycloak: z.unknown().optional(),
+  keycloak: KeycloakSettings.optional(),
 }).strict();
 export type HarborSettings = z.infer<typeof HarborSettings>;
 
@@ -677,6 +678,26 @@ export const harborPlugin: BackendPlugin<HarborSettings> = {
   settings: HarborSettings,
   create: (context) => {
     const fetch = harborFetch(context);
-    return new HarborBackend({ context: { ...context, fetch } });
+    const kc = context.settings.keycloak;
+    if (!kc) return new HarborBackend({ context: { ...context, fetch } });
+    if (!kc.keycloak_ssl_verify) {
+      context.log.warn(
+        "keycloak_ssl_verify: false cannot switch off certificate checks for one connection; " +
+          "see the README, TLS",
+      );
+    }
+    const keycloak = createKeycloakGroupSync({
+      client: createKeycloakClient({
+        settings: kc,
+        fetch: context.fetch,
+        clock: context.clock,
+        onExchange: context.onExchange,
+      }),
+      realm: kc.keycloak_realm,
+      log: context.log,
+      audit: (action, target, detail) =>
+        context.audit({ system: "keycloak", action, target, result: "ok", detail }),
+    });
+    return new HarborBackend({ context: { ...context, fetch }, keycloak });
   },
 };

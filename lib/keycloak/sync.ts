@@ -4,6 +4,9 @@
  * team into the OIDC group their access hangs on.
  */
 import type { Check, Outcome, PlannedAction } from "../backend.ts";
+import { errorMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { KeycloakClient, User } from "./client.ts";
 
 /** One group a resource needs, with the usernames it should hold. */
 export interface GroupWant {
@@ -20,4 +23,155 @@ export interface KeycloakGroupSync {
   /** What `sync` would change, changing nothing. */
   plan(wants: readonly GroupWant[]): Promise<PlannedAction[]>;
   diagnose(): Promise<Check[]>;
+}
+
+/** Options of {@link createKeycloakGroupSync}. */
+export interface KeycloakGroupSyncOptions {
+  client: KeycloakClient;
+  realm: string;
+  log: Logger;
+  audit: (action: string, target: string, detail: string) => void;
+}
+
+/** The attribute marking a group as Berth's. */
+export const MANAGED_BY = { managed_by: ["berth"] };
+
+/** A group sync over one Keycloak realm. */
+export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): KeycloakGroupSync {
+  const { client, log } = options;
+
+  /** Wants by group: the union of usernames, and the resources to report under. */
+  function byGroup(wants: readonly GroupWant[]) {
+    const groups = new Map<string, { usernames: Set<string>; resources: string[] }>();
+    for (const w of wants) {
+      const g = groups.get(w.group) ?? { usernames: new Set<string>(), resources: [] };
+      for (const u of w.usernames) g.usernames.add(u.toLowerCase());
+      g.resources.push(w.resource);
+      groups.set(w.group, g);
+    }
+    return groups;
+  }
+
+  /** Resolves usernames to users once per pass; a user Keycloak does not know yet is null. */
+  function userCache() {
+    const cache = new Map<string, Promise<User | null>>();
+    return (username: string) => {
+      let p = cache.get(username);
+      if (!p) {
+        p = client.userByUsername(username);
+        cache.set(username, p);
+      }
+      return p;
+    };
+  }
+
+  interface GroupDiff {
+    group: string;
+    groupId: string | null;
+    add: User[];
+    remove: User[];
+    unknown: string[];
+  }
+
+  async function diff(
+    group: string,
+    usernames: ReadonlySet<string>,
+    user: (u: string) => Promise<User | null>,
+  ): Promise<GroupDiff> {
+    const found = await client.findGroup(group);
+    const members = found ? await client.members(found.id) : [];
+    const have = new Set(members.map((m) => m.username.toLowerCase()));
+    const add: User[] = [];
+    const unknown: string[] = [];
+    for (const u of [...usernames].sort()) {
+      if (have.has(u)) continue;
+      const resolved = await user(u);
+      if (resolved) add.push(resolved);
+      else unknown.push(u);
+    }
+    const remove = members.filter((m) => !usernames.has(m.username.toLowerCase()));
+    return { group, groupId: found?.id ?? null, add, remove, unknown };
+  }
+
+  return {
+    async sync(wants) {
+      const out = new Map<string, Outcome>();
+      const user = userCache();
+      for (const [group, want] of byGroup(wants)) {
+        try {
+          const d = await diff(group, want.usernames, user);
+          let changes = 0;
+          let groupId = d.groupId;
+          if (groupId === null) {
+            groupId = await client.createGroup(group, MANAGED_BY);
+            options.audit("create group", group, `realm ${options.realm}`);
+            changes++;
+          }
+          for (const u of d.add) {
+            await client.addToGroup(u.id, groupId);
+            options.audit("add group member", group, u.username);
+            changes++;
+          }
+          for (const u of d.remove) {
+            await client.removeFromGroup(u.id, groupId);
+            options.audit("remove group member", group, u.username);
+            changes++;
+          }
+          if (d.unknown.length) {
+            log.info(
+              `Keycloak group ${group}: ${
+                d.unknown.join(", ")
+              } not in realm ${options.realm} yet ` +
+                "(added once they have logged in)",
+            );
+          }
+          for (const r of want.resources) out.set(r, { ok: true, changes });
+        } catch (error) {
+          // Not read is not empty: nothing was removed, and the resources show the error.
+          for (const r of want.resources) out.set(r, { ok: false, error });
+        }
+      }
+      return out;
+    },
+
+    async plan(wants) {
+      const actions: PlannedAction[] = [];
+      const user = userCache();
+      for (const [group, want] of byGroup(wants)) {
+        try {
+          const d = await diff(group, want.usernames, user);
+          if (d.groupId === null) {
+            actions.push({
+              target: group,
+              action: "create-keycloak-group",
+              detail: `realm ${options.realm}`,
+            });
+          }
+          for (const u of d.add) {
+            actions.push({ target: group, action: "add-keycloak-member", detail: u.username });
+          }
+          for (const u of d.remove) {
+            actions.push({ target: group, action: "remove-keycloak-member", detail: u.username });
+          }
+        } catch (error) {
+          actions.push({ target: group, action: "problem", detail: errorMessage(error) });
+        }
+      }
+      return actions;
+    },
+
+    async diagnose() {
+      try {
+        const realm = await client.realm();
+        await client.findGroup("berth-diagnose-probe");
+        return [{
+          name: "keycloak",
+          ok: true,
+          detail: `realm ${realm.realm} readable, groups searchable`,
+        }];
+      } catch (error) {
+        return [{ name: "keycloak", ok: false, detail: errorMessage(error) }];
+      }
+    },
+  };
 }

@@ -2,21 +2,21 @@
 import type { BackendPlugin } from "../../lib/backend.ts";
 import { type HarborBackend, harborPlugin } from "../../lib/harbor/backend.ts";
 import { FakeHarbor } from "../../lib/harbor/fake.ts";
-import { buildSite, type Site } from "./site.ts";
+import { buildSite, type Site, type SiteOptions } from "./site.ts";
 
 export interface HarborSite extends Site<HarborBackend> {
   harbor: FakeHarbor;
 }
 
 /** A Harbor site; `settings` adds or overrides backend_settings keys (YAML flow entries). */
-export function makeHarborSite(settings = ""): HarborSite {
+export function makeHarborSite(settings = "", extraHosts: SiteOptions["hosts"] = {}): HarborSite {
   const harbor = new FakeHarbor();
   const site = buildSite({
     backendType: "harbor",
     settings: `{harbor_url: "http://harbor.test", robot_username: "${harbor.username}", ` +
       `robot_password: ${harbor.password}${settings ? `, ${settings}` : ""}}`,
     plugins: [harborPlugin as BackendPlugin<never>],
-    hosts: { "harbor.test": harbor.app },
+    hosts: { "harbor.test": harbor.app, ...extraHosts },
   }) as HarborSite;
   site.harbor = harbor;
   return site;

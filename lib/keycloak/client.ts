@@ -1,0 +1,330 @@
+/**
+ * Keycloak's admin REST API (26.x) as Berth uses it. A token comes from the password grant
+ * (`admin-cli` in `keycloak_user_realm`) or from client credentials; it is refreshed before it
+ * expires and once more on a 401. Groups are looked up exactly, children are read from
+ * `/groups/{id}/children` (Keycloak ≥ 23 no longer inlines `subGroups`), and every list is
+ * paged with `first`/`max`. A read that fails is an error, never an empty list.
+ */
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import { BerthError, HttpError } from "../errors.ts";
+import { createHttp, type Exchange, type Fetch, type QueryValue } from "../http.ts";
+
+/** `backend_settings.keycloak`, as the Python agent's Keycloak client reads it. */
+export const KeycloakSettings = z.object({
+  keycloak_url: z.string().url(),
+  keycloak_realm: z.string().min(1).default("waldur"),
+  keycloak_user_realm: z.string().min(1).default("master"),
+  client_id: z.string().min(1).default("admin-cli"),
+  keycloak_username: z.string().min(1).optional(),
+  keycloak_password: z.string().min(1).optional(),
+  /** With a client secret, the client-credentials grant is used instead of a password. */
+  client_secret: z.string().min(1).optional(),
+  keycloak_ssl_verify: z.boolean().default(true),
+}).strict().refine(
+  (s) => s.client_secret !== undefined || (s.keycloak_username && s.keycloak_password),
+  { message: "give keycloak_username and keycloak_password, or client_secret" },
+);
+export type KeycloakSettings = z.infer<typeof KeycloakSettings>;
+
+export const Token = z.looseObject({
+  access_token: z.string().min(1),
+  expires_in: z.number().positive(),
+  refresh_token: z.string().optional(),
+  refresh_expires_in: z.number().optional(),
+});
+
+export const Group = z.looseObject({
+  id: z.string().min(1),
+  name: z.string(),
+  path: z.string().optional(),
+  parentId: z.string().optional(),
+  subGroupCount: z.number().int().optional(),
+  attributes: z.record(z.string(), z.array(z.string())).optional(),
+});
+export type Group = z.infer<typeof Group>;
+
+export const User = z.looseObject({
+  id: z.string().min(1),
+  username: z.string(),
+  enabled: z.boolean().optional(),
+});
+export type User = z.infer<typeof User>;
+
+/** Options of {@link createKeycloakClient}. */
+export interface KeycloakClientOptions {
+  settings: KeycloakSettings;
+  fetch: Fetch;
+  clock: Clock;
+  onExchange?: (exchange: Exchange) => void;
+}
+
+/** The Keycloak calls Berth makes. */
+export interface KeycloakClient {
+  /** The target realm (proves the token and the admin role). */
+  realm(): Promise<{ realm: string }>;
+  /** The top-level group of exactly this name, or null. */
+  findGroup(name: string): Promise<Group | null>;
+  /** Children of a group, all pages. */
+  children(groupId: string): Promise<Group[]>;
+  /** Creates a top-level group; resolves its id. A name taken by another is looked up. */
+  createGroup(name: string, attributes: Record<string, string[]>): Promise<string>;
+  deleteGroup(id: string): Promise<void>;
+  /** Members of a group, all pages. */
+  members(groupId: string): Promise<User[]>;
+  /** The user of exactly this username, or null. */
+  userByUsername(username: string): Promise<User | null>;
+  /** The user of this id, or null. */
+  userById(id: string): Promise<User | null>;
+  addToGroup(userId: string, groupId: string): Promise<void>;
+  removeFromGroup(userId: string, groupId: string): Promise<void>;
+}
+
+const PAGE = 100;
+/** Refresh when less than this share of a token's life remains. */
+const REFRESH_AT = 0.1;
+
+/** Builds a Keycloak client. */
+export function createKeycloakClient(options: KeycloakClientOptions): KeycloakClient {
+  const s = options.settings;
+  const base = s.keycloak_url.replace(/\/+$/, "");
+  const tokenPath = `/realms/${
+    encodeURIComponent(s.keycloak_user_realm)
+  }/protocol/openid-connect/token`;
+  const admin = `/admin/realms/${encodeURIComponent(s.keycloak_realm)}`;
+  let token: {
+    access: string;
+    expiresAt: number;
+    lifeMs: number;
+    refresh?: string;
+    refreshExpiresAt: number;
+  } | undefined;
+
+  const tokenHttp = createHttp({
+    system: "keycloak",
+    baseUrl: base,
+    fetch: options.fetch,
+    clock: options.clock,
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  });
+
+  async function grant(form: Record<string, string>): Promise<void> {
+    const started = options.clock.now();
+    const res = await tokenHttp.request("POST", tokenPath, {
+      body: new URLSearchParams(form),
+      schema: Token,
+      idempotent: true,
+      action: `get a token for ${
+        s.keycloak_username ?? s.client_id
+      } in realm ${s.keycloak_user_realm}`,
+    }).catch((error) => {
+      if (error instanceof HttpError && (error.status === 401 || error.status === 400)) {
+        throw new HttpError(
+          `keycloak: login as ${
+            s.keycloak_username ?? s.client_id
+          } in realm ${s.keycloak_user_realm} ` +
+            `was refused (HTTP ${error.status}); check keycloak_username/keycloak_password (or client_secret)`,
+          {
+            system: "keycloak",
+            method: "POST",
+            path: tokenPath,
+            status: error.status,
+            transient: true,
+          },
+        );
+      }
+      throw error;
+    });
+    const lifeMs = res.data.expires_in * 1000;
+    token = {
+      access: res.data.access_token,
+      expiresAt: started + lifeMs,
+      lifeMs,
+      ...(res.data.refresh_token ? { refresh: res.data.refresh_token } : {}),
+      refreshExpiresAt: started + (res.data.refresh_expires_in ?? 0) * 1000,
+    };
+  }
+
+  async function login(): Promise<void> {
+    if (s.client_secret) {
+      await grant({
+        grant_type: "client_credentials",
+        client_id: s.client_id,
+        client_secret: s.client_secret,
+      });
+    } else {
+      await grant({
+        grant_type: "password",
+        client_id: s.client_id,
+        username: s.keycloak_username ?? "",
+        password: s.keycloak_password ?? "",
+      });
+    }
+  }
+
+  async function accessToken(): Promise<string> {
+    const now = options.clock.now();
+    if (token && token.expiresAt - now > token.lifeMs * REFRESH_AT) return token.access;
+    if (token?.refresh && token.refreshExpiresAt - now > 5_000) {
+      try {
+        await grant({
+          grant_type: "refresh_token",
+          client_id: s.client_id,
+          refresh_token: token.refresh,
+        });
+        return token.access;
+      } catch {
+        // The session ended: log in again below.
+      }
+    }
+    await login();
+    if (!token) throw new BerthError("keycloak: no token", { system: "keycloak", transient: true });
+    return token.access;
+  }
+
+  const http = createHttp({
+    system: "keycloak",
+    baseUrl: base,
+    fetch: options.fetch,
+    clock: options.clock,
+    headers: async () => ({ authorization: `Bearer ${await accessToken()}` }),
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  });
+
+  async function call<T>(
+    method: string,
+    path: string,
+    action: string,
+    opts: { query?: Record<string, QueryValue>; body?: unknown; schema?: z.ZodType<T> } = {},
+  ) {
+    try {
+      return await http.request<T>(method, admin + path, { ...opts, action });
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 401)) throw forbidden(error, action);
+      // The token was revoked or expired early: log in again, once.
+      token = undefined;
+      try {
+        return await http.request<T>(method, admin + path, { ...opts, action });
+      } catch (again) {
+        throw forbidden(again, action);
+      }
+    }
+  }
+
+  function forbidden(error: unknown, action: string): unknown {
+    if (error instanceof HttpError && error.status === 403) {
+      return new HttpError(
+        `keycloak: cannot ${action}: ${s.keycloak_username ?? s.client_id} lacks the admin role ` +
+          `for realm ${s.keycloak_realm} (HTTP 403); give it realm-management roles manage-users and view-users`,
+        {
+          system: "keycloak",
+          method: error.method,
+          path: error.path,
+          status: 403,
+          transient: true,
+        },
+      );
+    }
+    return error;
+  }
+
+  async function pages<T>(
+    path: string,
+    schema: z.ZodType<T>,
+    action: string,
+    query: Record<string, QueryValue> = {},
+  ) {
+    const out: T[] = [];
+    for (let first = 0; first < 10_000_000; first += PAGE) {
+      const res = await call("GET", path, action, {
+        query: { ...query, first, max: PAGE },
+        schema: z.array(schema),
+      });
+      out.push(...res.data);
+      if (res.data.length < PAGE) break;
+    }
+    return out;
+  }
+
+  const findGroup = async (name: string): Promise<Group | null> => {
+    const found = await pages("/groups", Group, `search group ${name}`, {
+      search: name,
+      exact: true,
+      briefRepresentation: true,
+    });
+    return found.find((g) => g.name === name && (g.path === undefined || g.path === `/${name}`)) ??
+      null;
+  };
+
+  const idFrom = (location: string | null, what: string) => {
+    const id = location?.split("/").filter(Boolean).at(-1);
+    if (!id) {
+      throw new BerthError(`keycloak: ${what}: no id in the Location header`, {
+        system: "keycloak",
+        transient: false,
+      });
+    }
+    return id;
+  };
+
+  return {
+    realm: async () =>
+      (await call("GET", "", `read realm ${s.keycloak_realm}`, {
+        schema: z.looseObject({ realm: z.string() }),
+      })).data,
+    findGroup,
+    children: (id) =>
+      pages(`/groups/${id}/children`, Group, `list children of group ${id}`, {
+        briefRepresentation: true,
+      }),
+    createGroup: async (name, attributes) => {
+      try {
+        const res = await call("POST", "/groups", `create group ${name}`, {
+          body: { name, attributes },
+        });
+        return idFrom(res.headers.get("location"), `create group ${name}`);
+      } catch (error) {
+        if (!(error instanceof HttpError && error.status === 409)) throw error;
+        const existing = await findGroup(name);
+        if (!existing) throw error;
+        return existing.id;
+      }
+    },
+    deleteGroup: async (id) => {
+      await call("DELETE", `/groups/${id}`, `delete group ${id}`);
+    },
+    members: (id) =>
+      pages(`/groups/${id}/members`, User, `list members of group ${id}`, {
+        briefRepresentation: true,
+      }),
+    userByUsername: async (username) => {
+      const res = await call("GET", "/users", `find user ${username}`, {
+        query: { username, exact: true, briefRepresentation: true },
+        schema: z.array(User),
+      });
+      return res.data.find((u) => u.username.toLowerCase() === username.toLowerCase()) ?? null;
+    },
+    userById: async (id) => {
+      try {
+        return (await call("GET", `/users/${id}`, `read user ${id}`, { schema: User })).data;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 404) return null;
+        throw error;
+      }
+    },
+    addToGroup: async (userId, groupId) => {
+      await call(
+        "PUT",
+        `/users/${userId}/groups/${groupId}`,
+        `add user ${userId} to group ${groupId}`,
+      );
+    },
+    removeFromGroup: async (userId, groupId) => {
+      await call(
+        "DELETE",
+        `/users/${userId}/groups/${groupId}`,
+        `remove user ${userId} from group ${groupId}`,
+      );
+    },
+  };
+}
