@@ -171,3 +171,41 @@ Deno.test("berth plan changes nothing", async () => {
   assert.deepEqual(w.waldur.writes(), []);
   assert.equal(w.backend.writes.length, 0);
 });
+
+Deno.test("berth run --once with the shipped plugins drives a Harbor offering from YAML", async () => {
+  const { PLUGINS } = await import("../lib/plugins.ts");
+  const { FakeHarbor } = await import("../lib/harbor/fake.ts");
+  const harbor = new FakeHarbor();
+  const w = world(({ token, offering }) => `
+offerings:
+  - name: registry
+    waldur_api_url: http://waldur.test/api/
+    waldur_api_token: ${token}
+    waldur_offering_uuid: ${offering}
+    backend_type: harbor
+    backend_settings:
+      harbor_url: http://harbor.test
+      robot_username: ${harbor.username}
+      robot_password: ${harbor.password}
+    backend_components:
+      storage: {measured_unit: GB, accounting_type: limit, label: Storage}
+state_file: ":memory:"
+`);
+  w.plugins = PLUGINS;
+  w.fetch = async (r) =>
+    await (new URL(r.url).hostname === "harbor.test" ? harbor.app : w.waldur.app).request(r);
+  const { order } = w.waldur.orderCreate(w.offeringUuid, {
+    name: "from-yaml",
+    limits: { storage: 2 },
+    project: "p",
+    customer: "c",
+  });
+  assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0);
+  assert.equal(w.waldur.order(order).state, "done");
+  assert.equal(harbor.project("waldur-from-yaml")?.hard, 2 * 1024 ** 3);
+  const writes = harbor.writes().length;
+  assert.equal(await main(["plan", "-c", "berth.yaml"], w), 0);
+  assert.equal(await main(["diagnose", "-c", "berth.yaml"], w), 0);
+  assert.equal(harbor.writes().length, writes, "plan and diagnose change nothing");
+  assert.ok(!w.logs.join("\n").includes(harbor.password));
+});
