@@ -332,3 +332,36 @@ Deno.test("a resource whose Harbor project vanished is flagged and reported, oth
   assert.deepEqual(rows.find((r) => r.project === "waldur-lost")?.flags, ["not found"]);
   site.close();
 });
+
+Deno.test("the status rows show quota, usage, repositories, group binding and near-quota", async () => {
+  const site = makeHarborSite();
+  order(site, "almost", { storage: 10 });
+  await processOrders(site.offering.context);
+  site.harbor.push("waldur-almost", "big", 9.5 * GIB);
+  await syncMembership(site.offering.context);
+  await reportUsage(site.offering.context);
+  const row = site.backend.rows()[0];
+  assert.deepEqual(
+    {
+      project: row?.project,
+      quota: row?.quotaBytes,
+      used: row?.usedBytes,
+      repositories: row?.repositories,
+      group: row?.group,
+      bound: row?.groupBound,
+      flags: row?.flags,
+    },
+    {
+      project: "waldur-almost",
+      quota: 10 * GIB,
+      used: 9.5 * GIB,
+      repositories: 1,
+      group: "waldur-proj",
+      bound: true,
+      flags: ["near quota"],
+    },
+  );
+  const published = site.status.snapshot().backends;
+  assert.ok(JSON.stringify(published).includes("waldur-almost"));
+  site.close();
+});
