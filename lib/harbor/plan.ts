@@ -105,8 +105,19 @@ export function planHarbor(
   const actions: HarborAction[] = [];
   const problems = new Map<string, string>();
   const groupsToCreate = new Map<string, string[]>();
-  const quotaActions = new Map<string, HarborAction & { kind: "set-quota" }>();
+  const quotaActions = new Map<string, HarborAction>();
   const memberActions = new Map<string, HarborAction>();
+  /** One action per key, serving every resource that needs it. */
+  const collect = (
+    into: Map<string, HarborAction>,
+    key: string,
+    uuid: string,
+    make: () => HarborAction,
+  ) => {
+    const existing = into.get(key);
+    if (existing) existing.resources.push(uuid);
+    else into.set(key, make());
+  };
 
   for (const r of desired) {
     const name = projectName(r, naming);
@@ -120,19 +131,15 @@ export function planHarbor(
     if (!quota) {
       problems.set(r.uuid, `Harbor project ${name} has no quota (is per-project quota enabled?)`);
     } else if (quota.hard !== want) {
-      const existing = quotaActions.get(name);
-      if (existing) existing.resources.push(r.uuid);
-      else {
-        quotaActions.set(name, {
-          kind: "set-quota",
-          resources: [r.uuid],
-          project: name,
-          projectId: project.id,
-          quotaId: quota.id,
-          fromBytes: quota.hard,
-          toBytes: want,
-        });
-      }
+      collect(quotaActions, name, r.uuid, () => ({
+        kind: "set-quota",
+        resources: [r.uuid],
+        project: name,
+        projectId: project.id,
+        quotaId: quota.id,
+        fromBytes: quota.hard,
+        toBytes: want,
+      }));
     }
 
     const group = groupName(r, naming);
@@ -147,33 +154,25 @@ export function planHarbor(
       groupsToCreate.set(group, [...groupsToCreate.get(group) ?? [], r.uuid]);
     }
     if (!bound) {
-      const existing = memberActions.get(key);
-      if (existing) existing.resources.push(r.uuid);
-      else {
-        memberActions.set(key, {
-          kind: "add-member",
-          resources: [r.uuid],
-          project: name,
-          projectId: project.id,
-          group,
-          roleId: naming.roleId,
-        });
-      }
+      collect(memberActions, key, r.uuid, () => ({
+        kind: "add-member",
+        resources: [r.uuid],
+        project: name,
+        projectId: project.id,
+        group,
+        roleId: naming.roleId,
+      }));
     } else if (bound.roleId !== naming.roleId) {
-      const existing = memberActions.get(key);
-      if (existing) existing.resources.push(r.uuid);
-      else {
-        memberActions.set(key, {
-          kind: "set-role",
-          resources: [r.uuid],
-          project: name,
-          projectId: project.id,
-          memberId: bound.memberId,
-          group,
-          fromRole: bound.roleId,
-          toRole: naming.roleId,
-        });
-      }
+      collect(memberActions, key, r.uuid, () => ({
+        kind: "set-role",
+        resources: [r.uuid],
+        project: name,
+        projectId: project.id,
+        memberId: bound.memberId,
+        group,
+        fromRole: bound.roleId,
+        toRole: naming.roleId,
+      }));
     }
   }
   for (const [group, resources] of groupsToCreate) {
