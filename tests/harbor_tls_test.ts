@@ -15,7 +15,7 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
 }
 
-Deno.test("ca_file: a registry signed by its own CA is trusted with it, refused without", async () => {
+Deno.test("ca_file: a registry signed by its own CA is trusted with it, refused without; HTTP_PROXY applies", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await openssl(
@@ -93,6 +93,34 @@ Deno.test("ca_file: a registry signed by its own CA is trusted with it, refused 
     assert.ok(harbor.project("over-tls"));
     await assert.rejects(client(world.fetch).health(), /connection failed/);
     stop.abort();
+
+    // HTTP_PROXY is honoured by the client a ca_file builds.
+    const proxied: string[] = [];
+    const proxy = new AbortController();
+    const proxyAddr = await new Promise<Deno.NetAddr>((resolve) => {
+      Deno.serve(
+        { hostname: "127.0.0.1", port: 0, signal: proxy.signal, onListen: resolve },
+        (r) => {
+          proxied.push(r.url);
+          return harbor.app.fetch(r);
+        },
+      );
+    });
+    Deno.env.set("HTTP_PROXY", `http://127.0.0.1:${proxyAddr.port}`);
+    try {
+      const viaProxy = createHarborClient({
+        url: "http://harbor.behind-proxy.invalid",
+        username: harbor.username,
+        password: harbor.password,
+        fetch: world.tlsFetch!(Deno.readTextFileSync(`${dir}/ca.pem`)),
+        clock: new ManualClock(),
+      });
+      assert.equal((await viaProxy.health()).status, "healthy");
+      assert.deepEqual(proxied, ["http://harbor.behind-proxy.invalid/api/v2.0/health"]);
+    } finally {
+      Deno.env.delete("HTTP_PROXY");
+      proxy.abort();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
