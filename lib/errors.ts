@@ -72,6 +72,23 @@ export class HttpError extends BerthError {
     this.bodyExcerpt = options.bodyExcerpt ?? "";
     this.retryAfterMs = options.retryAfterMs;
   }
+
+  /**
+   * The same failure told in the operator's words, optionally reclassified (a refused credential
+   * is the operator's to fix: orders should wait for it, not fail).
+   */
+  rephrase(message: string, transient: boolean = this.transient): HttpError {
+    return new HttpError(message, {
+      system: this.system,
+      method: this.method,
+      path: this.path,
+      status: this.status,
+      bodyExcerpt: this.bodyExcerpt,
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      transient,
+      cause: this,
+    });
+  }
 }
 
 /** 0 (no response), 408, 429 and every 5xx are worth another try later. */

@@ -260,3 +260,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out === "" ? "(root)" : out;
 }
+
+/** An HTTP basic `Authorization` value; UTF-8 safe (btoa alone fails on non-Latin-1 secrets). */
+export function basicAuth(username: string, password: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(`${username}:${password}`)) {
+    binary += String.fromCharCode(byte);
+  }
+  return `Basic ${btoa(binary)}`;
+}

@@ -12,7 +12,14 @@
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
-import { createHttp, type Exchange, type Fetch, type Http, type QueryValue } from "../http.ts";
+import {
+  basicAuth,
+  createHttp,
+  type Exchange,
+  type Fetch,
+  type Http,
+  type QueryValue,
+} from "../http.ts";
 import {
   Health,
   Permission,
@@ -98,7 +105,7 @@ export function idFromLocation(location: string | null, what: string): number {
 /** Builds a Harbor client. */
 export function createHarborClient(options: HarborClientOptions): HarborClient {
   const apiBase = harborApiBase(options.url);
-  const auth = `Basic ${base64(`${options.username}:${options.password}`)}`;
+  const auth = basicAuth(options.username, options.password);
   const requestId = options.requestId ?? (() => crypto.randomUUID());
   const http = createHttp({
     system: "harbor",
@@ -265,36 +272,18 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
 function explain(error: unknown, action: string, username: string): unknown {
   if (!(error instanceof HttpError)) return error;
   if (error.status === 401) {
-    return new HttpError(
+    return error.rephrase(
       `harbor: cannot ${action}: Harbor refused the credentials of ${username} (HTTP 401); ` +
         "check robot_username and robot_password, and that the robot account is enabled and not expired",
-      { ...fields(error), transient: true },
+      true,
     );
   }
   if (error.status === 403) {
-    return new HttpError(
+    return error.rephrase(
       `harbor: cannot ${action}: the robot account ${username} lacks the permission (HTTP 403); ` +
         "grant it in Harbor under Administration → Robot Accounts (system level)",
-      { ...fields(error), transient: true },
+      true,
     );
   }
   return error;
-}
-
-function fields(e: HttpError) {
-  return {
-    system: e.system,
-    method: e.method,
-    path: e.path,
-    status: e.status,
-    bodyExcerpt: e.bodyExcerpt,
-    cause: e,
-  };
-}
-
-/** Base64 of UTF-8 text (btoa alone fails on non-Latin-1 passwords). */
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }

@@ -9,6 +9,7 @@
  * push images and change things behind Berth's back.
  */
 import { type Context, Hono } from "hono";
+import { basicAuth } from "../http.ts";
 
 /** A repository of a fake project. */
 export interface FakeRepository {
@@ -229,7 +230,7 @@ export class FakeHarbor {
     app.use("*", async (c, next) => {
       if (open.has(new URL(c.req.url).pathname)) return await next();
       const header = c.req.header("authorization") ?? "";
-      const expected = `Basic ${b64(`${this.username}:${this.password}`)}`;
+      const expected = basicAuth(this.username, this.password);
       if (header !== expected) return error(c, 401, "UNAUTHORIZED", "unauthorized");
       await next();
     });
@@ -688,10 +689,4 @@ function page<T>(c: Context, all: T[]): Response {
   c.header("x-total-count", String(all.length));
   if (links.length) c.header("link", links.join(" , "));
   return c.json(items);
-}
-
-function b64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }

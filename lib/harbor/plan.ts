@@ -208,6 +208,6 @@ export function describeAction(action: HarborAction): { target: string; detail: 
 /** Bytes for people: `-1` is unlimited, else GiB with up to two decimals. */
 export function formatBytes(bytes: number): string {
   if (bytes < 0) return "unlimited";
-  if (bytes < GIB && bytes > 0 && bytes < 1024) return `${bytes} B`;
+  if (bytes > 0 && bytes < 1024) return `${bytes} B`;
   return `${Math.round((bytes / GIB) * 100) / 100} GB`;
 }

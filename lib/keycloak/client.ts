@@ -119,18 +119,12 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       } in realm ${s.keycloak_user_realm}`,
     }).catch((error) => {
       if (error instanceof HttpError && (error.status === 401 || error.status === 400)) {
-        throw new HttpError(
+        throw error.rephrase(
           `keycloak: login as ${
             s.keycloak_username ?? s.client_id
           } in realm ${s.keycloak_user_realm} ` +
             `was refused (HTTP ${error.status}); check keycloak_username/keycloak_password (or client_secret)`,
-          {
-            system: "keycloak",
-            method: "POST",
-            path: tokenPath,
-            status: error.status,
-            transient: true,
-          },
+          true,
         );
       }
       throw error;
@@ -213,16 +207,10 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
 
   function forbidden(error: unknown, action: string): unknown {
     if (error instanceof HttpError && error.status === 403) {
-      return new HttpError(
+      return error.rephrase(
         `keycloak: cannot ${action}: ${s.keycloak_username ?? s.client_id} lacks the admin role ` +
           `for realm ${s.keycloak_realm} (HTTP 403); give it realm-management roles manage-users and view-users`,
-        {
-          system: "keycloak",
-          method: error.method,
-          path: error.path,
-          status: 403,
-          transient: true,
-        },
+        true,
       );
     }
     return error;
