@@ -114,6 +114,8 @@ export interface BackendSnapshot {
   kind: string;
   at: number;
   rows: Record<string, unknown>[];
+  /** Identity groups the backend keeps (Keycloak), when it keeps any. */
+  groups?: Record<string, unknown>[];
 }
 
 /** A `backend_type`: its settings schema and its factory. */

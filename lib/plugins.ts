@@ -1,8 +1,10 @@
 /** The backends Berth ships, by `backend_type`. Each issue's backend registers itself here. */
 import type { BackendPlugin } from "./backend.ts";
 import { harborPlugin } from "./harbor/backend.ts";
+import { rancherPlugin } from "./rancher/backend.ts";
 
 /** Every built-in backend plugin. */
 export const PLUGINS: readonly BackendPlugin<never>[] = [
   harborPlugin as BackendPlugin<never>,
+  rancherPlugin as BackendPlugin<never>,
 ];

@@ -72,6 +72,7 @@ export const StatusModel = z.object({
     kind: z.string(),
     at: z.number(),
     rows: z.array(z.record(z.string(), z.unknown())),
+    groups: z.array(z.record(z.string(), z.unknown())).optional(),
   })),
 });
 export type StatusModel = z.infer<typeof StatusModel>;
@@ -239,6 +240,7 @@ export class StatusRecord {
         kind: b.kind,
         at: b.at,
         rows: b.rows,
+        ...(b.groups ? { groups: b.groups } : {}),
       })),
     };
   }

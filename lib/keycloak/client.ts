@@ -69,6 +69,12 @@ export interface KeycloakClient {
   children(groupId: string): Promise<Group[]>;
   /** Creates a top-level group; resolves its id. A name taken by another is looked up. */
   createGroup(name: string, attributes: Record<string, string[]>): Promise<string>;
+  /** Creates a child group; resolves its id. A sibling of that name is looked up. */
+  createChild(
+    parentId: string,
+    name: string,
+    attributes: Record<string, string[]>,
+  ): Promise<string>;
   deleteGroup(id: string): Promise<void>;
   /** Members of a group, all pages. */
   members(groupId: string): Promise<User[]>;
@@ -274,6 +280,24 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       } catch (error) {
         if (!(error instanceof HttpError && error.status === 409)) throw error;
         const existing = await findGroup(name);
+        if (!existing) throw error;
+        return existing.id;
+      }
+    },
+    createChild: async (parentId, name, attributes) => {
+      try {
+        const res = await call("POST", `/groups/${parentId}/children`, `create group ${name}`, {
+          body: { name, attributes },
+        });
+        return idFrom(res.headers.get("location"), `create group ${name}`);
+      } catch (error) {
+        if (!(error instanceof HttpError && error.status === 409)) throw error;
+        const existing = (await pages(
+          `/groups/${parentId}/children`,
+          Group,
+          `list children of group ${parentId}`,
+          { briefRepresentation: true },
+        )).find((g) => g.name === name);
         if (!existing) throw error;
         return existing.id;
       }

@@ -12,7 +12,7 @@ import { createLogger, Redactor } from "../../lib/log.ts";
 import { MemoryBackend } from "../../lib/memory/backend.ts";
 import { StatusRecord } from "../../lib/status.ts";
 import { Store } from "../../lib/store.ts";
-import { FakeWaldur } from "../../lib/waldur/fake.ts";
+import { type FakeComponent, FakeWaldur } from "../../lib/waldur/fake.ts";
 
 export interface Site<B = MemoryBackend> {
   clock: ManualClock;
@@ -39,15 +39,19 @@ export interface SiteOptions {
   hosts?: Record<string, { request: (r: Request) => Response | Promise<Response> }>;
   yamlExtra?: string;
   clock?: ManualClock;
+  /** The offering's components in Waldur and, as a YAML flow mapping, in backend_components. */
+  components?: { waldur: FakeComponent[]; yaml: string };
 }
 
 /** Builds a site: the fake Waldur, one offering of `backendType`, and the given fakes. */
 export function buildSite(options: SiteOptions): Site<unknown> {
   const clock = options.clock ?? new ManualClock();
   const waldur = new FakeWaldur({ now: () => clock.now() });
-  const offeringUuid = waldur.addOffering("Registry", [
-    { type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" },
-  ]);
+  const components = options.components ?? {
+    waldur: [{ type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" }],
+    yaml: "{storage: {measured_unit: GB, accounting_type: limit, label: Storage}}",
+  };
+  const offeringUuid = waldur.addOffering("Registry", components.waldur);
   const schemas = Object.fromEntries(options.plugins.map((p) => [p.type, p.settings]));
   const parsed = parseConfig(
     `
@@ -58,8 +62,7 @@ offerings:
     waldur_offering_uuid: ${offeringUuid}
     backend_type: ${options.backendType}
     backend_settings: ${options.settings}
-    backend_components:
-      storage: {measured_unit: GB, accounting_type: limit, label: Storage}
+    backend_components: ${components.yaml}
 ${options.yamlExtra ?? ""}`,
     { env: () => undefined, readFile: () => "", schemas },
   );

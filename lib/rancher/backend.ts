@@ -1,0 +1,1223 @@
+/**
+ * The Rancher backend: one Rancher project per Waldur resource (`project_prefix` + slug) in
+ * `cluster_id`, with CPU and memory quotas from the resource's limits and a default namespace;
+ * with Keycloak, one child group per Waldur project and role under a parent group per cluster,
+ * bound to the project with `default_role`, holding the Waldur project team. A pass reads
+ * Rancher with a few paged lists, Keycloak with one members read per group; a Keycloak outage
+ * never blocks Rancher work, and a group is deleted only when no project still uses it.
+ */
+import { z } from "zod";
+import type {
+  Backend,
+  BackendContext,
+  BackendPlugin,
+  Check,
+  EnsureResult,
+  Limits,
+  MemberSync,
+  Outcome,
+  PlannedAction,
+  ResourceSpec,
+  UsageResult,
+} from "../backend.ts";
+import { BerthError, errorMessage, HttpError, terminal } from "../errors.ts";
+import type { Fetch } from "../http.ts";
+import { createKeycloakClient, type KeycloakClient, KeycloakSettings } from "../keycloak/client.ts";
+import { MANAGED_BY } from "../keycloak/sync.ts";
+import { forEachLimit } from "../pool.ts";
+import { createRancherClient, type RancherClient } from "./client.ts";
+import {
+  childGroup,
+  type ChildWant,
+  describe,
+  findProject,
+  type GroupAction,
+  type GroupsObserved,
+  type KcUser,
+  parentGroup,
+  planGroups,
+  planRancher,
+  principal,
+  projectName,
+  quotaLimit,
+  quotaMatches,
+  type RancherAction,
+  type RancherNaming,
+  type RancherObserved,
+} from "./plan.ts";
+import { parseQuantity } from "./quantity.ts";
+import {
+  type Namespace,
+  namespaceNameProblem,
+  type Project,
+  PROJECT_ID_KEY,
+  type Prtb,
+} from "./schemas.ts";
+import { requestsByNamespace } from "./usage.ts";
+
+/** `backend_settings` of a Rancher offering (the Python plugin's keys, plus Berth's own). */
+export const RancherSettings = z.object({
+  backend_url: z.string().url(),
+  /** Access key (the Python plugin calls it username). */
+  username: z.string().min(1).optional(),
+  /** Secret key. */
+  password: z.string().min(1).optional(),
+  /** Or a bearer token `token-xxxxx:secret`. */
+  token: z.string().min(1).optional(),
+  cluster_id: z.string().regex(
+    /^(local|c-[a-z0-9-]+)$/,
+    "a cluster id such as c-m-1234abcd or c-j8276 (not a project id c-…:p-…)",
+  ),
+  verify_cert: z.boolean().default(true),
+  /** PEM file of the CA that signed Rancher's certificate. */
+  ca_file: z.string().min(1).optional(),
+  project_prefix: z.string().default("waldur-"),
+  default_role: z.string().min(1).default("workloads-manage"),
+  keycloak_enabled: z.boolean().default(false),
+  keycloak_use_user_id: z.boolean().default(true),
+  keycloak: KeycloakSettings.optional(),
+  /** Name of the cluster's parent group: `{cluster_id}`, `{cluster_hex8}`. */
+  keycloak_parent_group: z.string().min(1).default("c_{cluster_hex8}"),
+  /** Name of a project's child group: `{project_slug}`, `{project_uuid_hex}`, `{role}`, ... */
+  keycloak_child_group: z.string().min(1).default("project_{project_slug}_{role}"),
+  /** How Rancher names a Keycloak group principal (`keycloakoidc` provider). */
+  group_principal_prefix: z.string().min(1).default("keycloakoidc_group://"),
+  namespace_labels: z.record(z.string(), z.string()).default({}),
+  /** What Terminate does with a project whose namespaces still hold volume claims. */
+  termination: z.enum(["refuse", "purge"]).default("refuse"),
+}).strict()
+  .refine((s) => s.token !== undefined || (s.username !== undefined && s.password !== undefined), {
+    message: "give username and password (the API key's access and secret key), or token",
+  })
+  .refine((s) => !s.keycloak_enabled || s.keycloak !== undefined, {
+    message: "keycloak_enabled: true needs the keycloak: settings",
+    path: ["keycloak"],
+  });
+export type RancherSettings = z.infer<typeof RancherSettings>;
+
+/** Annotations Berth puts on its projects (the `waldur/` ones are the Python agent's too). */
+export const ANNOTATIONS = {
+  managed: "waldur/managed",
+  managedBy: "waldur/managed-by",
+  resource: "waldur/resource-uuid",
+  project: "waldur/project-uuid",
+  customer: "waldur/customer-uuid",
+  organization: "waldur/organization",
+  projectSlug: "waldur/project_slug",
+} as const;
+
+/** One Rancher project as the status page shows it. */
+export interface RancherRow extends Record<string, unknown> {
+  project: string;
+  projectId: string | null;
+  resource: string;
+  resourceName: string;
+  cluster: string;
+  cpuRequested: number | null;
+  cpuLimit: number | null;
+  memoryRequestedBytes: number | null;
+  memoryLimitBytes: number | null;
+  storageRequestedBytes: number | null;
+  namespaces: string[];
+  flags: string[];
+}
+
+/** One Keycloak group as the status page shows it. */
+export interface GroupRow extends Record<string, unknown> {
+  path: string;
+  members: number | null;
+  added: string[];
+  removed: string[];
+  missing: string[];
+  error: string;
+}
+
+const GIB = 1024 ** 3;
+
+/** Options that tests and the factory share. */
+export interface RancherBackendOptions {
+  context: BackendContext<RancherSettings>;
+  client?: RancherClient;
+  keycloak?: KeycloakClient;
+}
+
+/** The Rancher backend. */
+export class RancherBackend implements Backend {
+  readonly kind = "rancher";
+  readonly client: RancherClient;
+  readonly naming: RancherNaming;
+  readonly #ctx: BackendContext<RancherSettings>;
+  readonly #s: RancherSettings;
+  readonly #kc: KeycloakClient | undefined;
+  readonly #rows = new Map<string, RancherRow>();
+  readonly #groups = new Map<string, GroupRow>();
+  readonly #adopted = new Set<string>();
+
+  constructor(options: RancherBackendOptions) {
+    this.#ctx = options.context;
+    this.#s = options.context.settings;
+    this.#kc = options.keycloak;
+    const kinds: Record<string, "cpu" | "memory" | "storage"> = {};
+    for (const [key, c] of Object.entries(this.#ctx.components)) {
+      const type = typeof c.type === "string" ? c.type : key;
+      if (type === "cpu") kinds[key] = "cpu";
+      else if (type === "ram" || type === "memory") kinds[key] = "memory";
+      else if (type === "storage") kinds[key] = "storage";
+    }
+    this.naming = {
+      clusterId: this.#s.cluster_id,
+      projectPrefix: this.#s.project_prefix,
+      role: this.#s.default_role,
+      parentTemplate: this.#s.keycloak_parent_group,
+      childTemplate: this.#s.keycloak_child_group,
+      principalPrefix: this.#s.group_principal_prefix,
+      kinds,
+    };
+    this.client = options.client ?? createRancherClient({
+      url: this.#s.backend_url,
+      auth: this.#s.token
+        ? { token: this.#s.token }
+        : { accessKey: this.#s.username ?? "", secretKey: this.#s.password ?? "" },
+      fetch: this.#ctx.fetch,
+      clock: this.#ctx.clock,
+      onExchange: this.#ctx.onExchange,
+    });
+  }
+
+  get #cluster(): string {
+    return this.#s.cluster_id;
+  }
+
+  get #bindGroups(): boolean {
+    return this.#s.keycloak_enabled;
+  }
+
+  // ---- orders ------------------------------------------------------------------------------
+
+  async ensure(resource: ResourceSpec): Promise<EnsureResult> {
+    const name = projectName(resource, this.naming);
+    const problem = namespaceNameProblem(name);
+    if (problem) {
+      throw terminal("rancher", `cannot create Rancher project for ${resource.name}: ${problem}`);
+    }
+    const quota = quotaLimit(resource.limits, this.naming);
+    let adopted = false;
+    let project = resource.backendId ? await this.client.project(resource.backendId) : null;
+    if (!project) {
+      const same = (await this.client.listProjects(this.#cluster, name)).filter((p) =>
+        p.name === name
+      );
+      const mine = same.find((p) => p.annotations?.[ANNOTATIONS.resource] === resource.uuid);
+      const foreign = same.filter((p) => p.annotations?.[ANNOTATIONS.resource] === undefined);
+      if (mine) project = mine; // Berth made it before a crash: carry on.
+      else if (foreign[0]) {
+        project = foreign[0];
+        adopted = true;
+        this.#adopted.add(project.id);
+        this.#ctx.log.warn(
+          `Rancher project ${name} already exists; adopting it for resource ${resource.name}`,
+          {
+            project: project.id,
+            resource: resource.uuid,
+          },
+        );
+        this.#audit("adopt project", name, project.id);
+      } else if (same.length > 0) {
+        throw terminal(
+          "rancher",
+          `cannot create Rancher project ${name}: a project of that name belongs to another Waldur resource (${
+            same[0]?.annotations?.[ANNOTATIONS.resource]
+          })`,
+        );
+      }
+    }
+    if (!project) {
+      project = await this.client.createProject({
+        name,
+        clusterId: this.#cluster,
+        description: `${resource.name} (Customer: ${
+          resource.customerName || resource.customerSlug
+        }, Project: ${resource.projectName || resource.projectSlug})`,
+        annotations: this.#annotations(resource),
+        resourceQuota: quota ? { limit: quota } : null,
+        namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
+      });
+      this.#audit(
+        "create project",
+        name,
+        `${project.id}${quota ? `, ${describeQuota(quota)}` : ""}`,
+      );
+    } else if (adopted || !quotaMatches(project, quota)) {
+      project = await this.client.updateProject(project.id, {
+        ...(adopted
+          ? { annotations: { ...project.annotations, ...this.#annotations(resource) } }
+          : {}),
+        resourceQuota: quota ? { limit: quota } : null,
+        namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
+      });
+      this.#audit("set quota", name, quota ? describeQuota(quota) : "no quota");
+    }
+    const namespaces = await this.#ensureNamespace(project, name);
+    if (this.#bindGroups) await this.#ensureBinding(project, resource);
+    this.#row(resource, project, { namespaces });
+    if (this.#kc) {
+      // Keycloak is second: an outage is reported and the membership pass makes the groups later.
+      try {
+        await this.#ensureGroups(resource);
+      } catch (error) {
+        this.#keycloakFailed(childGroup(resource, this.naming), error, "create");
+      }
+    }
+    this.#publish();
+    return { backendId: project.id, limits: { ...resource.limits }, adopted };
+  }
+
+  async setLimits(resource: ResourceSpec, limits: Limits): Promise<void> {
+    const project = await this.#find(resource);
+    if (!project) {
+      throw terminal(
+        "rancher",
+        `cannot change the quota of ${
+          projectName(resource, this.naming)
+        }: the Rancher project does not exist`,
+      );
+    }
+    const quota = quotaLimit(limits, this.naming);
+    if (!quotaMatches(project, quota)) {
+      try {
+        const updated = await this.client.updateProject(project.id, {
+          resourceQuota: quota ? { limit: quota } : null,
+          namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
+        });
+        this.#row({ ...resource, limits }, updated, {});
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 422) {
+          throw terminal(
+            "rancher",
+            `Rancher refused the quota ${
+              quota ? describeQuota(quota) : "(none)"
+            } for ${project.name}: ${error.bodyExcerpt}`,
+            error,
+          );
+        }
+        throw error;
+      }
+      this.#audit("set quota", project.name, quota ? describeQuota(quota) : "no quota");
+    }
+    this.#publish();
+  }
+
+  async remove(resource: ResourceSpec): Promise<"deleted" | "absent"> {
+    const project = await this.#find(resource);
+    let result: "deleted" | "absent" = "absent";
+    if (project) {
+      const pName = project.id.split(":")[1] ?? "";
+      if (this.#s.termination === "refuse") {
+        const namespaces = new Set(
+          (await this.client.listNamespaces(this.#cluster, pName)).map((n) => n.metadata.name),
+        );
+        const claims = (await this.client.listPvcs(this.#cluster)).filter((c) =>
+          namespaces.has(c.metadata.namespace ?? "")
+        );
+        if (claims.length > 0) {
+          let bytes = 0;
+          for (const c of claims) {
+            try {
+              bytes += parseQuantity(c.spec.resources?.requests?.storage ?? "0");
+            } catch { /* counted, not sized */ }
+          }
+          throw terminal(
+            "rancher",
+            `Rancher project ${project.name} still holds ${claims.length} persistent volume ${
+              claims.length === 1 ? "claim" : "claims"
+            } (${(bytes / GIB).toFixed(2)} GB) in ${
+              [...new Set(claims.map((c) => c.metadata.namespace))].join(", ")
+            }; ` +
+              "it was not deleted (termination: refuse). Delete the claims, or set termination: purge",
+          );
+        }
+      }
+      try {
+        await this.client.deleteProject(project.id);
+        result = "deleted";
+        this.#audit("delete project", project.name, project.id);
+      } catch (error) {
+        if (!(error instanceof HttpError && error.status === 404)) throw error;
+      }
+      this.#rows.delete(project.id);
+    }
+    if (this.#kc) {
+      try {
+        await this.#releaseGroup(resource, project?.id ?? "");
+      } catch (error) {
+        this.#keycloakFailed(childGroup(resource, this.naming), error, "clean up");
+      }
+    }
+    this.#publish();
+    return result;
+  }
+
+  async #find(resource: ResourceSpec): Promise<Project | null> {
+    if (resource.backendId) {
+      const p = await this.client.project(resource.backendId);
+      if (p) return p;
+    }
+    const name = projectName(resource, this.naming);
+    const same = (await this.client.listProjects(this.#cluster, name)).filter((p) =>
+      p.name === name
+    );
+    return same.find((p) => p.annotations?.[ANNOTATIONS.resource] === resource.uuid) ??
+      (resource.backendId ? null : same.find((p) => !p.annotations?.[ANNOTATIONS.resource])) ??
+      null;
+  }
+
+  #annotations(r: ResourceSpec): Record<string, string> {
+    return {
+      [ANNOTATIONS.managed]: "true",
+      [ANNOTATIONS.managedBy]: "berth",
+      [ANNOTATIONS.resource]: r.uuid,
+      [ANNOTATIONS.project]: r.projectUuid,
+      [ANNOTATIONS.customer]: r.customerUuid,
+      [ANNOTATIONS.organization]: r.customerSlug,
+      [ANNOTATIONS.projectSlug]: r.projectSlug || "unknown",
+    };
+  }
+
+  /** The project's namespaces; creates the default one when it has none. */
+  async #ensureNamespace(project: Project, name: string): Promise<string[]> {
+    const pName = project.id.split(":")[1] ?? "";
+    const existing = await this.client.listNamespaces(this.#cluster, pName);
+    if (existing.length > 0) return existing.map((n) => n.metadata.name).sort();
+    await this.#createNamespace(project.id, name);
+    return [name];
+  }
+
+  async #createNamespace(projectId: string, name: string): Promise<void> {
+    try {
+      await this.client.createNamespace(this.#cluster, {
+        name,
+        labels: { ...this.#s.namespace_labels },
+        annotations: { [PROJECT_ID_KEY]: projectId, [ANNOTATIONS.managed]: "true" },
+      });
+      this.#audit("create namespace", name, `in ${projectId}`);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 409)) throw error;
+      const ns = await this.client.namespace(this.#cluster, name);
+      const owner = ns?.metadata.annotations?.[PROJECT_ID_KEY];
+      if (owner !== projectId) {
+        throw terminal(
+          "kubernetes",
+          `namespace ${name} already exists ${
+            owner ? `in project ${owner}` : "outside any project"
+          }; ` +
+            `cannot make it the default namespace of ${projectId}`,
+          error,
+        );
+      }
+    }
+  }
+
+  /** Binds the resource's child group to its project with the role, if not yet bound. */
+  async #ensureBinding(project: Project, resource: ResourceSpec): Promise<void> {
+    const want = principal(childGroup(resource, this.naming), this.naming);
+    const bindings = await this.client.listPrtbs(project.id);
+    if (
+      bindings.some((b) => b.groupPrincipalId === want && b.roleTemplateId === this.naming.role)
+    ) return;
+    await this.#bind(project.id, project.name, want);
+  }
+
+  async #bind(projectId: string, project: string, groupPrincipal: string): Promise<void> {
+    try {
+      await this.client.createPrtb({
+        projectId,
+        roleTemplateId: this.naming.role,
+        groupPrincipalId: groupPrincipal,
+      });
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 422) {
+        throw terminal(
+          "rancher",
+          `Rancher refused to bind ${groupPrincipal} to ${project} as ${this.naming.role}: ${error.bodyExcerpt}`,
+          error,
+        );
+      }
+      throw error;
+    }
+    this.#audit("bind group", project, `${groupPrincipal} as ${this.naming.role}`);
+  }
+
+  /** Finds or makes the parent and the child group of a resource; resolves the child's id. */
+  async #ensureGroups(resource: ResourceSpec): Promise<string> {
+    const kc = this.#need();
+    const parentName = parentGroup(this.naming);
+    const parentId = (await kc.findGroup(parentName))?.id ?? await this.#createParent(parentName);
+    const child = childGroup(resource, this.naming);
+    const found = (await kc.children(parentId)).find((g) => g.name === child);
+    if (found) return found.id;
+    const id = await kc.createChild(parentId, child, {
+      ...MANAGED_BY,
+      waldur_project_uuid: [resource.projectUuid],
+    });
+    this.#audit("create group", `/${parentName}/${child}`, `realm ${this.#realm}`, "keycloak");
+    return id;
+  }
+
+  async #createParent(name: string): Promise<string> {
+    const id = await this.#need().createGroup(name, {
+      ...MANAGED_BY,
+      description: [`Cluster access group for ${this.#cluster}`],
+    });
+    this.#audit("create group", `/${name}`, `realm ${this.#realm}`, "keycloak");
+    return id;
+  }
+
+  /**
+   * After a project is gone: deletes its child group when no other project of the cluster uses
+   * it (bound to it, or of the same Waldur project), then the parent when it has no children.
+   */
+  async #releaseGroup(resource: ResourceSpec, goneProjectId: string): Promise<void> {
+    const kc = this.#need();
+    const child = childGroup(resource, this.naming);
+    const want = principal(child, this.naming);
+    const [projects, bindings] = await Promise.all([
+      this.client.listProjects(this.#cluster),
+      this.client.listPrtbs(),
+    ]);
+    const live = new Set(projects.map((p) => p.id));
+    live.delete(goneProjectId);
+    const bound = bindings.some((b) => b.groupPrincipalId === want && live.has(b.projectId));
+    const sibling = projects.some((p) =>
+      p.id !== goneProjectId && p.annotations?.[ANNOTATIONS.project] === resource.projectUuid
+    );
+    if (bound || sibling) {
+      this.#ctx.log.info(
+        `Keycloak group ${child} kept: another resource of project ${resource.projectSlug} uses it`,
+      );
+      return;
+    }
+    const parentName = parentGroup(this.naming);
+    const parent = await kc.findGroup(parentName);
+    if (!parent) return;
+    const children = await kc.children(parent.id);
+    const found = children.find((g) => g.name === child);
+    if (found) {
+      await kc.deleteGroup(found.id);
+      this.#groups.delete(`/${parentName}/${child}`);
+      this.#audit("delete group", `/${parentName}/${child}`, "no resource uses it", "keycloak");
+    }
+    if (
+      children.filter((g) => g.name !== child).length === 0 &&
+      parent.attributes?.managed_by?.[0] === "berth"
+    ) {
+      await kc.deleteGroup(parent.id);
+      this.#audit("delete group", `/${parentName}`, "no child groups left", "keycloak");
+    }
+  }
+
+  // ---- membership --------------------------------------------------------------------------
+
+  /** Reads what a Rancher plan needs: projects, namespaces and bindings, as paged lists. */
+  async observe(): Promise<RancherObserved & { all: Prtb[] }> {
+    const [projects, namespaces, prtbs] = await Promise.all([
+      this.client.listProjects(this.#cluster),
+      this.client.listNamespaces(this.#cluster),
+      this.#bindGroups ? this.client.listPrtbs() : Promise.resolve([] as Prtb[]),
+    ]);
+    const byProject = new Map<string, Namespace[]>();
+    for (const n of namespaces) {
+      const p = n.metadata.labels?.[PROJECT_ID_KEY] ??
+        n.metadata.annotations?.[PROJECT_ID_KEY]?.split(":")[1];
+      if (p) byProject.set(p, [...byProject.get(p) ?? [], n]);
+    }
+    const bindings = new Map<string, Prtb[]>();
+    for (const b of prtbs) bindings.set(b.projectId, [...bindings.get(b.projectId) ?? [], b]);
+    return {
+      projects: new Map(projects.map((p) => [p.id, p])),
+      namespaces: byProject,
+      prtbs: bindings,
+      all: prtbs,
+    };
+  }
+
+  /** The child groups the resources want, one per Waldur project. */
+  #wants(items: readonly MemberSync[]): ChildWant[] {
+    const wants = new Map<string, ChildWant & { names: Set<string> }>();
+    for (const i of items) {
+      const group = childGroup(i.resource, this.naming);
+      const w = wants.get(group) ??
+        {
+          group,
+          projectUuid: i.resource.projectUuid,
+          resources: [],
+          usernames: [],
+          names: new Set<string>(),
+        };
+      w.resources.push(i.resource.uuid);
+      for (const u of i.usernames) w.names.add(u);
+      wants.set(group, w);
+    }
+    return [...wants.values()].map(({ names, ...w }) => ({ ...w, usernames: [...names].sort() }));
+  }
+
+  /** Reads the parent, its children, one members list per wanted group, and unknown users. */
+  async observeGroups(wants: readonly ChildWant[]): Promise<GroupsObserved> {
+    const kc = this.#need();
+    const parent = await kc.findGroup(parentGroup(this.naming));
+    const children = parent ? await kc.children(parent.id) : [];
+    const childMap = new Map(children.map((g) => [g.name, {
+      id: g.id,
+      managed: g.attributes?.managed_by?.[0] === "berth",
+      projectUuid: g.attributes?.waldur_project_uuid?.[0] ?? "",
+    }]));
+    const members = new Map<string, KcUser[] | Error>();
+    await forEachLimit(wants.filter((w) => childMap.has(w.group)), 8, async (w) => {
+      try {
+        members.set(
+          w.group,
+          (await kc.members(childMap.get(w.group)?.id ?? "")).map((u) => ({
+            id: u.id,
+            username: u.username,
+          })),
+        );
+      } catch (error) {
+        members.set(w.group, error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    const unknown = new Set<string>();
+    for (const w of wants) {
+      const have = members.get(w.group);
+      for (const u of w.usernames) {
+        if (
+          Array.isArray(have) &&
+          have.some((m) =>
+            (this.#s.keycloak_use_user_id && m.id === u) || m.username === u.toLowerCase()
+          )
+        ) continue;
+        unknown.add(u);
+      }
+    }
+    const users = new Map<string, KcUser | null | Error>();
+    await forEachLimit([...unknown], 8, async (u) => {
+      try {
+        const found = (this.#s.keycloak_use_user_id ? await kc.userById(u) : null) ??
+          await kc.userByUsername(u);
+        users.set(u, found ? { id: found.id, username: found.username } : null);
+      } catch (error) {
+        users.set(u, error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    return {
+      parent: parent
+        ? { id: parent.id, managed: parent.attributes?.managed_by?.[0] === "berth" }
+        : null,
+      children: childMap,
+      members,
+      users,
+    };
+  }
+
+  async reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+    const resources = items.map((i) => i.resource);
+    const observed = await this.observe();
+    const { actions, problems } = planRancher(resources, observed, this.naming, {
+      bindGroups: this.#bindGroups,
+    });
+    const outcomes = new Map<string, Outcome>();
+    for (const r of resources) outcomes.set(r.uuid, { ok: true, changes: 0 });
+    for (const [uuid, problem] of problems) {
+      outcomes.set(uuid, { ok: false, error: terminal("rancher", problem) });
+    }
+    const count = (uuids: readonly string[], error?: unknown) => {
+      for (const uuid of uuids) {
+        const o = outcomes.get(uuid);
+        if (error !== undefined) outcomes.set(uuid, { ok: false, error });
+        else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
+      }
+    };
+    for (const action of actions) {
+      try {
+        await this.#applyRancher(action);
+        count(action.resources);
+      } catch (error) {
+        count(action.resources, error);
+      }
+    }
+    if (this.#kc) await this.#syncGroups(items, observed, outcomes, count);
+    this.#observeRows(resources, observed, actions);
+    this.#publish();
+    return outcomes;
+  }
+
+  async #syncGroups(
+    items: readonly MemberSync[],
+    observed: RancherObserved & { all: Prtb[] },
+    outcomes: Map<string, Outcome>,
+    count: (uuids: readonly string[], error?: unknown) => void,
+  ): Promise<void> {
+    const wants = this.#wants(items);
+    const parentName = parentGroup(this.naming);
+    let plan;
+    try {
+      const groups = await this.observeGroups(wants);
+      plan = planGroups(parentName, wants, groups, this.#groupOptions(observed));
+      for (const w of wants) {
+        const m = groups.members.get(w.group);
+        this.#groupRow(parentName, w.group, {
+          members: Array.isArray(m) ? m.length : groups.children.has(w.group) ? null : 0,
+          added: [],
+          removed: [],
+          missing: plan.missing.get(w.group) ?? [],
+          error: plan.problems.get(w.group) ?? "",
+        });
+      }
+    } catch (error) {
+      // Keycloak is down: Rancher work is done; these resources show the Keycloak error.
+      for (const w of wants) {
+        for (const uuid of w.resources) {
+          if (outcomes.get(uuid)?.ok) outcomes.set(uuid, { ok: false, error });
+        }
+        this.#keycloakFailed(w.group, error, "sync");
+      }
+      return;
+    }
+    for (const [group, problem] of plan.problems) {
+      const w = wants.find((x) => x.group === group);
+      if (w) {
+        count(
+          w.resources,
+          new BerthError(`keycloak: group ${group}: ${problem}`, {
+            system: "keycloak",
+            transient: true,
+          }),
+        );
+      }
+    }
+    for (const [group, users] of plan.missing) {
+      this.#ctx.log.warn(
+        `Keycloak group ${group}: ${users.join(", ")} not found in realm ${this.#realm}; not added`,
+      );
+    }
+    const ids = new Map<string, string>();
+    for (const action of plan.actions) {
+      const resources = "resources" in action ? action.resources : [];
+      try {
+        await this.#applyGroup(action, ids);
+        count(resources);
+      } catch (error) {
+        count(resources, error);
+        this.#keycloakFailed(action.group, error, action.kind);
+      }
+    }
+  }
+
+  #groupOptions(observed: RancherObserved & { all: Prtb[] }) {
+    const inUse = new Set<string>();
+    for (const b of observed.all) {
+      if (
+        b.groupPrincipalId?.startsWith(this.naming.principalPrefix) &&
+        observed.projects.has(b.projectId)
+      ) {
+        inUse.add(b.groupPrincipalId.slice(this.naming.principalPrefix.length));
+      }
+    }
+    const liveProjects = new Set<string>();
+    for (const p of observed.projects.values()) {
+      const uuid = p.annotations?.[ANNOTATIONS.project];
+      if (uuid) liveProjects.add(uuid);
+    }
+    return { byId: this.#s.keycloak_use_user_id, inUse, liveProjects };
+  }
+
+  async #applyRancher(action: RancherAction): Promise<void> {
+    const { target, detail } = describe(action);
+    switch (action.kind) {
+      case "set-quota":
+        await this.client.updateProject(action.projectId, {
+          resourceQuota: action.quota ? { limit: action.quota } : null,
+          namespaceDefaultResourceQuota: action.quota ? { limit: action.quota } : null,
+        });
+        this.#audit("repair quota", target, detail);
+        return;
+      case "create-namespace":
+        await this.#createNamespace(action.projectId, action.namespace);
+        return;
+      case "create-binding":
+        await this.#bind(action.projectId, action.project, action.principal);
+        return;
+      case "delete-binding":
+        await this.client.deletePrtb(action.prtbId);
+        this.#audit("delete binding", target, detail);
+        return;
+    }
+  }
+
+  async #applyGroup(action: GroupAction, ids: Map<string, string>): Promise<void> {
+    const kc = this.#need();
+    const parentName = parentGroup(this.naming);
+    const parentId = async () => {
+      let id = ids.get("\u0000parent");
+      if (!id) {
+        id = (await kc.findGroup(parentName))?.id ?? await this.#createParent(parentName);
+        ids.set("\u0000parent", id);
+      }
+      return id;
+    };
+    const childId = async (group: string) => {
+      let id = ids.get(group);
+      if (!id) {
+        id = (await kc.children(await parentId())).find((g) => g.name === group)?.id;
+        if (!id) {
+          throw new BerthError(`keycloak: group ${group} vanished`, {
+            system: "keycloak",
+            transient: true,
+          });
+        }
+        ids.set(group, id);
+      }
+      return id;
+    };
+    const path = `/${parentName}/${action.group}`;
+    const row = this.#groups.get(path);
+    switch (action.kind) {
+      case "create-parent":
+        await parentId();
+        return;
+      case "create-child": {
+        const id = await kc.createChild(await parentId(), action.group, {
+          ...MANAGED_BY,
+          waldur_project_uuid: [action.projectUuid],
+        });
+        ids.set(action.group, id);
+        this.#audit("create group", path, `realm ${this.#realm}`, "keycloak");
+        return;
+      }
+      case "add-member":
+        await kc.addToGroup(action.user.id, await childId(action.group));
+        this.#audit("add group member", path, action.user.username, "keycloak");
+        if (row) {
+          row.added.push(action.user.username);
+          row.members = (row.members ?? 0) + 1;
+        }
+        return;
+      case "remove-member":
+        await kc.removeFromGroup(action.user.id, await childId(action.group));
+        this.#audit("remove group member", path, action.user.username, "keycloak");
+        if (row) {
+          row.removed.push(action.user.username);
+          row.members = Math.max(0, (row.members ?? 1) - 1);
+        }
+        return;
+      case "delete-child":
+        await kc.deleteGroup(action.id);
+        this.#groups.delete(path);
+        this.#audit("delete group", path, "no resource uses it", "keycloak");
+        return;
+      case "delete-parent":
+        await kc.deleteGroup(action.id);
+        this.#audit("delete group", `/${parentName}`, "no child groups left", "keycloak");
+        return;
+    }
+  }
+
+  async plan(items: readonly MemberSync[]): Promise<PlannedAction[]> {
+    const resources = items.map((i) => i.resource);
+    const observed = await this.observe();
+    const { actions, problems } = planRancher(resources, observed, this.naming, {
+      bindGroups: this.#bindGroups,
+    });
+    const out: PlannedAction[] = actions.map((a) => ({ action: a.kind, ...describe(a) }));
+    for (const r of resources) {
+      const problem = problems.get(r.uuid);
+      if (problem) {
+        out.push({ target: projectName(r, this.naming), action: "problem", detail: problem });
+      }
+    }
+    if (this.#kc) {
+      const wants = this.#wants(items);
+      try {
+        const g = planGroups(
+          parentGroup(this.naming),
+          wants,
+          await this.observeGroups(wants),
+          this.#groupOptions(observed),
+        );
+        out.push(...g.actions.map((a) => ({ action: `keycloak ${a.kind}`, ...describe(a) })));
+        for (const [group, users] of g.missing) {
+          out.push({
+            target: group,
+            action: "missing-users",
+            detail: `${users.join(", ")} not in realm ${this.#realm}`,
+          });
+        }
+        for (const [group, problem] of g.problems) {
+          out.push({ target: group, action: "problem", detail: problem });
+        }
+      } catch (error) {
+        out.push({
+          target: parentGroup(this.naming),
+          action: "problem",
+          detail: errorMessage(error),
+        });
+      }
+    }
+    return out;
+  }
+
+  // ---- usage -------------------------------------------------------------------------------
+
+  async usage(resources: readonly ResourceSpec[]): Promise<Map<string, UsageResult>> {
+    const out = new Map<string, UsageResult>();
+    let lists;
+    try {
+      lists = await Promise.all([
+        this.client.listProjects(this.#cluster),
+        this.client.listNamespaces(this.#cluster),
+        this.client.listActivePods(this.#cluster),
+        this.client.listPvcs(this.#cluster),
+      ]);
+    } catch (error) {
+      for (const r of resources) out.set(r.uuid, { ok: false, error });
+      return out;
+    }
+    const [projects, namespaces, pods, pvcs] = lists;
+    const byNs = requestsByNamespace(pods, pvcs);
+    const nsOf = new Map<string, string[]>();
+    for (const n of namespaces) {
+      const p = n.metadata.labels?.[PROJECT_ID_KEY] ??
+        n.metadata.annotations?.[PROJECT_ID_KEY]?.split(":")[1];
+      if (p) nsOf.set(p, [...nsOf.get(p) ?? [], n.metadata.name]);
+    }
+    const projectMap = new Map(projects.map((p) => [p.id, p]));
+    for (const r of resources) {
+      const p = findProject(r, projectMap, this.naming);
+      if (!p) {
+        out.set(r.uuid, {
+          ok: false,
+          error: terminal(
+            "rancher",
+            `Rancher project ${
+              r.backendId || projectName(r, this.naming)
+            } not found; usage not read`,
+          ),
+        });
+        this.#placeholder(r, ["missing"]);
+        continue;
+      }
+      const names = (nsOf.get(p.id.split(":")[1] ?? "") ?? []).sort();
+      let cpu = 0;
+      let memory = 0;
+      let storage = 0;
+      let failed: Error | undefined;
+      for (const ns of names) {
+        const q = byNs.get(ns);
+        if (q instanceof Error) {
+          failed = new BerthError(`${p.name}, namespace ${ns}: ${q.message}`, {
+            system: "kubernetes",
+            transient: false,
+          });
+        } else if (q) {
+          cpu += q.cpuCores;
+          memory += q.memoryBytes;
+          storage += q.storageBytes;
+        }
+      }
+      if (failed) {
+        out.set(r.uuid, { ok: false, error: failed });
+        continue;
+      }
+      const amounts: Record<string, number> = {};
+      for (const [component, kind] of Object.entries(this.naming.kinds)) {
+        amounts[component] = kind === "cpu"
+          ? cpu
+          : kind === "memory"
+          ? memory / GIB
+          : storage / GIB;
+      }
+      out.set(r.uuid, { ok: true, amounts });
+      this.#row(r, p, {
+        namespaces: names,
+        cpuRequested: cpu,
+        memoryRequestedBytes: memory,
+        storageRequestedBytes: storage,
+      });
+    }
+    this.#publish();
+    return out;
+  }
+
+  // ---- diagnose ----------------------------------------------------------------------------
+
+  async diagnose(): Promise<Check[]> {
+    const checks: Check[] = [];
+    const probe = async (name: string, fn: () => Promise<string>) => {
+      try {
+        checks.push({ name, ok: true, detail: await fn() });
+        return true;
+      } catch (error) {
+        checks.push({ name, ok: false, detail: errorMessage(error) });
+        return false;
+      }
+    };
+    const ok = await probe("rancher cluster", async () => {
+      const c = await this.client.cluster(this.#cluster);
+      if (c.state && c.state !== "active") {
+        throw new Error(`cluster ${c.id} (${c.name}) is ${c.state}, not active`);
+      }
+      return `${c.id} (${c.name}) is ${c.state ?? "reachable"}${
+        c.version?.gitVersion ? `, Kubernetes ${c.version.gitVersion}` : ""
+      }`;
+    });
+    if (!ok) return checks;
+    await probe(
+      "rancher projects",
+      async () =>
+        `${(await this.client.listProjects(this.#cluster)).length} projects in ${this.#cluster}`,
+    );
+    if (this.#bindGroups) {
+      await probe(
+        "rancher role bindings",
+        async () => `${(await this.client.listPrtbs()).length} project role bindings readable`,
+      );
+    }
+    await probe(
+      "kubernetes namespaces",
+      async () =>
+        `${
+          (await this.client.listNamespaces(this.#cluster)).length
+        } namespaces readable through the Rancher proxy`,
+    );
+    await probe("kubernetes pods and claims", async () => {
+      const [pods, pvcs] = await Promise.all([
+        this.client.listActivePods(this.#cluster),
+        this.client.listPvcs(this.#cluster),
+      ]);
+      return `${pods.length} active pods, ${pvcs.length} volume claims readable (usage)`;
+    });
+    if (this.#kc) {
+      const kc = this.#kc;
+      await probe("keycloak", async () => {
+        const realm = await kc.realm();
+        const parent = await kc.findGroup(parentGroup(this.naming));
+        return `realm ${realm.realm} readable; parent group ${parentGroup(this.naming)} ${
+          parent ? "exists" : "will be created"
+        }`;
+      });
+    }
+    return checks;
+  }
+
+  // ---- status ------------------------------------------------------------------------------
+
+  #observeRows(
+    resources: readonly ResourceSpec[],
+    observed: RancherObserved,
+    actions: readonly RancherAction[],
+  ): void {
+    for (const r of resources) {
+      const p = findProject(r, observed.projects, this.naming);
+      if (!p) {
+        this.#placeholder(r, ["missing"]);
+        continue;
+      }
+      const names = (observed.namespaces.get(p.id.split(":")[1] ?? "") ?? []).map((n) =>
+        n.metadata.name
+      );
+      for (const a of actions) {
+        if (a.kind === "create-namespace" && a.projectId === p.id) names.push(a.namespace);
+      }
+      this.#row(r, p, { namespaces: [...new Set(names)].sort() });
+    }
+  }
+
+  #placeholder(r: ResourceSpec, flags: string[]): void {
+    const name = projectName(r, this.naming);
+    const key = r.backendId || name;
+    this.#rows.set(key, {
+      project: name,
+      projectId: r.backendId || null,
+      resource: r.uuid,
+      resourceName: r.name,
+      cluster: this.#cluster,
+      cpuRequested: null,
+      cpuLimit: r.limits ? limitOf(quotaLimit(r.limits, this.naming), "cpu") : null,
+      memoryRequestedBytes: null,
+      memoryLimitBytes: limitOf(quotaLimit(r.limits, this.naming), "memory"),
+      storageRequestedBytes: null,
+      namespaces: [],
+      flags,
+    });
+  }
+
+  #row(r: ResourceSpec, p: Project, patch: Partial<RancherRow>): void {
+    const previous = this.#rows.get(p.id);
+    // The resource's limits when the caller knows them (orders, membership), else Rancher's.
+    const quota = Object.keys(r.limits).length > 0
+      ? quotaLimit(r.limits, this.naming)
+      : p.resourceQuota?.limit ?? null;
+    const row: RancherRow = {
+      project: p.name,
+      projectId: p.id,
+      resource: r.uuid,
+      resourceName: r.name,
+      cluster: this.#cluster,
+      cpuRequested: null,
+      memoryRequestedBytes: null,
+      storageRequestedBytes: null,
+      namespaces: [],
+      ...previous,
+      cpuLimit: limitOf(quota, "cpu"),
+      memoryLimitBytes: limitOf(quota, "memory"),
+      ...patch,
+      flags: [],
+    };
+    if (this.#adopted.has(p.id)) row.flags.push("adopted");
+    if (row.cpuLimit !== null && row.cpuRequested !== null && row.cpuRequested > row.cpuLimit) {
+      row.flags.push("cpu over quota");
+    }
+    if (
+      row.memoryLimitBytes !== null && row.memoryRequestedBytes !== null &&
+      row.memoryRequestedBytes > row.memoryLimitBytes
+    ) {
+      row.flags.push("memory over quota");
+    }
+    if (r.backendId !== p.id) this.#rows.delete(r.backendId || projectName(r, this.naming));
+    this.#rows.set(p.id, row);
+  }
+
+  #groupRow(
+    parentName: string,
+    group: string,
+    row: {
+      members: number | null;
+      added: string[];
+      removed: string[];
+      missing: string[];
+      error: string;
+    },
+  ): void {
+    const path = `/${parentName}/${group}`;
+    this.#groups.set(path, { path, ...row });
+  }
+
+  #keycloakFailed(group: string, error: unknown, what: string): void {
+    const message = errorMessage(error);
+    this.#ctx.log.error(
+      `keycloak: cannot ${what} group ${group}; Rancher work went on and it is retried next pass: ${message}`,
+    );
+    const path = `/${parentGroup(this.naming)}/${group}`;
+    const previous = this.#groups.get(path);
+    this.#groups.set(path, {
+      path,
+      members: previous?.members ?? null,
+      added: previous?.added ?? [],
+      removed: previous?.removed ?? [],
+      missing: previous?.missing ?? [],
+      error: message,
+    });
+    this.#publish();
+  }
+
+  /** The status rows, for tests and the page. */
+  rows(): RancherRow[] {
+    return [...this.#rows.values()].sort((a, b) => a.project.localeCompare(b.project));
+  }
+
+  /** The Keycloak group rows. */
+  groupRows(): GroupRow[] {
+    return [...this.#groups.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  #publish(): void {
+    this.#ctx.publish({
+      kind: "rancher",
+      at: this.#ctx.clock.now(),
+      rows: this.rows(),
+      ...(this.#kc ? { groups: this.groupRows() } : {}),
+    });
+  }
+
+  get #realm(): string {
+    return this.#s.keycloak?.keycloak_realm ?? "";
+  }
+
+  #need(): KeycloakClient {
+    if (!this.#kc) throw terminal("config", "keycloak is not configured for this offering");
+    return this.#kc;
+  }
+
+  #audit(
+    action: string,
+    target: string,
+    detail: string,
+    system: "rancher" | "keycloak" = "rancher",
+  ): void {
+    this.#ctx.audit({ system, action, target, result: "ok", ...(detail ? { detail } : {}) });
+  }
+}
+
+function describeQuota(
+  q: { limitsCpu?: string | undefined; limitsMemory?: string | undefined },
+): string {
+  return [q.limitsCpu && `cpu ${q.limitsCpu}`, q.limitsMemory && `memory ${q.limitsMemory}`].filter(
+    Boolean,
+  ).join(", ");
+}
+
+/** A quota's CPU (cores) or memory (bytes) limit, or null. */
+function limitOf(
+  q: { limitsCpu?: string | undefined; limitsMemory?: string | undefined } | null,
+  kind: "cpu" | "memory",
+): number | null {
+  const v = kind === "cpu" ? q?.limitsCpu : q?.limitsMemory;
+  return v === undefined ? null : parseQuantity(v);
+}
+
+/** The fetch Rancher is reached with: the CA file when given. */
+function caFetch(
+  context: BackendContext<RancherSettings>,
+  file: string | undefined,
+  what: string,
+): Fetch {
+  if (!file) return context.fetch;
+  let pem: string;
+  try {
+    pem = context.readFile(file);
+  } catch (error) {
+    throw new BerthError(`${what}: cannot read ca_file ${file}: ${errorMessage(error)}`, {
+      system: "config",
+      transient: false,
+    });
+  }
+  return context.tlsFetch(pem);
+}
+
+/** The `rancher` backend_type. */
+export const rancherPlugin: BackendPlugin<RancherSettings> = {
+  type: "rancher",
+  settings: RancherSettings,
+  create: (context) => {
+    const s = context.settings;
+    if (!s.verify_cert) {
+      context.log.warn(
+        "verify_cert: false cannot switch off certificate checks for one connection in Berth; " +
+          "give Rancher's CA certificate with ca_file instead (see the README, TLS)",
+      );
+    }
+    const fetch = caFetch(context, s.ca_file, "rancher");
+    const kc = s.keycloak_enabled ? s.keycloak : undefined;
+    if (!kc) return new RancherBackend({ context: { ...context, fetch } });
+    if (!kc.keycloak_ssl_verify) {
+      context.log.warn(
+        "keycloak_ssl_verify: false cannot switch off certificate checks for one connection; see the README, TLS",
+      );
+    }
+    const keycloak = createKeycloakClient({
+      settings: kc,
+      fetch: context.fetch,
+      clock: context.clock,
+      onExchange: context.onExchange,
+    });
+    return new RancherBackend({ context: { ...context, fetch }, keycloak });
+  },
+};

@@ -1,0 +1,307 @@
+/**
+ * Rancher's v3 (Norman) management API and the Kubernetes API behind Rancher's
+ * `/k8s/clusters/{id}` proxy, as Berth uses them. Auth is an API key: access key and secret key
+ * as HTTP basic, or the `token-xxxxx:secret` bearer token. Norman lists follow
+ * `pagination.next` to the end; Kubernetes lists follow `metadata.continue`.
+ *
+ * A refused key (401) or a missing permission (403) fails the call with a message that says
+ * what to fix (the Python agent carried on unauthenticated). Both are the operator's to fix,
+ * so they are classified transient: orders wait for the fix instead of failing.
+ */
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import { HttpError } from "../errors.ts";
+import {
+  basicAuth,
+  createHttp,
+  type Exchange,
+  type Fetch,
+  type Http,
+  type HttpResponse,
+  type QueryValue,
+} from "../http.ts";
+import {
+  Cluster,
+  type Collection,
+  collection,
+  k8sList,
+  Namespace,
+  Pod,
+  Project,
+  Prtb,
+  Pvc,
+  type QuotaLimit,
+} from "./schemas.ts";
+
+/** Options of {@link createRancherClient}. */
+export interface RancherClientOptions {
+  /** `backend_url`, with or without `/v3`. */
+  url: string;
+  /** Access key and secret key, or a bearer token `token-xxxxx:secret`. */
+  auth: { accessKey: string; secretKey: string } | { token: string };
+  fetch: Fetch;
+  clock: Clock;
+  onExchange?: (exchange: Exchange) => void;
+  /** Items asked for per page (Norman `limit`, Kubernetes `limit`). */
+  pageSize?: number;
+  timeoutMs?: number;
+}
+
+/** What a project is created or updated with. */
+export interface ProjectBody {
+  name: string;
+  clusterId: string;
+  description: string;
+  annotations: Record<string, string>;
+  labels?: Record<string, string>;
+  resourceQuota: { limit: QuotaLimit } | null;
+  namespaceDefaultResourceQuota: { limit: QuotaLimit } | null;
+}
+
+/** The Rancher and Kubernetes calls Berth makes. */
+export interface RancherClient {
+  readonly http: Http;
+  readonly base: string;
+  cluster(clusterId: string): Promise<Cluster>;
+  /** Every project of a cluster (all pages); with `name`, only that display name. */
+  listProjects(clusterId: string, name?: string): Promise<Project[]>;
+  /** The project of this id, or null when Rancher has none. */
+  project(id: string): Promise<Project | null>;
+  createProject(body: ProjectBody): Promise<Project>;
+  updateProject(id: string, body: Partial<ProjectBody>): Promise<Project>;
+  deleteProject(id: string): Promise<void>;
+  /** Every project role template binding (all pages); with `projectId`, only that project's. */
+  listPrtbs(projectId?: string): Promise<Prtb[]>;
+  createPrtb(
+    body: { projectId: string; roleTemplateId: string; groupPrincipalId: string },
+  ): Promise<
+    Prtb
+  >;
+  deletePrtb(id: string): Promise<void>;
+  /** Namespaces of the cluster; with `projectName` (`p-xxxxx`), only that project's. */
+  listNamespaces(clusterId: string, projectName?: string): Promise<Namespace[]>;
+  /** One namespace, or null. */
+  namespace(clusterId: string, name: string): Promise<Namespace | null>;
+  createNamespace(
+    clusterId: string,
+    body: { name: string; labels: Record<string, string>; annotations: Record<string, string> },
+  ): Promise<void>;
+  /** Pods of the cluster that count against quota (not Succeeded, not Failed), all pages. */
+  listActivePods(clusterId: string): Promise<Pod[]>;
+  /** Persistent volume claims of the cluster, all pages. */
+  listPvcs(clusterId: string): Promise<Pvc[]>;
+}
+
+const MAX_PAGES = 100_000;
+
+/** `https://r/` and `https://r/v3` both give `https://r`. */
+export function rancherBase(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/v3$/, "");
+}
+
+/** Builds a Rancher client. */
+export function createRancherClient(options: RancherClientOptions): RancherClient {
+  const base = rancherBase(options.url);
+  const pageSize = options.pageSize ?? 1000;
+  const authorization = "token" in options.auth
+    ? `Bearer ${options.auth.token}`
+    : basicAuth(options.auth.accessKey, options.auth.secretKey);
+  const who = "token" in options.auth
+    ? options.auth.token.split(":")[0] ?? "the token"
+    : options.auth.accessKey;
+  const http = createHttp({
+    system: "rancher",
+    baseUrl: base,
+    fetch: options.fetch,
+    clock: options.clock,
+    headers: () => ({ authorization }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  });
+  const basePath = new URL(base).pathname.replace(/\/+$/, "");
+
+  async function call<T>(
+    method: string,
+    path: string,
+    action: string,
+    opts: { query?: Record<string, QueryValue>; body?: unknown; schema?: z.ZodType<T> } = {},
+  ) {
+    try {
+      return await http.request<T>(method, path, { ...opts, action });
+    } catch (error) {
+      throw explain(error, action, who);
+    }
+  }
+
+  /** A Norman collection, following `pagination.next` to the end. */
+  async function norman<T>(
+    path: string,
+    item: z.ZodType<T>,
+    action: string,
+    query: Record<string, QueryValue>,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let next: { path: string; query: Record<string, QueryValue> } | null = {
+      path,
+      query: { ...query, limit: pageSize },
+    };
+    for (let page = 0; next && page < MAX_PAGES; page++) {
+      const res: HttpResponse<Collection<T>> = await call("GET", next.path, action, {
+        query: next.query,
+        schema: collection(item),
+      });
+      out.push(...res.data.data);
+      const link: string | null | undefined = res.data.pagination?.next;
+      next = link ? relative(link) : null;
+    }
+    return out;
+  }
+
+  /** A `pagination.next` URL as a path under the base and its query. */
+  function relative(link: string): { path: string; query: Record<string, QueryValue> } {
+    const u = new URL(link, base);
+    const query: Record<string, string[]> = {};
+    for (const [k, v] of u.searchParams) (query[k] ??= []).push(v);
+    const path = u.pathname.startsWith(basePath) ? u.pathname.slice(basePath.length) : u.pathname;
+    return { path, query };
+  }
+
+  /** A Kubernetes list through the proxy, following `metadata.continue`. */
+  async function k8s<T>(
+    clusterId: string,
+    path: string,
+    item: z.ZodType<T>,
+    action: string,
+    query: Record<string, QueryValue> = {},
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let cont: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await call("GET", `/k8s/clusters/${clusterId}/api/v1${path}`, action, {
+        query: { ...query, limit: pageSize, continue: cont },
+        schema: k8sList(item),
+      });
+      out.push(...res.data.items);
+      cont = res.data.metadata?.continue ?? undefined;
+      if (!cont) break;
+    }
+    return out;
+  }
+
+  return {
+    http,
+    base,
+    cluster: async (id) =>
+      (await call("GET", `/v3/clusters/${id}`, `read cluster ${id}`, { schema: Cluster })).data,
+    listProjects: (clusterId, name) =>
+      norman("/v3/projects", Project, `list the projects of cluster ${clusterId}`, {
+        clusterId,
+        name,
+      }),
+    project: async (id) => {
+      try {
+        return (await call("GET", `/v3/projects/${id}`, `read project ${id}`, { schema: Project }))
+          .data;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 404) return null;
+        throw error;
+      }
+    },
+    createProject: async (body) =>
+      (await call("POST", "/v3/projects", `create project ${body.name}`, {
+        body: { type: "project", ...body },
+        schema: Project,
+      })).data,
+    updateProject: async (id, body) =>
+      (await call("PUT", `/v3/projects/${id}`, `update project ${id}`, { body, schema: Project }))
+        .data,
+    deleteProject: async (id) => {
+      await call("DELETE", `/v3/projects/${id}`, `delete project ${id}`);
+    },
+    listPrtbs: (projectId) =>
+      norman(
+        "/v3/projectroletemplatebindings",
+        Prtb,
+        projectId ? `list the role bindings of ${projectId}` : "list project role bindings",
+        { projectId },
+      ),
+    createPrtb: async (body) =>
+      (await call(
+        "POST",
+        "/v3/projectroletemplatebindings",
+        `bind ${body.groupPrincipalId} to ${body.projectId} as ${body.roleTemplateId}`,
+        { body: { type: "projectRoleTemplateBinding", ...body }, schema: Prtb },
+      )).data,
+    deletePrtb: async (id) => {
+      await call("DELETE", `/v3/projectroletemplatebindings/${id}`, `delete role binding ${id}`);
+    },
+    listNamespaces: (clusterId, projectName) =>
+      k8s(
+        clusterId,
+        "/namespaces",
+        Namespace,
+        projectName
+          ? `list the namespaces of ${projectName}`
+          : `list the namespaces of ${clusterId}`,
+        projectName ? { labelSelector: `field.cattle.io/projectId=${projectName}` } : {},
+      ),
+    namespace: async (clusterId, name) => {
+      try {
+        return (await call(
+          "GET",
+          `/k8s/clusters/${clusterId}/api/v1/namespaces/${encodeURIComponent(name)}`,
+          `read namespace ${name}`,
+          { schema: Namespace },
+        )).data;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 404) return null;
+        throw error;
+      }
+    },
+    createNamespace: async (clusterId, body) => {
+      await call(
+        "POST",
+        `/k8s/clusters/${clusterId}/api/v1/namespaces`,
+        `create namespace ${body.name}`,
+        {
+          body: {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: body.name, labels: body.labels, annotations: body.annotations },
+          },
+        },
+      );
+    },
+    listActivePods: (clusterId) =>
+      k8s(clusterId, "/pods", Pod, `list the pods of ${clusterId}`, {
+        fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
+      }),
+    listPvcs: (clusterId) =>
+      k8s(
+        clusterId,
+        "/persistentvolumeclaims",
+        Pvc,
+        `list the persistent volume claims of ${clusterId}`,
+      ),
+  };
+}
+
+/** Rewrites 401 and 403 into what the operator must do; everything else passes unchanged. */
+function explain(error: unknown, action: string, who: string): unknown {
+  if (!(error instanceof HttpError)) return error;
+  if (error.status === 401) {
+    return error.rephrase(
+      `rancher: cannot ${action}: Rancher refused the API key ${who} (HTTP 401); ` +
+        "check username/password (access key and secret key) or token, and that the key has not expired",
+      true,
+    );
+  }
+  if (error.status === 403) {
+    return error.rephrase(
+      `rancher: cannot ${action}: the API key ${who} lacks the permission (HTTP 403); ` +
+        "use an unscoped key of a user who owns the cluster",
+      true,
+    );
+  }
+  return error;
+}

@@ -1,0 +1,141 @@
+/**
+ * zod schemas of what Rancher's v3 (Norman) API and the Kubernetes core/v1 API answer, as far
+ * as Berth reads them (`../shared/specs/rancher-v3-notes.md`, `kubernetes-core-v1-notes.md`).
+ * Objects are loose: servers add fields, and Berth must not break on them.
+ */
+import { z } from "zod";
+
+const StringMap = z.record(z.string(), z.string());
+
+/** `resourceQuotaLimit`: every value a quantity string. */
+export const QuotaLimit = z.looseObject({
+  limitsCpu: z.string().optional(),
+  limitsMemory: z.string().optional(),
+  requestsCpu: z.string().optional(),
+  requestsMemory: z.string().optional(),
+  requestsStorage: z.string().optional(),
+  pods: z.string().optional(),
+});
+export type QuotaLimit = z.infer<typeof QuotaLimit>;
+
+export const Project = z.looseObject({
+  id: z.string().min(1),
+  name: z.string(),
+  clusterId: z.string(),
+  description: z.string().nullish(),
+  state: z.string().nullish(),
+  annotations: StringMap.nullish(),
+  labels: StringMap.nullish(),
+  resourceQuota: z.looseObject({ limit: QuotaLimit.nullish(), usedLimit: QuotaLimit.nullish() })
+    .nullish(),
+  namespaceDefaultResourceQuota: z.looseObject({ limit: QuotaLimit.nullish() }).nullish(),
+});
+export type Project = z.infer<typeof Project>;
+
+export const Prtb = z.looseObject({
+  id: z.string().min(1),
+  projectId: z.string(),
+  roleTemplateId: z.string(),
+  groupPrincipalId: z.string().nullish(),
+  userId: z.string().nullish(),
+  userPrincipalId: z.string().nullish(),
+  groupId: z.string().nullish(),
+});
+export type Prtb = z.infer<typeof Prtb>;
+
+export const Cluster = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  state: z.string().nullish(),
+  version: z.looseObject({ gitVersion: z.string().optional() }).nullish(),
+});
+export type Cluster = z.infer<typeof Cluster>;
+
+/** A Norman collection body. */
+export interface Collection<T> {
+  type: "collection";
+  data: T[];
+  pagination?: { next?: string | null | undefined } | null | undefined;
+}
+
+/** A Norman collection of `item`. */
+export function collection<T>(item: z.ZodType<T>): z.ZodType<Collection<T>> {
+  return z.looseObject({
+    type: z.literal("collection"),
+    data: z.array(item),
+    pagination: z.looseObject({ next: z.string().nullish(), limit: z.number().optional() })
+      .nullish(),
+  });
+}
+
+const Meta = z.looseObject({
+  name: z.string(),
+  namespace: z.string().optional(),
+  labels: StringMap.nullish(),
+  annotations: StringMap.nullish(),
+});
+
+const Resources = z.looseObject({
+  requests: StringMap.nullish(),
+  limits: StringMap.nullish(),
+});
+
+const Container = z.looseObject({
+  name: z.string(),
+  resources: Resources.nullish(),
+  restartPolicy: z.string().nullish(),
+});
+
+export const Namespace = z.looseObject({
+  metadata: Meta,
+  status: z.looseObject({ phase: z.string().optional() }).nullish(),
+});
+export type Namespace = z.infer<typeof Namespace>;
+
+export const Pod = z.looseObject({
+  metadata: Meta,
+  spec: z.looseObject({
+    containers: z.array(Container),
+    initContainers: z.array(Container).nullish(),
+    overhead: StringMap.nullish(),
+    resources: Resources.nullish(),
+  }),
+  status: z.looseObject({ phase: z.string().optional() }).nullish(),
+});
+export type Pod = z.infer<typeof Pod>;
+
+export const Pvc = z.looseObject({
+  metadata: Meta,
+  spec: z.looseObject({ resources: Resources.nullish() }),
+  status: z.looseObject({ phase: z.string().optional() }).nullish(),
+});
+export type Pvc = z.infer<typeof Pvc>;
+
+/** A Kubernetes list body. */
+export interface K8sList<T> {
+  kind: string;
+  metadata?: { continue?: string | null | undefined } | null | undefined;
+  items: T[];
+}
+
+/** A Kubernetes list (`NamespaceList`, `PodList`, ...). */
+export function k8sList<T>(item: z.ZodType<T>): z.ZodType<K8sList<T>> {
+  return z.looseObject({
+    kind: z.string(),
+    metadata: z.looseObject({ continue: z.string().nullish() }).nullish(),
+    items: z.array(item),
+  });
+}
+
+/** The annotation and label that tie a namespace to its Rancher project. */
+export const PROJECT_ID_KEY = "field.cattle.io/projectId";
+
+/** A namespace name as Kubernetes requires (RFC 1123 label); null when it is one. */
+export function namespaceNameProblem(name: string): string | null {
+  if (name.length > 63) return `"${name.slice(0, 70)}" is longer than 63 characters`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    return `"${name.slice(0, 70)}" is not a valid Kubernetes namespace name ` +
+      "(lower-case letters, digits and '-', starting and ending with a letter or digit)";
+  }
+  return null;
+}

@@ -1,0 +1,406 @@
+/**
+ * The Rancher offering end to end: fake Waldur, fake Rancher (with its Kubernetes proxy) and
+ * fake Keycloak, driven through the real order, membership and usage processors, no socket.
+ */
+import assert from "node:assert/strict";
+import { syncMembership } from "../lib/membership.ts";
+import { processOrders } from "../lib/orders.ts";
+import { reportUsage } from "../lib/usage.ts";
+import { makeRancherSite, orderProject, type RancherSite } from "./support/rancher.ts";
+
+const GROUP = "project_proj_workloads-manage";
+const PARENT = "c_cm7x2k9q";
+
+function childOf(site: RancherSite, name: string) {
+  const realm = site.keycloak.realm("waldur");
+  const parent = [...realm.groups.values()].find((g) => g.name === PARENT && !g.parentId);
+  const child = [...realm.groups.values()].find((g) =>
+    g.name === name && g.parentId === parent?.id
+  );
+  if (!child) return undefined;
+  return {
+    ...child,
+    usernames: [...child.members].map((id) => realm.users.get(id)?.username ?? id).sort(),
+  };
+}
+
+function writes(site: RancherSite) {
+  return {
+    rancher: site.rancher.writes().length,
+    keycloak: site.keycloak.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token"))
+      .length,
+    waldur: site.waldur.writes().length,
+  };
+}
+
+Deno.test("rancher create with keycloak: project, quotas, namespace, group tree and binding", async () => {
+  const site = makeRancherSite({ keycloak: true, settings: `namespace_labels: {team: blue}` });
+  const { order, resource } = orderProject(site, "Analytics");
+  const result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(site.waldur.order(order).state, "done");
+  const [project, ...others] = site.rancher.projectsNamed("waldur-analytics");
+  assert.ok(project);
+  assert.equal(others.length, 0);
+  assert.equal(site.waldur.resource(resource).backend_id, project.id);
+  assert.match(project.id, /^c-m-7x2k9q4d:p-[a-z0-9]{5}$/);
+  assert.equal(project.description, "Analytics (Customer: acme, Project: proj)");
+  assert.equal(project.annotations["waldur/managed-by"], "berth");
+  assert.equal(project.annotations["waldur/resource-uuid"], resource);
+  assert.equal(
+    project.annotations["waldur/project-uuid"],
+    site.waldur.resource(resource).project_uuid,
+  );
+  const limit = { limitsCpu: "4000m", limitsMemory: "8192Mi" };
+  assert.deepEqual(project.resourceQuota, { limit });
+  assert.deepEqual(project.namespaceDefaultResourceQuota, { limit });
+  assert.deepEqual(site.rancher.namespacesOf(project.id), ["waldur-analytics"]);
+  const ns = site.rancher.namespaces.get(site.cluster)?.get("waldur-analytics");
+  assert.equal(ns?.metadata.labels.team, "blue");
+  assert.deepEqual(
+    site.rancher.prtbsOf(project.id).map((b) => [b.groupPrincipalId, b.roleTemplateId]),
+    [[`keycloakoidc_group://${GROUP}`, "workloads-manage"]],
+  );
+  const parent = site.keycloak.group("waldur", PARENT);
+  assert.ok(parent, "the cluster's parent group exists");
+  assert.ok(childOf(site, GROUP), "the project's child group exists under it");
+  site.close();
+});
+
+Deno.test("rancher: a second pass writes nothing; membership adds and removes; missing users are shown", async () => {
+  const site = makeRancherSite({ keycloak: true });
+  const ann = site.keycloak.addUser("waldur", "ann");
+  const bob = site.keycloak.addUser("waldur", "bob");
+  orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  // keycloak_use_user_id: Waldur's offering usernames are Keycloak user ids.
+  site.waldur.setTeam("proj", [{ username: ann }, { username: bob }, { username: "ghost-id" }]);
+  let result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann", "bob"]);
+  const row = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
+  assert.deepEqual(row?.missing, ["ghost-id"]);
+  assert.deepEqual(row?.added, ["ann", "bob"]);
+  assert.ok(site.logs.some((l) => l.includes("ghost-id not found in realm waldur")));
+
+  const before = writes(site);
+  result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok");
+  assert.deepEqual(writes(site), before, "a steady pass writes nothing anywhere");
+  assert.deepEqual(
+    await site.backend.plan([]),
+    [],
+    "nothing wanted, nothing of Berth's left to touch",
+  );
+
+  site.waldur.setTeam("proj", [{ username: ann }]);
+  await syncMembership(site.offering.context);
+  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
+  const after = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
+  assert.deepEqual(after?.removed, ["bob"]);
+  assert.equal(after?.members, 1);
+  site.close();
+});
+
+Deno.test("rancher: usernames are looked up by username when keycloak_use_user_id is false", async () => {
+  const site = makeRancherSite({ keycloak: true, settings: "keycloak_use_user_id: false" });
+  site.keycloak.addUser("waldur", "ann");
+  orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  await syncMembership(site.offering.context);
+  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
+  site.close();
+});
+
+Deno.test("rancher: an Update order sets the new quota; drift is repaired by the membership pass", async () => {
+  const site = makeRancherSite({ keycloak: true });
+  const { resource } = orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  const id = site.waldur.resource(resource).backend_id;
+  const order = site.waldur.orderUpdate(resource, { cpu: 8, memory: 16.5 });
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(order).state, "done");
+  const project = site.rancher.projects.get(id)!;
+  assert.deepEqual(project.resourceQuota, {
+    limit: { limitsCpu: "8000m", limitsMemory: "16896Mi" },
+  });
+
+  // Someone edits the quota, deletes the binding and the namespace in Rancher.
+  project.resourceQuota = { limit: { limitsCpu: "64", limitsMemory: "1Ti" } };
+  project.namespaceDefaultResourceQuota = { limit: { limitsCpu: "64", limitsMemory: "1Ti" } };
+  for (const b of site.rancher.prtbsOf(id)) site.rancher.prtbs.delete(b.id);
+  site.rancher.namespaces.get(site.cluster)?.clear();
+  const plan = await site.backend.plan(
+    [{ resource: { ...specOf(site, resource) }, usernames: [] }],
+  );
+  assert.deepEqual(plan.map((p) => p.action), ["set-quota", "create-namespace", "create-binding"]);
+  const result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.deepEqual(project.resourceQuota, {
+    limit: { limitsCpu: "8000m", limitsMemory: "16896Mi" },
+  });
+  assert.equal(site.rancher.prtbsOf(id).length, 1);
+  assert.deepEqual(site.rancher.namespacesOf(id), ["waldur-analytics"]);
+  site.close();
+});
+
+function specOf(site: RancherSite, uuid: string) {
+  const r = site.waldur.resource(uuid);
+  return {
+    uuid: r.uuid,
+    name: r.name,
+    slug: r.slug,
+    projectUuid: r.project_uuid,
+    projectSlug: r.project_slug,
+    projectName: r.project_name,
+    customerUuid: r.customer_uuid,
+    customerSlug: r.customer_slug,
+    customerName: r.customer_name,
+    backendId: r.backend_id,
+    limits: Object.fromEntries(Object.entries(r.limits).map(([k, v]) => [k, Number(v)])),
+  };
+}
+
+Deno.test("rancher: two resources of one Waldur project share the group; it goes with the last", async () => {
+  const site = makeRancherSite({ keycloak: true });
+  const ann = site.keycloak.addUser("waldur", "ann");
+  const a = orderProject(site, "Alpha");
+  const b = orderProject(site, "Beta");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: ann }]);
+  await syncMembership(site.offering.context);
+  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
+
+  site.waldur.orderTerminate(a.resource);
+  let result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(site.rancher.projectsNamed("waldur-alpha").length, 0);
+  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"], "Beta still uses the group");
+  result = await syncMembership(site.offering.context);
+  assert.ok(childOf(site, GROUP), "the membership pass keeps it too");
+
+  site.waldur.orderTerminate(b.resource);
+  result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(childOf(site, GROUP), undefined, "no resource uses the group: deleted");
+  assert.equal(site.keycloak.group("waldur", PARENT), undefined, "the parent had no children left");
+  site.close();
+});
+
+Deno.test("rancher: Keycloak down during create — the project is made, the error shown, groups come later", async () => {
+  const site = makeRancherSite({ keycloak: true });
+  let down = true;
+  site.intercept = (request, next) => {
+    if (down && new URL(request.url).hostname === "keycloak.test") {
+      return Promise.reject(new TypeError("connection refused"));
+    }
+    return next(request);
+  };
+  const { order, resource } = orderProject(site, "Analytics");
+  const result = await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(order).state, "done", result.error);
+  const id = site.waldur.resource(resource).backend_id;
+  assert.equal(site.rancher.prtbsOf(id).length, 1, "the binding needs only the group's name");
+  const row = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
+  assert.match(row?.error ?? "", /keycloak: .*connection failed/);
+  assert.ok(site.logs.some((l) => l.includes("Rancher work went on")));
+
+  let pass = await syncMembership(site.offering.context);
+  assert.equal(pass.outcome, "partial", "the membership pass reports the Keycloak error");
+  assert.match(pass.error, /keycloak/);
+  assert.equal(
+    site.waldur.resource(resource).state,
+    "OK",
+    "a Keycloak outage never errs the resource",
+  );
+  down = false;
+  pass = await syncMembership(site.offering.context);
+  assert.equal(pass.outcome, "ok", pass.error);
+  assert.ok(childOf(site, GROUP));
+  assert.equal(site.backend.groupRows()[0]?.error, "");
+  site.close();
+});
+
+Deno.test("rancher: an expired Keycloak token is renewed and the pass goes on", async () => {
+  const site = makeRancherSite({ keycloak: true, tokenTtl: 60 });
+  const ann = site.keycloak.addUser("waldur", "ann");
+  orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: ann }]);
+  site.keycloak.expireTokens();
+  const pass = await syncMembership(site.offering.context);
+  assert.equal(pass.outcome, "ok", pass.error);
+  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
+  assert.deepEqual(site.keycloak.grants, ["password", "password"]);
+  site.clock.advance(58_000);
+  await syncMembership(site.offering.context);
+  assert.deepEqual(site.keycloak.grants, ["password", "password", "refresh_token"]);
+  site.close();
+});
+
+Deno.test("rancher terminate: refused while claims exist, done with purge; never done when it failed", async () => {
+  const site = makeRancherSite();
+  const { resource } = orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  const id = site.waldur.resource(resource).backend_id;
+  site.rancher.addPvc(site.cluster, "waldur-analytics", "data", "10Gi");
+  site.rancher.addPvc(site.cluster, "waldur-analytics", "logs", "512Mi");
+  const order = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(order).state, "erred");
+  assert.match(
+    site.waldur.order(order).error_message,
+    /still holds 2 persistent volume claims \(10\.50 GB\) in waldur-analytics; it was not deleted/,
+  );
+  assert.ok(site.rancher.projects.has(id));
+  site.close();
+
+  const purge = makeRancherSite({ settings: "termination: purge" });
+  const r2 = orderProject(purge, "Analytics");
+  await processOrders(purge.offering.context);
+  purge.rancher.addPvc(purge.cluster, "waldur-analytics", "data", "10Gi");
+  const o2 = purge.waldur.orderTerminate(r2.resource);
+  await processOrders(purge.offering.context);
+  assert.equal(purge.waldur.order(o2).state, "done");
+  assert.equal(purge.rancher.projects.size, 0);
+  assert.equal(purge.rancher.namespaces.get(purge.cluster)?.size, 0);
+  purge.close();
+});
+
+Deno.test("rancher usage: pod requests and claims by namespace, every quantity form, one list each", async () => {
+  const site = makeRancherSite();
+  const a = orderProject(site, "Alpha");
+  const b = orderProject(site, "Beta");
+  await processOrders(site.offering.context);
+  const c = site.cluster;
+  site.rancher.addPod(c, "waldur-alpha", "web", {
+    containers: [{ requests: { cpu: "250m", memory: "512Mi" } }, {
+      requests: { cpu: "1.5", memory: "1G" },
+    }],
+  });
+  site.rancher.addPod(c, "waldur-alpha", "batch", {
+    phase: "Pending",
+    containers: [{ requests: { cpu: "100m", memory: "128Mi" } }],
+    initContainers: [{ requests: { cpu: "2", memory: "64Mi" } }],
+  });
+  site.rancher.addPod(c, "waldur-alpha", "done", {
+    phase: "Succeeded",
+    containers: [{ requests: { cpu: "16", memory: "64Gi" } }],
+  });
+  site.rancher.addPod(c, "waldur-beta", "api", {
+    containers: [{ limits: { cpu: "0.001e3", memory: "1073741824" } }],
+  });
+  site.rancher.addPvc(c, "waldur-alpha", "data", "20Gi");
+  site.rancher.addPvc(c, "waldur-beta", "data", "1.5Gi");
+  site.rancher.addPod(c, "kube-system", "dns", { containers: [{ requests: { cpu: "8" } }] });
+  const from = site.rancher.requests.length;
+  const result = await reportUsage(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  const usage = (uuid: string) =>
+    Object.fromEntries(site.waldur.usagesOf(uuid).map((u) => [u.type, u.usage]));
+  // Alpha: 0.25 + 1.5 + max(0.1, 2) = 3.75 cores; 512Mi + 1G + 128Mi = 1.6313 GiB.
+  assert.deepEqual(usage(a.resource), { cpu: "3.75", memory: "1.56", storage: "20.00" });
+  assert.deepEqual(usage(b.resource), { cpu: "1.00", memory: "1.00", storage: "1.50" });
+  const reads = site.rancher.requests.slice(from).map((r) => r.path.split("?")[0]);
+  assert.deepEqual(reads.sort(), [
+    "/k8s/clusters/c-m-7x2k9q4d/api/v1/namespaces",
+    "/k8s/clusters/c-m-7x2k9q4d/api/v1/persistentvolumeclaims",
+    "/k8s/clusters/c-m-7x2k9q4d/api/v1/pods",
+    "/v3/projects",
+  ]);
+  const row = site.backend.rows().find((r) => r.project === "waldur-alpha");
+  assert.equal(row?.cpuRequested, 3.75);
+  assert.equal(row?.cpuLimit, 4);
+  assert.equal(row?.storageRequestedBytes, 20 * 1024 ** 3);
+  assert.deepEqual(row?.namespaces, ["waldur-alpha"]);
+  site.close();
+});
+
+Deno.test("rancher usage: a quantity that does not parse skips that project, never reports 0", async () => {
+  const site = makeRancherSite();
+  const a = orderProject(site, "Alpha");
+  const b = orderProject(site, "Beta");
+  await processOrders(site.offering.context);
+  site.rancher.addPod(site.cluster, "waldur-alpha", "web", {
+    containers: [{ requests: { cpu: "lots" } }],
+  });
+  site.rancher.addPod(site.cluster, "waldur-beta", "web", {
+    containers: [{ requests: { cpu: "2" } }],
+  });
+  const result = await reportUsage(site.offering.context);
+  assert.equal(result.outcome, "partial");
+  assert.match(result.error, /"lots" is not a Kubernetes quantity/);
+  assert.deepEqual(site.waldur.usagesOf(a.resource), []);
+  assert.equal(site.waldur.usagesOf(b.resource).find((u) => u.type === "cpu")?.usage, "2.00");
+  site.close();
+});
+
+Deno.test("rancher: a refused API key fails the pass with a clear error and keeps orders waiting", async () => {
+  const site = makeRancherSite();
+  site.rancher.keys.clear();
+  const { order } = orderProject(site, "Analytics");
+  const result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "partial");
+  assert.match(result.error, /Rancher refused the API key token-berth1 \(HTTP 401\)/);
+  assert.equal(site.waldur.order(order).state, "executing", "waits for the operator, not erred");
+  site.waldur.addResource(site.offeringUuid, {
+    name: "Old",
+    project: "proj",
+    customer: "acme",
+    backend_id: "c-m-7x2k9q4d:p-old00",
+  });
+  await assert.rejects(syncMembership(site.offering.context), /HTTP 401/);
+  assert.ok(!site.logs.some((l) => l.includes("s3cr3t-rancher-key")), "the secret is never logged");
+  site.close();
+});
+
+Deno.test("rancher create: adopts a project of that name, refuses hostile names, repairs a crash", async () => {
+  const site = makeRancherSite();
+  const existing = await (await site.rancher.app.request("http://rancher.test/v3/projects", {
+    method: "POST",
+    headers: { authorization: `Bearer ${site.rancher.accessKey}:${site.rancher.secretKey}` },
+    body: JSON.stringify({ name: "waldur-legacy", clusterId: site.cluster }),
+  })).json() as { id: string };
+  const legacy = orderProject(site, "Legacy");
+  const bad = site.waldur.orderCreate(site.offeringUuid, {
+    name: "Bad",
+    slug: "../<script>",
+    project: "proj",
+    customer: "acme",
+  });
+  const long = site.waldur.orderCreate(site.offeringUuid, {
+    name: "Long",
+    slug: "x".repeat(300),
+    project: "proj",
+    customer: "acme",
+  });
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.resource(legacy.resource).backend_id, existing.id);
+  assert.equal(site.rancher.projectsNamed("waldur-legacy").length, 1);
+  assert.deepEqual(site.backend.rows().find((r) => r.projectId === existing.id)?.flags, [
+    "adopted",
+  ]);
+  assert.equal(site.waldur.order(bad.order).state, "erred");
+  assert.match(site.waldur.order(bad.order).error_message, /not a valid Kubernetes namespace name/);
+  assert.equal(site.waldur.order(long.order).state, "erred");
+  assert.match(site.waldur.order(long.order).error_message, /longer than 63 characters/);
+  assert.equal(site.rancher.projects.size, 1, "nothing was created for the hostile names");
+
+  // A crash between the Rancher create and set_backend_id: the next pass finds its own project.
+  const crash = orderProject(site, "Crashy");
+  let failed = false;
+  site.intercept = (request, next) => {
+    if (!failed && request.url.includes("/set_backend_id/")) {
+      failed = true;
+      return Promise.reject(new TypeError("connection reset"));
+    }
+    return next(request);
+  };
+  await processOrders(site.offering.context);
+  site.clock.advance(10 * 60_000);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(crash.order).state, "done");
+  assert.equal(site.rancher.projectsNamed("waldur-crashy").length, 1, "exactly one project");
+  site.close();
+});
