@@ -209,3 +209,77 @@ state_file: ":memory:"
   assert.equal(harbor.writes().length, writes, "plan and diagnose change nothing");
   assert.ok(!w.logs.join("\n").includes(harbor.password));
 });
+
+Deno.test("berth run --once drives a Rancher offering with Keycloak from the Python agent's YAML", async () => {
+  const { PLUGINS } = await import("../lib/plugins.ts");
+  const { FakeRancher } = await import("../lib/rancher/fake.ts");
+  const { FakeKeycloak } = await import("../lib/keycloak/fake.ts");
+  const rancher = new FakeRancher();
+  const keycloak = new FakeKeycloak();
+  keycloak.addRealm("waldur");
+  const ann = keycloak.addUser("waldur", "ann");
+  const w = world(({ token, offering }) => `
+offerings:
+  - name: "rancher-projects"
+    waldur_api_url: "http://waldur.test/"
+    waldur_api_token: "${token}"
+    waldur_offering_uuid: "${offering}"
+    backend_type: "rancher"
+    order_processing_backend: "rancher"
+    membership_sync_backend: "rancher"
+    reporting_backend: "rancher"
+    backend_settings:
+      backend_url: "http://rancher.test"
+      username: "${rancher.accessKey}"
+      password: "${rancher.secretKey}"
+      cluster_id: "c-m-7x2k9q4d"
+      verify_cert: true
+      project_prefix: "waldur-"
+      default_role: "workloads-manage"
+      keycloak_enabled: true
+      keycloak_use_user_id: true
+      keycloak:
+        keycloak_url: "http://keycloak.test/"
+        keycloak_realm: "waldur"
+        keycloak_user_realm: "master"
+        keycloak_username: "admin"
+        keycloak_password: "admin-secret"
+        keycloak_ssl_verify: true
+    backend_components:
+      cpu: {type: "cpu", measured_unit: "cores", accounting_type: "limit", label: "CPU Cores", unit_factor: 1}
+      memory: {type: "ram", measured_unit: "GB", accounting_type: "limit", label: "Memory (GB)", unit_factor: 1}
+state_file: ":memory:"
+`);
+  w.plugins = PLUGINS;
+  const hosts: Record<string, { request: (r: Request) => Response | Promise<Response> }> = {
+    "rancher.test": rancher.app,
+    "keycloak.test": keycloak.app,
+    "waldur.test": w.waldur.app,
+  };
+  w.fetch = async (r) => await hosts[new URL(r.url).hostname]!.request(r);
+  const { order } = w.waldur.orderCreate(w.offeringUuid, {
+    name: "from-yaml",
+    limits: { cpu: 2, memory: 4 },
+    project: "p",
+    customer: "c",
+  });
+  w.waldur.setTeam("p", [{ username: ann }]);
+  assert.equal(await main(["load-components", "-c", "berth.yaml"], w), 0);
+  assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0, w.logs.join("\n"));
+  assert.equal(w.waldur.order(order).state, "done");
+  const [project] = rancher.projectsNamed("waldur-from-yaml");
+  assert.deepEqual(project?.resourceQuota, {
+    limit: { limitsCpu: "2000m", limitsMemory: "4096Mi" },
+  });
+  const changes = () =>
+    rancher.writes().length +
+    keycloak.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length;
+  const before = changes();
+  assert.ok(before > 0);
+  assert.equal(await main(["plan", "-c", "berth.yaml"], w), 0);
+  assert.equal(await main(["diagnose", "-c", "berth.yaml"], w), 0);
+  assert.equal(changes(), before, "plan and diagnose change nothing");
+  assert.equal(keycloak.group("waldur", "c_cm7x2k9q") !== undefined, true);
+  assert.ok(!w.logs.join("\n").includes(rancher.secretKey));
+  assert.ok(!w.logs.join("\n").includes("admin-secret"));
+});
