@@ -21,6 +21,8 @@ export const KeycloakSettings = z.object({
   /** With a client secret, the client-credentials grant is used instead of a password. */
   client_secret: z.string().min(1).optional(),
   keycloak_ssl_verify: z.boolean().default(true),
+  /** The Python plugin's README shows it; Berth syncs on the membership interval instead. */
+  keycloak_sync_frequency: z.number().optional(),
 }).strict().refine(
   (s) => s.client_secret !== undefined || (s.keycloak_username && s.keycloak_password),
   { message: "give keycloak_username and keycloak_password, or client_secret" },
