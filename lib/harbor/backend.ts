@@ -20,9 +20,10 @@ import type {
   ResourceSpec,
   UsageResult,
 } from "../backend.ts";
-import { BerthError, errorMessage, HttpError, terminal } from "../errors.ts";
-import type { Fetch } from "../http.ts";
+import { errorMessage, HttpError, terminal } from "../errors.ts";
 import { forEachLimit } from "../pool.ts";
+import { backendFetch, warnKeycloakVerify } from "../tls.ts";
+import { createChecks } from "../checks.ts";
 import { createHarborClient, type HarborClient } from "./client.ts";
 import {
   describeAction,
@@ -478,16 +479,7 @@ export class HarborBackend implements Backend {
   // ---- diagnose ----------------------------------------------------------------------------
 
   async diagnose(): Promise<Check[]> {
-    const checks: Check[] = [];
-    const probe = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, detail: await fn() });
-        return true;
-      } catch (error) {
-        checks.push({ name, ok: false, detail: errorMessage(error) });
-        return false;
-      }
-    };
+    const { checks, probe } = createChecks();
     const reachable = await probe("harbor reachable", async () => {
       const h = await this.client.health();
       const info = await this.client.systemInfo().catch(() => ({ harbor_version: undefined }));
@@ -650,42 +642,19 @@ export class HarborBackend implements Backend {
   }
 }
 
-/** Reads the CA file and builds the fetch the Harbor client uses. */
-function harborFetch(context: BackendContext<HarborSettings>): Fetch {
-  const s = context.settings;
-  if (!s.verify_cert) {
-    context.log.warn(
-      "verify_cert: false cannot switch off certificate checks for one connection in Berth; " +
-        "give Harbor's CA certificate with ca_file instead (see the README, TLS)",
-    );
-  }
-  if (!s.ca_file) return context.fetch;
-  let pem: string;
-  try {
-    pem = context.readFile(s.ca_file);
-  } catch (error) {
-    throw new BerthError(`harbor: cannot read ca_file ${s.ca_file}: ${errorMessage(error)}`, {
-      system: "config",
-      transient: false,
-    });
-  }
-  return context.tlsFetch(pem);
-}
-
 /** The `harbor` backend_type. */
 export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
   create: (context) => {
-    const fetch = harborFetch(context);
+    const fetch = backendFetch(context, {
+      server: "Harbor",
+      verifyCert: context.settings.verify_cert,
+      caFile: context.settings.ca_file,
+    });
     const kc = context.settings.keycloak;
     if (!kc) return new HarborBackend({ context: { ...context, fetch } });
-    if (!kc.keycloak_ssl_verify) {
-      context.log.warn(
-        "keycloak_ssl_verify: false cannot switch off certificate checks for one connection; " +
-          "see the README, TLS",
-      );
-    }
+    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
     const keycloak = createKeycloakGroupSync({
       client: createKeycloakClient({
         settings: kc,

@@ -21,10 +21,11 @@ import type {
   UsageResult,
 } from "../backend.ts";
 import { BerthError, errorMessage, HttpError, terminal } from "../errors.ts";
-import type { Fetch } from "../http.ts";
 import { createKeycloakClient, type KeycloakClient, KeycloakSettings } from "../keycloak/client.ts";
 import { MANAGED_BY } from "../keycloak/sync.ts";
 import { forEachLimit } from "../pool.ts";
+import { backendFetch, warnKeycloakVerify } from "../tls.ts";
+import { createChecks } from "../checks.ts";
 import { createRancherClient, type RancherClient } from "./client.ts";
 import {
   childGroup,
@@ -949,16 +950,7 @@ export class RancherBackend implements Backend {
   // ---- diagnose ----------------------------------------------------------------------------
 
   async diagnose(): Promise<Check[]> {
-    const checks: Check[] = [];
-    const probe = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, detail: await fn() });
-        return true;
-      } catch (error) {
-        checks.push({ name, ok: false, detail: errorMessage(error) });
-        return false;
-      }
-    };
+    const { checks, probe } = createChecks();
     const ok = await probe("rancher cluster", async () => {
       const c = await this.client.cluster(this.#cluster);
       if (c.state && c.state !== "active") {
@@ -1173,45 +1165,20 @@ function limitOf(
   return v === undefined ? null : parseQuantity(v);
 }
 
-/** The fetch Rancher is reached with: the CA file when given. */
-function caFetch(
-  context: BackendContext<RancherSettings>,
-  file: string | undefined,
-  what: string,
-): Fetch {
-  if (!file) return context.fetch;
-  let pem: string;
-  try {
-    pem = context.readFile(file);
-  } catch (error) {
-    throw new BerthError(`${what}: cannot read ca_file ${file}: ${errorMessage(error)}`, {
-      system: "config",
-      transient: false,
-    });
-  }
-  return context.tlsFetch(pem);
-}
-
 /** The `rancher` backend_type. */
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
   create: (context) => {
     const s = context.settings;
-    if (!s.verify_cert) {
-      context.log.warn(
-        "verify_cert: false cannot switch off certificate checks for one connection in Berth; " +
-          "give Rancher's CA certificate with ca_file instead (see the README, TLS)",
-      );
-    }
-    const fetch = caFetch(context, s.ca_file, "rancher");
+    const fetch = backendFetch(context, {
+      server: "Rancher",
+      verifyCert: s.verify_cert,
+      caFile: s.ca_file,
+    });
     const kc = s.keycloak_enabled ? s.keycloak : undefined;
     if (!kc) return new RancherBackend({ context: { ...context, fetch } });
-    if (!kc.keycloak_ssl_verify) {
-      context.log.warn(
-        "keycloak_ssl_verify: false cannot switch off certificate checks for one connection; see the README, TLS",
-      );
-    }
+    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
     const keycloak = createKeycloakClient({
       settings: kc,
       fetch: context.fetch,
