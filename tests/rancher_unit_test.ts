@@ -379,3 +379,30 @@ Deno.test("every Keycloak request of a Rancher scenario is a spec operation with
   assert.ok(operations.size >= 9, [...operations].join("\n"));
   site.close();
 });
+
+Deno.test("rancher ca_file: every Rancher request goes through the fetch that trusts that CA", async () => {
+  const seen: string[] = [];
+  const pems: string[] = [];
+  const site = makeRancherSite({
+    settings: "ca_file: /etc/berth/rancher-ca.pem, verify_cert: false",
+    files: { "/etc/berth/rancher-ca.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n" },
+    tlsFetch: (pem, next) => {
+      pems.push(pem);
+      return (r) => {
+        seen.push(new URL(r.url).hostname);
+        return next(r);
+      };
+    },
+  });
+  orderProject(site, "Analytics");
+  const result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.deepEqual(pems, ["-----BEGIN CERTIFICATE-----\nMIIB\n"]);
+  assert.ok(seen.length >= 4 && seen.every((h) => h === "rancher.test"));
+  assert.ok(site.logs.some((l) => l.includes("give Rancher's CA certificate with ca_file")));
+  site.close();
+  assert.throws(
+    () => makeRancherSite({ settings: "ca_file: /nope.pem" }),
+    /rancher: cannot read ca_file \/nope.pem/,
+  );
+});

@@ -4,7 +4,7 @@ import { FakeKeycloak } from "../../lib/keycloak/fake.ts";
 import { type RancherBackend, rancherPlugin } from "../../lib/rancher/backend.ts";
 import { FakeRancher } from "../../lib/rancher/fake.ts";
 import { ManualClock } from "../../lib/clock.ts";
-import { buildSite, type Site } from "./site.ts";
+import { buildSite, type Site, type SiteOptions } from "./site.ts";
 
 export interface RancherSite extends Site<RancherBackend> {
   rancher: FakeRancher;
@@ -25,7 +25,13 @@ export const RANCHER_COMPONENTS = {
 
 /** A Rancher site; `keycloak` switches the Keycloak groups on; `settings` adds YAML flow entries. */
 export function makeRancherSite(
-  options: { keycloak?: boolean; settings?: string; tokenTtl?: number } = {},
+  options: {
+    keycloak?: boolean;
+    settings?: string;
+    tokenTtl?: number;
+    files?: Record<string, string>;
+    tlsFetch?: SiteOptions["tlsFetch"];
+  } = {},
 ): RancherSite {
   const clock = new ManualClock({ start: Date.parse("2026-11-15T12:00:00Z") });
   const rancher = new FakeRancher();
@@ -45,6 +51,8 @@ export function makeRancherSite(
     hosts: { "rancher.test": rancher.app, "keycloak.test": keycloak.app },
     components: RANCHER_COMPONENTS,
     clock,
+    ...(options.files ? { files: options.files } : {}),
+    ...(options.tlsFetch ? { tlsFetch: options.tlsFetch } : {}),
   }) as RancherSite;
   site.rancher = rancher;
   site.keycloak = keycloak;

@@ -39,6 +39,9 @@ export interface SiteOptions {
   hosts?: Record<string, { request: (r: Request) => Response | Promise<Response> }>;
   yamlExtra?: string;
   clock?: ManualClock;
+  /** Files the settings name (a CA file), and the fetch that trusts a CA. */
+  files?: Record<string, string>;
+  tlsFetch?: (caPem: string, next: Fetch) => Fetch;
   /** The offering's components in Waldur and, as a YAML flow mapping, in backend_components. */
   components?: { waldur: FakeComponent[]; yaml: string };
 }
@@ -111,6 +114,14 @@ ${options.yamlExtra ?? ""}`,
     config,
     plugins: options.plugins,
     fetch: (request) => site.intercept(request, direct),
+    ...(options.tlsFetch
+      ? { tlsFetch: (pem: string) => options.tlsFetch!(pem, (r) => site.intercept(r, direct)) }
+      : {}),
+    readFile: (path) => {
+      const f = options.files?.[path];
+      if (f === undefined) throw new Deno.errors.NotFound(`no such file ${path}`);
+      return f;
+    },
     clock,
     log,
     store,
