@@ -246,6 +246,7 @@ Deno.test("rancher terminate: refused while claims exist, done with purge; never
   const id = site.waldur.resource(resource).backend_id;
   site.rancher.addPvc(site.cluster, "waldur-analytics", "data", "10Gi");
   site.rancher.addPvc(site.cluster, "waldur-analytics", "logs", "512Mi");
+  site.rancher.addPvc(site.cluster, "someone-else", "theirs", "1Ti"); // not this project's
   const order = site.waldur.orderTerminate(resource);
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(order).state, "erred");

@@ -34,6 +34,7 @@ import {
   findProject,
   type GroupAction,
   type GroupsObserved,
+  isUser,
   type KcUser,
   parentGroup,
   planGroups,
@@ -314,12 +315,11 @@ export class RancherBackend implements Backend {
     if (project) {
       const pName = project.id.split(":")[1] ?? "";
       if (this.#s.termination === "refuse") {
-        const namespaces = new Set(
-          (await this.client.listNamespaces(this.#cluster, pName)).map((n) => n.metadata.name),
-        );
-        const claims = (await this.client.listPvcs(this.#cluster)).filter((c) =>
-          namespaces.has(c.metadata.namespace ?? "")
-        );
+        // Only the project's own namespaces are read: a cluster-wide list per Terminate is waste.
+        const claims = [];
+        for (const ns of await this.client.listNamespaces(this.#cluster, pName)) {
+          claims.push(...await this.client.listPvcs(this.#cluster, ns.metadata.name));
+        }
         if (claims.length > 0) {
           let bytes = 0;
           for (const c of claims) {
@@ -589,12 +589,9 @@ export class RancherBackend implements Backend {
     for (const w of wants) {
       const have = members.get(w.group);
       for (const u of w.usernames) {
-        if (
-          Array.isArray(have) &&
-          have.some((m) =>
-            (this.#s.keycloak_use_user_id && m.id === u) || m.username === u.toLowerCase()
-          )
-        ) continue;
+        if (Array.isArray(have) && have.some((m) => isUser(m, u, this.#s.keycloak_use_user_id))) {
+          continue;
+        }
         unknown.add(u);
       }
     }
@@ -1032,7 +1029,7 @@ export class RancherBackend implements Backend {
       resourceName: r.name,
       cluster: this.#cluster,
       cpuRequested: null,
-      cpuLimit: r.limits ? limitOf(quotaLimit(r.limits, this.naming), "cpu") : null,
+      cpuLimit: limitOf(quotaLimit(r.limits, this.naming), "cpu"),
       memoryRequestedBytes: null,
       memoryLimitBytes: limitOf(quotaLimit(r.limits, this.naming), "memory"),
       storageRequestedBytes: null,

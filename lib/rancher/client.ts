@@ -88,8 +88,8 @@ export interface RancherClient {
   ): Promise<void>;
   /** Pods of the cluster that count against quota (not Succeeded, not Failed), all pages. */
   listActivePods(clusterId: string): Promise<Pod[]>;
-  /** Persistent volume claims of the cluster, all pages. */
-  listPvcs(clusterId: string): Promise<Pvc[]>;
+  /** Persistent volume claims of the cluster, or of one namespace; all pages. */
+  listPvcs(clusterId: string, namespace?: string): Promise<Pvc[]>;
 }
 
 const MAX_PAGES = 100_000;
@@ -276,12 +276,14 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
       k8s(clusterId, "/pods", Pod, `list the pods of ${clusterId}`, {
         fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
       }),
-    listPvcs: (clusterId) =>
+    listPvcs: (clusterId, namespace) =>
       k8s(
         clusterId,
-        "/persistentvolumeclaims",
+        namespace
+          ? `/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`
+          : "/persistentvolumeclaims",
         Pvc,
-        `list the persistent volume claims of ${clusterId}`,
+        `list the persistent volume claims of ${namespace ?? clusterId}`,
       ),
   };
 }
