@@ -17,7 +17,7 @@ import { teamUsernames } from "./membership.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
 import { StatusRecord } from "./status.ts";
 import { Store } from "./store.ts";
-import { createApp } from "../routes/app.ts";
+import { createApp } from "../routes/app.tsx";
 
 /** The outside world as the commands see it. */
 export interface World {
@@ -39,6 +39,8 @@ export interface World {
   ) => Promise<{ url: string; finished: Promise<void> }>;
   plugins: readonly BackendPlugin<never>[];
   version: string;
+  /** The runtime's version, for `berth_build_info` (`Deno.version.deno`). */
+  runtime?: string;
   /** Where log lines go (tests collect them); defaults to stderr. */
   writeLog?: (line: string) => void;
 }
@@ -306,6 +308,7 @@ function wire(world: World, configPath: string, statePath?: string): Wired | und
       offeringUuid: o.offeringUuid,
     })),
     now: () => world.clock.now(),
+    redact: (text) => redactor.redact(text),
   });
   const offerings = buildOfferings({
     config,
@@ -361,7 +364,12 @@ async function run(world: World, options: RunOptions): Promise<number> {
       return failed === 0 ? 0 : 1;
     }
     const listen = options.listen ?? config.status.listen;
-    const app = createApp({ status, now: () => world.clock.now() });
+    const app = createApp({
+      status,
+      now: () => world.clock.now(),
+      ...(config.status.token ? { token: config.status.token } : {}),
+      ...(world.runtime ? { deno: world.runtime } : {}),
+    });
     const server = await world.serve(listen, (request) => app.fetch(request), stop.signal);
     log.info(`berth ${world.version} running: ${specs.length} loops, status on ${server.url}`);
     await Promise.all(specs.map((spec) => runLoop(spec, deps, stop.signal)));

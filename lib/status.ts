@@ -87,6 +87,31 @@ export interface Counters {
   http: Map<string, number>;
 }
 
+/** Upper bounds (seconds) of the pass-duration histogram's buckets. */
+export const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/** A cumulative histogram of one loop's pass durations. */
+export interface DurationHistogram {
+  loop: string;
+  offering: string;
+  /** Counts per bucket of {@link DURATION_BUCKETS} (not cumulative), then the overflow. */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** `value` with every string in it passed through `redact`. */
+function redactStrings<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === "string") return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact)) as T;
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactStrings(v, redact);
+    return out as T;
+  }
+  return value;
+}
+
 /** The live status record. */
 export class StatusRecord {
   readonly version: string;
@@ -95,20 +120,24 @@ export class StatusRecord {
   readonly offerings: StatusModel["offerings"];
   readonly counters: Counters = { loopRuns: new Map(), orders: new Map(), http: new Map() };
   /** Pass durations per loop, for the histogram. */
-  readonly durations: { loop: string; offering: string; seconds: number }[] = [];
+  readonly durations = new Map<string, DurationHistogram>();
   #loops = new Map<string, LoopStatus>();
   #orders = new Map<string, OrderStatus>();
   #events: AuditEvent[] = [];
   #errors: ErrorEvent[] = [];
   #backends = new Map<string, BackendSnapshot & { offering: string }>();
   #now: () => number;
+  #redact: (text: string) => string;
 
   constructor(options: {
     version: string;
     configPath: string;
     offerings: StatusModel["offerings"];
     now: () => number;
+    /** Applied to every text written here, so no secret reaches the page or the API. */
+    redact?: (text: string) => string;
   }) {
+    this.#redact = options.redact ?? ((text) => text);
     this.version = options.version;
     this.configPath = options.configPath;
     this.offerings = options.offerings;
@@ -173,28 +202,39 @@ export class StatusRecord {
     l.heartbeat = now;
     l.runs++;
     if (outcome === "ok") l.lastSuccess = now;
-    l.lastError = error;
+    l.lastError = this.#redact(error);
     const key = `${loop}\u0000${offering}\u0000${outcome}`;
     this.counters.loopRuns.set(key, (this.counters.loopRuns.get(key) ?? 0) + 1);
-    if (l.durationMs !== null) {
-      this.durations.push({ loop, offering, seconds: l.durationMs / 1000 });
-      if (this.durations.length > 5000) this.durations.splice(0, 1000);
-    }
+    if (l.durationMs !== null) this.#observeDuration(offering, loop, l.durationMs / 1000);
     if (error) this.error(offering, loop, error);
   }
 
+  #observeDuration(offering: string, loop: string, seconds: number): void {
+    const key = `${loop}\u0000${offering}`;
+    let h = this.durations.get(key);
+    if (!h) {
+      h = { loop, offering, counts: DURATION_BUCKETS.map(() => 0).concat(0), sum: 0, count: 0 };
+      this.durations.set(key, h);
+    }
+    const i = DURATION_BUCKETS.findIndex((le) => seconds <= le);
+    const slot = i === -1 ? DURATION_BUCKETS.length : i;
+    h.counts[slot] = (h.counts[slot] ?? 0) + 1;
+    h.sum += seconds;
+    h.count++;
+  }
+
   error(offering: string, loop: string, message: string): void {
-    this.#errors.unshift({ at: this.#now(), offering, loop, message });
+    this.#errors.unshift({ at: this.#now(), offering, loop, message: this.#redact(message) });
     if (this.#errors.length > KEEP_ERRORS) this.#errors.length = KEEP_ERRORS;
   }
 
   audit(event: AuditEvent): void {
-    this.#events.unshift(event);
+    this.#events.unshift(redactStrings(event, this.#redact));
     if (this.#events.length > KEEP_EVENTS) this.#events.length = KEEP_EVENTS;
   }
 
   orderPending(order: OrderStatus): void {
-    this.#orders.set(order.uuid, order);
+    this.#orders.set(order.uuid, redactStrings(order, this.#redact));
   }
 
   orderFinished(uuid: string, type: string, outcome: string): void {
@@ -216,7 +256,7 @@ export class StatusRecord {
   }
 
   publish(offering: string, snapshot: BackendSnapshot): void {
-    this.#backends.set(offering, { ...snapshot, offering });
+    this.#backends.set(offering, { ...redactStrings(snapshot, this.#redact), offering });
   }
 
   loops(): LoopStatus[] {

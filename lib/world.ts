@@ -72,5 +72,6 @@ export function realWorld(): World {
     },
     plugins: PLUGINS,
     version: VERSION,
+    runtime: Deno.version.deno,
   };
 }

@@ -1,0 +1,126 @@
+/**
+ * The status page's stylesheet and refresh script, served by the app itself: no CDN, and the
+ * Content-Security-Policy needs no inline script or style.
+ */
+
+/** The stylesheet: light and dark, readable on a phone. */
+export const STYLE = `
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #5b6572; --bg: #fff; --line: #d8dee4;
+  --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; --info: #0969da; --chip: #eef1f4; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6edf3; --muted: #9aa5b1; --bg: #0d1117; --line: #30363d; --ok: #3fb950;
+    --warn: #d29922; --bad: #f85149; --info: #58a6ff; --chip: #21262d; }
+}
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 90rem; padding: .75rem; font: 14px/1.45 system-ui, sans-serif;
+  color: var(--fg); background: var(--bg); }
+h1 { font-size: 1.4rem; margin: .25rem 0; display: flex; flex-wrap: wrap; gap: .5rem;
+  align-items: baseline; }
+h2 { font-size: 1.1rem; margin: 1.25rem 0 .4rem; display: flex; flex-wrap: wrap; gap: .5rem;
+  align-items: baseline; }
+small, .count, .uuid, .members { color: var(--muted); font-weight: normal; }
+.uuid { font-family: ui-monospace, monospace; font-size: .8em; }
+.count { font-size: .85rem; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .75rem; margin: .25rem 0; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; overflow-wrap: anywhere; }
+.offering { margin-right: .75rem; }
+.state { font-size: .9rem; padding: .1rem .5rem; border-radius: 1rem; color: #fff; }
+.state.fresh { background: var(--ok); }
+.state.stale, .state.starting { background: var(--warn); }
+.state.failing { background: var(--bad); }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
+  vertical-align: top; }
+th { font-weight: 600; white-space: nowrap; }
+td.num { white-space: nowrap; }
+.badge, .flag { display: inline-block; padding: 0 .4rem; border-radius: .3rem;
+  background: var(--chip); margin: 0 .2rem .1rem 0; white-space: nowrap; }
+.badge.ok { color: var(--ok); }
+.badge.partial, .flag.warn { color: var(--warn); }
+.badge.failed, .flag.bad { color: var(--bad); }
+.badge.running, .flag.info { color: var(--info); }
+.ok { color: var(--ok); }
+.bad, .error, .missing { color: var(--bad); }
+.added { color: var(--ok); }
+.removed { color: var(--warn); }
+.usage { display: inline-flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+meter { width: 6rem; }
+.pct { min-width: 3rem; }
+details.error summary { cursor: pointer; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .3rem 0; font-size: .85em; }
+.pager { display: flex; gap: 1rem; align-items: center; margin: .4rem 0; }
+.tree, .tree ul { list-style: none; padding-left: 1rem; margin: .2rem 0; }
+.tree .parent { font-weight: 600; }
+.tree li > span { margin-right: .3rem; }
+#filter { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
+#filter input[type=search] { flex: 1 1 16rem; padding: .35rem .5rem; font: inherit; }
+#refresh-state { color: var(--muted); font-size: .85rem; }
+.empty { color: var(--muted); }
+@media (max-width: 40rem) {
+  body { padding: .4rem; font-size: 15px; }
+  th, td { padding: .25rem .35rem; }
+}
+`;
+
+/**
+ * The refresh script: reloads the live part of the page every `data-refresh` seconds, keeps
+ * open error details open, filters as you type and pages in place.
+ */
+export const SCRIPT = `"use strict";
+(() => {
+  const seconds = Number(document.body.dataset.refresh) || 5;
+  const state = document.getElementById("refresh-state");
+  const input = document.querySelector("#filter input[name=q]");
+  let busy = false;
+  let timer = 0;
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    try {
+      const response = await fetch(location.pathname + location.search, {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { accept: "text/html" },
+      });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      const next = new DOMParser().parseFromString(await response.text(), "text/html")
+        .getElementById("live");
+      const current = document.getElementById("live");
+      if (!next || !current) throw new Error("no live section in the answer");
+      const open = [...current.querySelectorAll("details[open][id]")].map((d) => d.id);
+      current.replaceWith(document.adoptNode(next));
+      for (const id of open) document.getElementById(id)?.setAttribute("open", "");
+      document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
+      if (state) state.textContent = "";
+    } catch (error) {
+      if (state) state.textContent = "refresh failed: " + error.message;
+    } finally {
+      busy = false;
+    }
+  }
+  setInterval(refresh, seconds * 1000);
+  input?.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const url = new URL(location.href);
+      if (input.value) url.searchParams.set("q", input.value);
+      else url.searchParams.delete("q");
+      for (const key of [...url.searchParams.keys()]) {
+        if (key.startsWith("p.")) url.searchParams.delete(key);
+      }
+      history.replaceState(null, "", url);
+      refresh();
+    }, 250);
+  });
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a[data-nav]") : null;
+    if (!link) return;
+    event.preventDefault();
+    history.pushState(null, "", link.href);
+    refresh();
+  });
+  addEventListener("popstate", refresh);
+})();
+`;

@@ -1,0 +1,520 @@
+/**
+ * The status page, rendered on the server with hono/jsx. No external assets and no inline
+ * script: the stylesheet and the refresh script are served by the app (`routes/assets.ts`).
+ * Every name is text to JSX, so it is escaped.
+ */
+import type { Child, FC } from "hono/jsx";
+import type { HtmlEscapedString } from "hono/utils/html";
+import type { StatusModel } from "../lib/status.ts";
+import {
+  backendsOf,
+  firstLine,
+  formatAge,
+  formatBytes,
+  formatCpu,
+  formatDuration,
+  formatTime,
+  GroupRowView,
+  type GroupRowView as GroupRow,
+  groupTree,
+  HarborRowView,
+  leafName,
+  overallState,
+  type Page,
+  pageOf,
+  RancherRowView,
+  usedShare,
+} from "./view.ts";
+
+/** What the page shows besides the model: the URL's filter, paging and refresh period. */
+export interface PageQuery {
+  q: string;
+  size: number;
+  /** Page numbers by table key (`h0`, `r0`, `g0`…). */
+  pages: Record<string, number>;
+  refreshSeconds: number;
+  /** The URL's search parameters, for the paging links. */
+  params: URLSearchParams;
+}
+
+const EVENTS_SHOWN = 20;
+
+/** The whole page. */
+export function StatusPage(
+  { model, query }: { model: StatusModel; query: PageQuery },
+): HtmlEscapedString | Promise<HtmlEscapedString> {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>Berth status</title>
+        <link rel="stylesheet" href="/assets/berth.css" />
+        <script src="/assets/berth.js" defer></script>
+      </head>
+      <body data-refresh={String(query.refreshSeconds)}>
+        <form id="filter" method="get" action="/" role="search">
+          <input
+            type="search"
+            name="q"
+            value={query.q}
+            placeholder="Filter projects, groups, orders, events"
+            aria-label="Filter"
+          />
+          {query.params.has("n") ? <input type="hidden" name="n" value={String(query.size)} /> : ""}
+          <button type="submit">Filter</button>
+          <span id="refresh-state" aria-live="polite"></span>
+        </form>
+        <div id="live" data-now={String(model.now)}>
+          <Header model={model} />
+          <Loops model={model} />
+          {backendsOf(model, "harbor").map((b, i) => (
+            <Harbor backend={b} query={query} tableKey={`h${i}`} />
+          ))}
+          {backendsOf(model, "rancher").map((b, i) => (
+            <Rancher backend={b} query={query} tableKey={`r${i}`} />
+          ))}
+          {model.backends.filter((b) => b.groups !== undefined).map((b, i) => (
+            <Keycloak backend={b} query={query} tableKey={`g${i}`} />
+          ))}
+          <Orders model={model} query={query} />
+          <Events model={model} query={query} />
+          <Errors model={model} query={query} />
+        </div>
+      </body>
+    </html>
+  );
+}
+
+const STATE_TEXT = {
+  starting: "starting: no pass finished yet",
+  fresh: "all fresh",
+  stale: "something stale",
+  failing: "failing",
+};
+
+const Header: FC<{ model: StatusModel }> = ({ model }) => {
+  const overall = overallState(model.loops, model.now);
+  return (
+    <header>
+      <h1>
+        Berth <small>{model.version}</small>
+        <span class={`state ${overall}`} id="overall">{STATE_TEXT[overall]}</span>
+      </h1>
+      <dl class="facts">
+        <dt>Uptime</dt>
+        <dd>{formatDuration(model.now - model.startedAt)}</dd>
+        <dt>Config</dt>
+        <dd>
+          <code>{model.configPath}</code>
+        </dd>
+        <dt>Offerings</dt>
+        <dd>
+          {model.offerings.map((o) => (
+            <span class="offering">
+              {o.name} <small>({o.backendType})</small>
+            </span>
+          ))}
+        </dd>
+        <dt>Updated</dt>
+        <dd>
+          <time datetime={formatTime(model.now)}>{formatTime(model.now)}</time>
+        </dd>
+      </dl>
+    </header>
+  );
+};
+
+const Loops: FC<{ model: StatusModel }> = ({ model }) => (
+  <section id="loops">
+    <h2>Loops</h2>
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th>Offering</th>
+            <th>Loop</th>
+            <th>Outcome</th>
+            <th>Last run</th>
+            <th>Duration</th>
+            <th>Next run</th>
+            <th>Last error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {model.loops.map((l, i) => (
+            <tr>
+              <td>{l.offering}</td>
+              <td>{l.loop}</td>
+              <td>
+                <span class={`badge ${l.state}`}>{l.state}</span>
+              </td>
+              <td>
+                <time datetime={formatTime(l.lastEnd)}>{formatAge(l.lastEnd, model.now)}</time>
+              </td>
+              <td>{l.durationMs === null ? "–" : formatDuration(l.durationMs)}</td>
+              <td>{l.state === "running" ? "running now" : formatAge(l.nextRun, model.now)}</td>
+              <td>{l.lastError ? <Expandable id={`loop-error-${i}`} text={l.lastError} /> : ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  </section>
+);
+
+const Expandable: FC<{ id: string; text: string }> = ({ id, text }) => {
+  const first = firstLine(text);
+  if (first === text && text.length <= 160) return <span class="error">{text}</span>;
+  return (
+    <details id={id} class="error">
+      <summary>{first.length > 160 ? `${first.slice(0, 160)}…` : first}</summary>
+      <pre>{text}</pre>
+    </details>
+  );
+};
+
+type Backend = StatusModel["backends"][number];
+
+const TableHead: FC<{ title: string; backend: Backend; page: Page<unknown>; noun: string }> = (
+  { title, backend, page, noun },
+) => (
+  <h2>
+    {title} <small>{backend.offering}</small>
+    <span class="count">
+      {page.matched === page.total
+        ? `${page.total} ${noun}`
+        : `${page.matched} of ${page.total} ${noun} match`} · observed{" "}
+      <time datetime={formatTime(backend.at)}>{formatTime(backend.at)}</time>
+    </span>
+  </h2>
+);
+
+const Pager: FC<{ page: Page<unknown>; query: PageQuery; tableKey: string }> = (
+  { page, query, tableKey },
+) => {
+  if (page.pages <= 1) return null;
+  const href = (n: number) => {
+    const p = new URLSearchParams(query.params);
+    p.set(`p.${tableKey}`, String(n));
+    return `?${p.toString()}`;
+  };
+  return (
+    <nav class="pager" aria-label="pages">
+      {page.page > 1 ? <a data-nav href={href(page.page - 1)} rel="prev">‹ previous</a> : ""}
+      <span>page {page.page} of {page.pages}</span>
+      {page.page < page.pages ? <a data-nav href={href(page.page + 1)} rel="next">next ›</a> : ""}
+    </nav>
+  );
+};
+
+function pageFor(
+  query: PageQuery,
+  tableKey: string,
+): { query: string; page: number; size: number } {
+  return { query: query.q, page: query.pages[tableKey] ?? 1, size: query.size };
+}
+
+const Flags: FC<{ flags: readonly string[] }> = ({ flags }) => (
+  <>
+    {flags.map((f) => <span class={`flag ${flagClass(f)}`}>{f}</span>)}
+  </>
+);
+
+function flagClass(flag: string): string {
+  if (/over|not found|missing|error/.test(flag)) return "bad";
+  if (/near/.test(flag)) return "warn";
+  return "info";
+}
+
+const Usage: FC<{ used: number | null; hard: number | null }> = ({ used, hard }) => {
+  const share = usedShare(used, hard);
+  return (
+    <span class="usage">
+      {formatBytes(used)} / {formatBytes(hard)}
+      {share === null ? "" : (
+        <>
+          <meter min={0} max={1} low={0.9} high={0.999} optimum={0} value={share}>
+          </meter>
+          <span class="pct">{Math.round(share * 100)} %</span>
+        </>
+      )}
+    </span>
+  );
+};
+
+const Harbor: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
+  { backend, query, tableKey },
+) => {
+  const page = pageOf(backend.rows, HarborRowView, pageFor(query, tableKey));
+  return (
+    <section class="backend harbor" data-table={tableKey}>
+      <TableHead title="Harbor projects" backend={backend} page={page} noun="projects" />
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>Project</th>
+              <th>Waldur resource</th>
+              <th>Quota used / hard</th>
+              <th>Repositories</th>
+              <th>OIDC group</th>
+              <th>Flags</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.rows.map((r) => (
+              <tr>
+                <td>{r.project}</td>
+                <td>
+                  {r.resourceName} <small class="uuid">{r.resource}</small>
+                </td>
+                <td>
+                  <Usage used={r.usedBytes} hard={r.quotaBytes} />
+                </td>
+                <td class="num">{r.repositories ?? "–"}</td>
+                <td>
+                  {r.group} {r.groupBound === null
+                    ? ""
+                    : r.groupBound
+                    ? <span class="ok" title="bound to the project">✓</span>
+                    : <span class="bad" title="not bound to the project">✗</span>}
+                </td>
+                <td>
+                  <Flags flags={r.flags} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Pager page={page} query={query} tableKey={tableKey} />
+    </section>
+  );
+};
+
+const Pair: FC<{ requested: string; limit: string }> = ({ requested, limit }) => (
+  <>
+    {requested} / {limit}
+  </>
+);
+
+const Rancher: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
+  { backend, query, tableKey },
+) => {
+  const page = pageOf(backend.rows, RancherRowView, pageFor(query, tableKey));
+  return (
+    <section class="backend rancher" data-table={tableKey}>
+      <TableHead title="Rancher projects" backend={backend} page={page} noun="projects" />
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>Project</th>
+              <th>Waldur resource</th>
+              <th>CPU requested / limit</th>
+              <th>Memory requested / limit</th>
+              <th>Storage requested</th>
+              <th>Namespaces</th>
+              <th>Flags</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.rows.map((r) => (
+              <tr>
+                <td>
+                  {r.project} <small class="uuid">{r.projectId}</small>
+                </td>
+                <td>
+                  {r.resourceName} <small class="uuid">{r.resource}</small>
+                </td>
+                <td class="num">
+                  <Pair requested={formatCpu(r.cpuRequested)} limit={formatCpu(r.cpuLimit)} />
+                </td>
+                <td class="num">
+                  <Pair
+                    requested={formatBytes(r.memoryRequestedBytes)}
+                    limit={formatBytes(r.memoryLimitBytes)}
+                  />
+                </td>
+                <td class="num">{formatBytes(r.storageRequestedBytes)}</td>
+                <td>{r.namespaces.join(", ")}</td>
+                <td>
+                  <Flags flags={r.flags} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Pager page={page} query={query} tableKey={tableKey} />
+    </section>
+  );
+};
+
+const Names: FC<{ label: string; names: readonly string[]; cls: string }> = (
+  { label, names, cls },
+) => (names.length === 0 ? null : (
+  <span class={cls}>
+    {label}: {names.join(", ")}
+  </span>
+));
+
+const GroupItem: FC<{ row: GroupRow }> = ({ row }) => (
+  <li>
+    <span class="group">{leafName(row.path)}</span>{" "}
+    <span class="members">
+      {row.members === null ? "members unknown" : `${row.members} members`}
+    </span>{" "}
+    <Names label="added" names={row.added} cls="added" />{" "}
+    <Names label="removed" names={row.removed} cls="removed" />{" "}
+    <Names label="missing in Keycloak" names={row.missing} cls="missing" />
+    {row.error ? <span class="error">{firstLine(row.error)}</span> : ""}
+  </li>
+);
+
+const Keycloak: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
+  { backend, query, tableKey },
+) => {
+  const page = pageOf(backend.groups ?? [], GroupRowView, pageFor(query, tableKey));
+  return (
+    <section class="keycloak" data-table={tableKey}>
+      <TableHead title="Keycloak groups" backend={backend} page={page} noun="groups" />
+      <ul class="tree">
+        {groupTree(page.rows).map((t) => (
+          <li>
+            <span class="group parent">{t.parent}</span>{" "}
+            <span class="members">{t.children.length} child groups on this page</span>
+            <ul>
+              {t.children.map((row) => <GroupItem row={row} />)}
+            </ul>
+          </li>
+        ))}
+      </ul>
+      <Pager page={page} query={query} tableKey={tableKey} />
+    </section>
+  );
+};
+
+function filtered<T extends Record<string, unknown>>(items: readonly T[], q: string): T[] {
+  const needle = q.trim().toLowerCase();
+  if (needle === "") return [...items];
+  return items.filter((i) =>
+    Object.values(i).some((v) => typeof v === "string" && v.toLowerCase().includes(needle))
+  );
+}
+
+const Section: FC<{ id: string; title: string; empty: string; count: number; children?: Child }> = (
+  { id, title, empty, count, children },
+) => (
+  <section id={id}>
+    <h2>
+      {title} <span class="count">{count}</span>
+    </h2>
+    {count === 0 ? <p class="empty">{empty}</p> : <div class="scroll">{children}</div>}
+  </section>
+);
+
+const Orders: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) => {
+  const orders = filtered(model.orders, query.q);
+  return (
+    <Section id="orders" title="Orders in flight" empty="No order in flight." count={orders.length}>
+      <table>
+        <thead>
+          <tr>
+            <th>Offering</th>
+            <th>Type</th>
+            <th>Resource</th>
+            <th>Attempts</th>
+            <th>Next attempt</th>
+            <th>Last error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {orders.map((o, i) => (
+            <tr>
+              <td>{o.offering}</td>
+              <td>{o.type}</td>
+              <td>
+                {o.resourceName} <small class="uuid">{o.uuid}</small>
+              </td>
+              <td class="num">{o.attempts}</td>
+              <td>{formatAge(o.nextAttemptAt, model.now)}</td>
+              <td>
+                {o.lastError ? <Expandable id={`order-error-${i}`} text={o.lastError} /> : ""}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+};
+
+const Events: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) => {
+  const events = filtered(model.events, query.q).slice(0, EVENTS_SHOWN);
+  return (
+    <Section id="events" title="Last changes" empty="No change made yet." count={events.length}>
+      <table>
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Offering</th>
+            <th>System</th>
+            <th>Change</th>
+            <th>Result</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((e) => (
+            <tr>
+              <td>
+                <time datetime={formatTime(e.at)}>{formatAge(e.at, model.now)}</time>
+              </td>
+              <td>{e.offering}</td>
+              <td>{e.system}</td>
+              <td>
+                {e.action} <b>{e.target}</b> {e.detail ? <small>{e.detail}</small> : ""}
+              </td>
+              <td>
+                <span class={`badge ${e.result}`}>{e.result}</span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+};
+
+const Errors: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) => {
+  const errors = filtered(model.errors, query.q).slice(0, EVENTS_SHOWN);
+  return (
+    <Section id="errors" title="Last errors" empty="No error." count={errors.length}>
+      <table>
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Offering</th>
+            <th>Loop</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {errors.map((e, i) => (
+            <tr>
+              <td>
+                <time datetime={formatTime(e.at)}>{formatAge(e.at, model.now)}</time>
+              </td>
+              <td>{e.offering}</td>
+              <td>{e.loop}</td>
+              <td>
+                <Expandable id={`error-${i}`} text={e.message} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+};

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import { StatusModel } from "../lib/status.ts";
+import { createApp } from "../routes/app.tsx";
+import { presentedToken, tokenMatches } from "../routes/auth.ts";
+import { WEDGE_MS } from "../routes/probes.ts";
+import { type FixtureOptions, fixtureStatus } from "./support/status_fixture.ts";
+
+function appFor(options: FixtureOptions & { token?: string } = {}) {
+  const { status, clock } = fixtureStatus(options);
+  const app = createApp({
+    status,
+    now: () => clock.now(),
+    deno: "2.9.6",
+    ...(options.token ? { token: options.token } : {}),
+  });
+  return { app, status, clock };
+}
+
+async function page(app: ReturnType<typeof createApp>, path = "/"): Promise<string> {
+  const res = await app.request(path);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+  return await res.text();
+}
+
+Deno.test("the status page for a fixed model matches its snapshot", async (t) => {
+  const { app } = appFor();
+  // one element per line, so a change reads as a small diff
+  await t.assertSnapshot((await page(app)).replaceAll("><", ">\n<"));
+});
+
+Deno.test("the status page shows loops, Harbor quota bars, Rancher quotas, the Keycloak tree, orders, changes and errors", async () => {
+  const { app } = appFor();
+  const html = await page(app);
+  assert.match(html, /<span class="state failing" id="overall">/, "a partial/failed pass shows");
+  assert.match(html, /Berth <small>0\.1\.0-test<\/small>/);
+  assert.match(html, /\/etc\/berth\/config\.yaml/);
+  // loop table: the first line of a multi-line error, the full text on expand
+  assert.match(
+    html,
+    /<details id="loop-error-2" class="error"><summary>order 7f3e: Rancher POST \/v3\/projects: HTTP 422 InvalidBodyContent<\/summary><pre>[^<]*namespace default<\/pre>/,
+  );
+  assert.match(html, /running now/, "a pass in flight says so");
+  // harbor: used / hard, a meter and a percent; flags; group bound
+  assert.match(
+    html,
+    /42\.0 GiB \/ 100 GiB<meter[^>]*value="0\.42"[^>]*><\/meter><span class="pct">42 %/,
+  );
+  assert.match(html, /<span class="flag warn">near quota<\/span>/);
+  assert.match(html, /<span class="flag bad">over quota<\/span><span class="flag info">adopted/);
+  assert.match(html, /<span class="flag bad">not found<\/span>/);
+  assert.match(html, /harbor-gamma-ci <span class="bad" title="not bound to the project">✗/);
+  // rancher: CPU, memory, storage and namespaces
+  assert.match(html, /<td class="num">1\.25 \/ 4<\/td><td class="num">3\.0 GiB \/ 8\.0 GiB/);
+  assert.match(html, /delta-ml, delta-ml-batch/);
+  // keycloak: parent, children with counts, added / removed / missing, errors
+  assert.match(html, /<span class="group parent">\/c_cm7x2k9q<\/span>/);
+  assert.match(html, /project_delta_workloads-manage<\/span> <span class="members">2 members/);
+  assert.match(html, /removed: bob/);
+  assert.match(html, /missing in Keycloak: ghost/);
+  assert.match(html, /members unknown/);
+  assert.match(html, /connection refused/);
+  // orders in flight, last changes
+  assert.match(html, /id="orders"><h2>Orders in flight <span class="count">1</);
+  assert.match(html, /create project <b>acme-registry<\/b>/);
+});
+
+Deno.test("the page pages and filters a big table, and every table counts what matched", async () => {
+  const { app } = appFor({ harborProjects: 120 });
+  let html = await page(app, "/?p.h0=3");
+  assert.match(html, /page 3 of 3/);
+  // 124 rows: pages of 50, the third has 24
+  const rowsOf = (h: string) =>
+    h.split('data-table="h0"')[1]?.split("</tbody>")[0]?.match(/<tr>/g)?.length ?? 0;
+  assert.equal(rowsOf(html), 24 + 1, "24 rows and the header row");
+  assert.match(html, /<a data-nav="true" href="\?p\.h0=2" rel="prev">/);
+
+  html = await page(app, "/?q=proj-0011&n=5");
+  assert.match(html, /10 of 124 projects match/, "proj-00110 to proj-00119");
+  assert.match(html, /page 1 of 2/);
+  assert.equal(rowsOf(html), 5 + 1);
+  assert.match(html, /<a data-nav="true" href="\?q=proj-0011&amp;n=5&amp;p\.h0=2" rel="next">/);
+
+  html = await page(app, "/?p.h0=999");
+  assert.match(html, /page 3 of 3/, "a page past the end shows the last");
+});
+
+Deno.test("a name is shown as text: no markup from a project name reaches the page", async () => {
+  const hostile = `<script>alert(1)</script>"><img src=x onerror=alert(2)>`;
+  const { app } = appFor({ hostileName: hostile });
+  const html = await page(app);
+  assert.ok(!html.includes("<script>alert"), "no script element from the name");
+  assert.ok(!html.includes("<img src=x"), "no attribute break-out");
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;&gt;&lt;img src=x/);
+  const filtered = await page(app, `/?q=${encodeURIComponent(hostile)}`);
+  assert.ok(!filtered.includes("<script>alert"), "the filter value is escaped too");
+  assert.match(filtered, /value="&lt;script&gt;/);
+});
+
+Deno.test("responses carry a CSP with no inline script, no framing and nosniff", async () => {
+  const { app } = appFor();
+  for (const path of ["/", "/api/status", "/metrics", "/healthz", "/assets/berth.js"]) {
+    const res = await app.request(path);
+    await res.body?.cancel();
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /script-src 'self'(;|$)/, path);
+    assert.ok(!csp.includes("unsafe-inline"), path);
+    assert.match(csp, /frame-ancestors 'none'/, path);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
+  }
+  const html = await page(app);
+  assert.ok(!/<script>[^<]/.test(html), "no inline script in the page");
+  assert.ok(!/ style=/.test(html), "no inline style attribute");
+  assert.ok(!/ on[a-z]+=/.test(html), "no inline event handler");
+  assert.ok(!/https?:\/\//.test(html), "no external asset");
+  const js = await app.request("/assets/berth.js");
+  assert.match(js.headers.get("content-type") ?? "", /javascript/);
+  assert.match(await js.text(), /setInterval\(refresh/);
+});
+
+Deno.test("status.token protects everything but the probes, as bearer or basic password", async () => {
+  const token = "s3cret-status-token-1234";
+  const { app } = appFor({ token });
+  for (const path of ["/", "/api/status", "/metrics", "/assets/berth.css", "/nope"]) {
+    const res = await app.request(path);
+    await res.body?.cancel();
+    assert.equal(res.status, 401, path);
+    assert.match(res.headers.get("www-authenticate") ?? "", /^Basic realm="berth"/);
+  }
+  for (const path of ["/healthz", "/readyz"]) {
+    const res = await app.request(path);
+    await res.body?.cancel();
+    assert.notEqual(res.status, 401, `${path} stays open for the probe`);
+  }
+  const ok = async (authorization: string) => {
+    const res = await app.request("/api/status", { headers: { authorization } });
+    await res.body?.cancel();
+    return res.status;
+  };
+  assert.equal(await ok(`Bearer ${token}`), 200);
+  assert.equal(await ok(`Basic ${btoa(`admin:${token}`)}`), 200);
+  assert.equal(await ok(`Basic ${btoa(`:${token}`)}`), 200);
+  assert.equal(await ok(`Bearer ${token}x`), 401);
+  assert.equal(await ok(`Bearer ${token.slice(0, -1)}`), 401);
+  assert.equal(await ok(`Basic ${btoa(token)}`), 401, "no colon, no password");
+  assert.equal(await ok("Basic !!!"), 401);
+  assert.equal(await ok(token), 401);
+});
+
+Deno.test("token comparison: equal only for the same text, whatever the lengths", () => {
+  assert.equal(tokenMatches("abc", "abc"), true);
+  assert.equal(tokenMatches("abd", "abc"), false);
+  assert.equal(tokenMatches("", "abc"), false);
+  assert.equal(tokenMatches("abcabc", "abc"), false);
+  assert.equal(presentedToken("bearer xyz"), "xyz");
+  assert.equal(presentedToken(`Basic ${btoa("u:p:q")}`), "p:q", "the password may hold colons");
+  assert.equal(presentedToken(undefined), "");
+});
+
+Deno.test("a registered secret never reaches the page or /api/status", async () => {
+  const secret = "hunter2-waldur-token-value";
+  const { app } = appFor({ secrets: [secret] });
+  const html = await page(app);
+  const json = await (await app.request("/api/status")).text();
+  for (const body of [html, json]) {
+    assert.ok(!body.includes(secret));
+    assert.match(body, /login failed with \[redacted\]/);
+  }
+});
+
+Deno.test("/api/status is the status model, and its schema accepts it", async () => {
+  const { app, status } = appFor();
+  const res = await app.request("/api/status");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  const body = StatusModel.parse(await res.json());
+  assert.deepEqual(body, JSON.parse(JSON.stringify(status.snapshot())));
+  assert.equal(body.loops.length, 4);
+  assert.equal(body.backends.find((b) => b.kind === "rancher")?.groups?.length, 3);
+});
+
+Deno.test("/healthz stays 200 while remotes fail, and is 503 only for a wedged loop", async () => {
+  const { app, status, clock } = appFor();
+  let res = await app.request("/healthz");
+  assert.equal(res.status, 200, "a partial pass and a Keycloak error do not fail liveness");
+  await res.body?.cancel();
+  status.loopFinished("registry", "orders", "failed", "Waldur unreachable", clock.now() + 60_000);
+  res = await app.request("/healthz");
+  assert.equal(res.status, 200, "Waldur down does not restart the pod");
+  await res.body?.cancel();
+  clock.advance(WEDGE_MS + 1_000); // k8s/usage has been running silently since the fixture began
+  res = await app.request("/healthz");
+  assert.equal(res.status, 503);
+  const body = await res.json();
+  assert.ok(body.problems.some((p: string) => /k8s\/usage: pass silent/.test(p)), body.problems);
+  status.heartbeat("k8s", "usage");
+  status.loopFinished("k8s", "usage", "ok", "", clock.now() + 1_800_000);
+  for (const l of status.loops()) status.loopFinished(l.offering, l.loop, "ok", "", clock.now());
+  res = await app.request("/healthz");
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+});
+
+Deno.test("/readyz is 503 with reasons until every loop finished a first pass", async () => {
+  const { app, status, clock } = appFor();
+  let res = await app.request("/readyz");
+  assert.equal(res.status, 503);
+  assert.deepEqual((await res.json()).problems, ["k8s/usage: first pass not finished"]);
+  status.loopFinished("k8s", "usage", "failed", "Rancher down", clock.now() + 60_000);
+  res = await app.request("/readyz");
+  assert.equal(res.status, 200, "a finished pass, even a failed one, makes the agent ready");
+  await res.body?.cancel();
+});
