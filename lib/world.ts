@@ -56,15 +56,11 @@ export function realWorld(): World {
       const { hostname, port } = parseListen(listen);
       return new Promise((resolve, reject) => {
         try {
-          const server = Deno.serve({
-            hostname,
-            port,
-            signal,
-            onListen: (addr) => {
-              const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-              resolve({ url: `http://${host}:${addr.port}/`, finished: server.finished });
-            },
-          }, handler);
+          // onListen may run before Deno.serve returns, so the address is read from the server
+          const server = Deno.serve({ hostname, port, signal, onListen: () => {} }, handler);
+          const addr = server.addr;
+          const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+          resolve({ url: `http://${host}:${addr.port}/`, finished: server.finished });
         } catch (error) {
           reject(error);
         }

@@ -34,7 +34,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
   vertical-align: top; }
 th { font-weight: 600; white-space: nowrap; }
-td.num { white-space: nowrap; }
+td.num, td time { white-space: nowrap; }
 .badge, .flag { display: inline-block; padding: 0 .4rem; border-radius: .3rem;
   background: var(--chip); margin: 0 .2rem .1rem 0; white-space: nowrap; }
 .badge.ok { color: var(--ok); }

@@ -49,6 +49,7 @@ export function StatusPage(
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Berth status</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/assets/berth.css" />
         <script src="/assets/berth.js" defer></script>
       </head>
@@ -183,12 +184,17 @@ const TableHead: FC<{ title: string; backend: Backend; page: Page<unknown>; noun
     {title} <small>{backend.offering}</small>
     <span class="count">
       {page.matched === page.total
-        ? `${page.total} ${noun}`
-        : `${page.matched} of ${page.total} ${noun} match`} · observed{" "}
+        ? counted(page.total, noun)
+        : `${page.matched} of ${counted(page.total, noun)} match`} · observed{" "}
       <time datetime={formatTime(backend.at)}>{formatTime(backend.at)}</time>
     </span>
   </h2>
 );
+
+/** `1 project`, `2 projects`. */
+function counted(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}
 
 const Pager: FC<{ page: Page<unknown>; query: PageQuery; tableKey: string }> = (
   { page, query, tableKey },
@@ -249,7 +255,7 @@ const Harbor: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
   const page = pageOf(backend.rows, HarborRowView, pageFor(query, tableKey));
   return (
     <section class="backend harbor" data-table={tableKey}>
-      <TableHead title="Harbor projects" backend={backend} page={page} noun="projects" />
+      <TableHead title="Harbor projects" backend={backend} page={page} noun="project" />
       <div class="scroll">
         <table>
           <thead>
@@ -305,7 +311,7 @@ const Rancher: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
   const page = pageOf(backend.rows, RancherRowView, pageFor(query, tableKey));
   return (
     <section class="backend rancher" data-table={tableKey}>
-      <TableHead title="Rancher projects" backend={backend} page={page} noun="projects" />
+      <TableHead title="Rancher projects" backend={backend} page={page} noun="project" />
       <div class="scroll">
         <table>
           <thead>
@@ -379,7 +385,7 @@ const Keycloak: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
   const page = pageOf(backend.groups ?? [], GroupRowView, pageFor(query, tableKey));
   return (
     <section class="keycloak" data-table={tableKey}>
-      <TableHead title="Keycloak groups" backend={backend} page={page} noun="groups" />
+      <TableHead title="Keycloak groups" backend={backend} page={page} noun="group" />
       <ul class="tree">
         {groupTree(page.rows).map((t) => (
           <li>

@@ -1,0 +1,204 @@
+/**
+ * The status page in a real browser: headless Debian Chromium (driven by playwright-core) loads
+ * the page of a real agent process running against the loopback demo site, behind
+ * `status.token`. It checks the tables, the refresh in place, the filter, the phone layout and
+ * that the CSP leaves the page's own script working; it saves a screenshot in `tests/output/`.
+ */
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { startDemoSite } from "../lib/demo/site.ts";
+import { realWorld } from "../lib/world.ts";
+
+const CHROMIUM = Deno.env.get("BERTH_CHROMIUM") ?? "/usr/bin/chromium";
+const TOKEN = "browser-test-status-token";
+const OUTPUT = new URL("./output/", import.meta.url);
+
+/** Starts `berth run` as a process; resolves with its status URL once it listens. */
+async function startAgent(configPath: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      new URL("../main.ts", import.meta.url).pathname,
+      "run",
+      "-c",
+      configPath,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let url = "";
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the agent exited before listening:\n${lines.join("\n")}`);
+    buffer += value;
+    const parts = buffer.split("\n");
+    buffer = parts.pop() ?? "";
+    for (const line of parts) {
+      lines.push(line);
+      url ||= /status on (http:\/\/[^\s"]+)/.exec(line)?.[1] ?? "";
+    }
+  }
+  // keep draining stderr so the agent never blocks on a full pipe
+  const drained = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      lines.push(value);
+    }
+  })();
+  return { child, url, lines, drained };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test({
+  name:
+    "browser: the status page of a running agent shows the site, refreshes in place and filters",
+  ignore: Deno.env.get("BERTH_SKIP_BROWSER") === "1",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "berth-browser-" });
+    const site = await startDemoSite(realWorld().serve, { now: () => Date.now() });
+    const configPath = `${dir}/config.yaml`;
+    await Deno.writeTextFile(
+      configPath,
+      site.config({
+        listen: "127.0.0.1:0",
+        stateFile: `${dir}/berth.db`,
+        intervals: { orders: "1s", membership: "1s", usage: "2s" },
+        token: TOKEN,
+      }),
+    );
+    const agent = await startAgent(configPath);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      await waitFor("the agent to be ready", async () => {
+        const res = await fetch(`${agent.url}readyz`);
+        await res.body?.cancel();
+        return res.status === 200 ? true : undefined;
+      });
+      const unauthorized = await fetch(agent.url);
+      await unauthorized.body?.cancel();
+      assert.equal(unauthorized.status, 401, "the page needs the token");
+
+      const context = await browser.newContext({
+        httpCredentials: { username: "operator", password: TOKEN },
+        viewport: { width: 1280, height: 900 },
+      });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") problems.push(m.text());
+      });
+      page.on("pageerror", (e) => problems.push(e.message));
+      const response = await page.goto(`${agent.url}?refresh=1`);
+      assert.equal(response?.status(), 200);
+      await page.evaluate(() => Object.assign(globalThis, { berthMarker: "same page" }));
+
+      // the tables the first passes filled
+      const harbor = page.locator("section.harbor tbody");
+      await harbor.getByText("astro-images").first().waitFor();
+      assert.match(await harbor.innerText(), /0 B \/ 20\.0 GiB/);
+      const rancher = page.locator("section.rancher tbody");
+      await rancher.getByText("astro-compute").first().waitFor();
+      await rancher.getByText("– / 4").or(rancher.getByText("0 / 4")).first().waitFor();
+      const tree = page.locator("section.keycloak");
+      await tree.getByText("2 members").waitFor();
+      const events = await page.locator("#events").innerText();
+      assert.match(events, /add group member \/c_cm7x2k9q\/project_astro_workloads-manage ann/);
+      assert.match(await page.locator("#loops").innerText(), /kubernetes\s+membership\s+ok/);
+
+      // the site changes; the page follows without a reload
+      const project = site.harbor.projects.values().next().value;
+      assert.ok(project, "the agent made the Harbor project");
+      site.harbor.push(project.name, "astro/pipeline", 19 * 1024 ** 3);
+      site.rancher.addPod(site.cluster, "waldur-astro-compute", "notebook", {
+        containers: [{ requests: { cpu: "500m", memory: "1Gi" } }],
+      });
+      site.waldur.orderCreate(site.harborOffering, {
+        name: "genomics-registry",
+        limits: { storage: 5 },
+        project: "genomics",
+        customer: "uni",
+      });
+      await harbor.getByText("genomics-registry").first().waitFor({ timeout: 15_000 });
+      await harbor.getByText("near quota").waitFor({ timeout: 15_000 });
+      assert.match(await harbor.innerText(), /19\.0 GiB \/ 20\.0 GiB\s*95 %/);
+      await rancher.getByText("500m / 4").waitFor({ timeout: 15_000 });
+      assert.match(await rancher.innerText(), /1\.0 GiB \/ 8\.0 GiB/, "memory requested / limit");
+      assert.equal(
+        await page.evaluate(() => Reflect.get(globalThis, "berthMarker")),
+        "same page",
+        "refreshed in place, not reloaded",
+      );
+      assert.ok(Number(await page.locator("body").getAttribute("data-refreshes")) >= 1);
+
+      // the filter narrows every table as one types, and pages start over
+      await page.locator("#filter input[name=q]").fill("genomics");
+      await waitFor(
+        "the filter",
+        async () => (await harbor.innerText()).includes("astro-images") ? undefined : true,
+      );
+      assert.match(await harbor.innerText(), /genomics-registry/);
+      assert.match(page.url(), /[?&]q=genomics/);
+      await page.locator("#filter input[name=q]").fill("");
+      await harbor.getByText("astro-images").first().waitFor();
+
+      await Deno.mkdir(OUTPUT, { recursive: true });
+      await page.screenshot({ path: new URL("status-page.png", OUTPUT).pathname, fullPage: true });
+
+      // a phone: the page fits the width; wide tables scroll inside their box
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = Number(
+        await page.evaluate("document.documentElement.scrollWidth - innerWidth"),
+      );
+      assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone`);
+      await page.screenshot({ path: new URL("status-page-phone.png", OUTPUT).pathname });
+
+      assert.deepEqual(problems, [], "no script error and no CSP violation");
+      await context.close();
+
+      const api = await fetch(`${agent.url}api/status`, { headers: auth });
+      assert.equal(api.status, 200);
+      await api.body?.cancel();
+    } finally {
+      await browser.close();
+      agent.child.kill("SIGTERM");
+      const status = await agent.child.status;
+      await agent.drained;
+      await site.close();
+      await Deno.remove(dir, { recursive: true });
+      assert.equal(
+        status.code,
+        0,
+        `the agent stops cleanly on SIGTERM:\n${agent.lines.join("\n")}`,
+      );
+    }
+  },
+});
