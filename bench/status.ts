@@ -42,7 +42,7 @@ print("| measure | p50 | p99 | notes |\n|---|---|---|---|");
 for (
   const [label, path] of [
     ["page, 10,000 + 10,000 projects, page 1", "/"],
-    ["page, same, page 100 of each table", "/?p.h0=100&p.r0=100&p.g0=100"],
+    ["page, same, page 100 of each table", "/?p.h0=100&p.r1=100&p.g1=100"],
     ["page, same, filtered (`proj-0999`)", "/?q=proj-0999"],
     ["/api/status, same site", "/api/status"],
     ["/metrics, same site", "/metrics"],

@@ -69,14 +69,14 @@ export function StatusPage(
         <div id="live" data-now={String(model.now)}>
           <Header model={model} />
           <Loops model={model} />
-          {backendsOf(model, "harbor").map((b, i) => (
-            <Harbor backend={b} query={query} tableKey={`h${i}`} />
+          {backendsOf(model, "harbor").map((b) => (
+            <Harbor backend={b} query={query} tableKey={`h${offeringIndex(model, b)}`} />
           ))}
-          {backendsOf(model, "rancher").map((b, i) => (
-            <Rancher backend={b} query={query} tableKey={`r${i}`} />
+          {backendsOf(model, "rancher").map((b) => (
+            <Rancher backend={b} query={query} tableKey={`r${offeringIndex(model, b)}`} />
           ))}
-          {model.backends.filter((b) => b.groups !== undefined).map((b, i) => (
-            <Keycloak backend={b} query={query} tableKey={`g${i}`} />
+          {model.backends.filter((b) => b.groups !== undefined).map((b) => (
+            <Keycloak backend={b} query={query} tableKey={`g${offeringIndex(model, b)}`} />
           ))}
           <Orders model={model} query={query} />
           <Events model={model} query={query} />
@@ -85,6 +85,11 @@ export function StatusPage(
       </body>
     </html>
   );
+}
+
+/** A table's key follows its offering's place in the config, so page links stay put. */
+function offeringIndex(model: StatusModel, backend: { offering: string }): number {
+  return Math.max(0, model.offerings.findIndex((o) => o.name === backend.offering));
 }
 
 const STATE_TEXT = {
@@ -254,7 +259,7 @@ const Harbor: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
 ) => {
   const page = pageOf(backend.rows, HarborRowView, pageFor(query, tableKey));
   return (
-    <section class="backend harbor" data-table={tableKey}>
+    <section class="backend harbor" data-table={tableKey} data-offering={backend.offering}>
       <TableHead title="Harbor projects" backend={backend} page={page} noun="project" />
       <div class="scroll">
         <table>
@@ -310,7 +315,7 @@ const Rancher: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
 ) => {
   const page = pageOf(backend.rows, RancherRowView, pageFor(query, tableKey));
   return (
-    <section class="backend rancher" data-table={tableKey}>
+    <section class="backend rancher" data-table={tableKey} data-offering={backend.offering}>
       <TableHead title="Rancher projects" backend={backend} page={page} noun="project" />
       <div class="scroll">
         <table>
@@ -384,12 +389,13 @@ const Keycloak: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
 ) => {
   const page = pageOf(backend.groups ?? [], GroupRowView, pageFor(query, tableKey));
   return (
-    <section class="keycloak" data-table={tableKey}>
+    <section class="keycloak" data-table={tableKey} data-offering={backend.offering}>
       <TableHead title="Keycloak groups" backend={backend} page={page} noun="group" />
       <ul class="tree">
         {groupTree(page.rows).map((t) => (
           <li>
-            <span class="group parent">{t.parent}</span>{" "}
+            <span class="group parent">{t.parent === "/" ? "top-level groups" : t.parent}</span>
+            {" "}
             <span class="members">{t.children.length} child groups on this page</span>
             <ul>
               {t.children.map((row) => <GroupItem row={row} />)}

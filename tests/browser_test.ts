@@ -76,8 +76,11 @@ Deno.test({
       const rancher = page.locator("section.rancher tbody");
       await rancher.getByText("astro-compute").first().waitFor();
       await rancher.getByText("– / 4").or(rancher.getByText("0 / 4")).first().waitFor();
-      const tree = page.locator("section.keycloak");
+      const tree = page.locator('section.keycloak[data-offering="kubernetes"]');
       await tree.getByText("2 members").waitFor();
+      const harborGroups = page.locator('section.keycloak[data-offering="registry"]');
+      await harborGroups.getByText("waldur-astro").first().waitFor();
+      assert.match(await harborGroups.innerText(), /top-level groups/);
       const events = await page.locator("#events").innerText();
       assert.match(events, /add group member \/c_cm7x2k9q\/project_astro_workloads-manage ann/);
       assert.match(await page.locator("#loops").innerText(), /kubernetes\s+membership\s+ok/);

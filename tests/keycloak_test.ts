@@ -100,9 +100,25 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
   let out = await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann", "eve", "nobody"] }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 3 });
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "eve"]);
+  assert.deepEqual(sync.groups(), [{
+    path: "/g1",
+    members: 2,
+    added: ["ann", "eve"],
+    removed: [],
+    missing: ["nobody"],
+    error: "",
+  }]);
   out = await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann", "bob"] }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 2 });
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "bob"]);
+  assert.deepEqual(sync.groups(), [{
+    path: "/g1",
+    members: 2,
+    added: ["bob"],
+    removed: ["eve"],
+    missing: [],
+    error: "",
+  }]);
   const before = fake.requests.filter((r) => r.method !== "GET").length;
   out = await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann", "bob"] }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 0 });
@@ -131,6 +147,14 @@ Deno.test("keycloak sync: members that cannot be read are an error, and nobody i
   const out = await broken.sync([{ group: "g1", resource: "r1", usernames: [] }]);
   assert.equal(out.get("r1")?.ok, false);
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann"]);
+  assert.deepEqual(broken.groups(), [{
+    path: "/g1",
+    members: null,
+    added: [],
+    removed: [],
+    missing: [],
+    error: "HTTP 500",
+  }], "the status page shows the error, not an empty group");
 });
 
 Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group", async () => {
@@ -152,6 +176,15 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
   site.waldur.setTeam("proj", [{ username: "ann" }]);
   result = await syncMembership(site.offering.context);
   assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
+  const published = site.status.snapshot().backends.find((b) => b.kind === "harbor");
+  assert.deepEqual(published?.groups, [{
+    path: "/waldur-proj",
+    members: 1,
+    added: [],
+    removed: ["bob"],
+    missing: [],
+    error: "",
+  }], "the status record has the Keycloak group state for the page");
   const writes = kc.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length;
   await syncMembership(site.offering.context);
   assert.equal(

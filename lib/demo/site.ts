@@ -151,6 +151,10 @@ offerings:
       harbor_url: ${urls.harbor.replace(/\/$/, "")}
       robot_username: "${site.harbor.username}"
       robot_password: ${site.harbor.password}
+      keycloak:
+        keycloak_url: ${urls.keycloak.replace(/\/$/, "")}
+        keycloak_username: admin
+        keycloak_password: admin-secret
     backend_components:
       storage: {measured_unit: GB, accounting_type: limit, label: Storage}
   - name: kubernetes

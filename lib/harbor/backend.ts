@@ -624,7 +624,12 @@ export class HarborBackend implements Backend {
   }
 
   #publish(): void {
-    this.#ctx.publish({ kind: "harbor", at: this.#ctx.clock.now(), rows: this.rows() });
+    this.#ctx.publish({
+      kind: "harbor",
+      at: this.#ctx.clock.now(),
+      rows: this.rows(),
+      ...(this.#keycloak ? { groups: this.#keycloak.groups() } : {}),
+    });
   }
 
   #audit(action: string, target: string, detail: string): void {

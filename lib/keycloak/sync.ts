@@ -16,10 +16,24 @@ export interface GroupWant {
   usernames: readonly string[];
 }
 
+/** A group's state after the last sync, for the status page. */
+export interface GroupState extends Record<string, unknown> {
+  /** `/name`: these groups are top-level in the realm. */
+  path: string;
+  members: number | null;
+  added: string[];
+  removed: string[];
+  /** Wanted usernames that Keycloak does not know (yet). */
+  missing: string[];
+  error: string;
+}
+
 /** The group sync a backend calls during its membership pass. */
 export interface KeycloakGroupSync {
   /** Creates missing groups and syncs members; one outcome per resource. */
   sync(wants: readonly GroupWant[]): Promise<Map<string, Outcome>>;
+  /** The groups of the last sync, in path order. */
+  groups(): GroupState[];
   /** What `sync` would change, changing nothing. */
   plan(wants: readonly GroupWant[]): Promise<PlannedAction[]>;
   diagnose(): Promise<Check[]>;
@@ -68,6 +82,7 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
   interface GroupDiff {
     group: string;
     groupId: string | null;
+    members: number;
     add: User[];
     remove: User[];
     unknown: string[];
@@ -90,14 +105,21 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       else unknown.push(u);
     }
     const remove = members.filter((m) => !usernames.has(m.username.toLowerCase()));
-    return { group, groupId: found?.id ?? null, add, remove, unknown };
+    return { group, groupId: found?.id ?? null, members: members.length, add, remove, unknown };
   }
 
+  let states = new Map<string, GroupState>();
+
   return {
+    groups: () => [...states.values()].sort((a, b) => a.path.localeCompare(b.path)),
+
     async sync(wants) {
       const out = new Map<string, Outcome>();
       const user = userCache();
+      const previous = states;
+      states = new Map();
       for (const [group, want] of byGroup(wants)) {
+        const path = `/${group}`;
         try {
           const d = await diff(group, want.usernames, user);
           let changes = 0;
@@ -126,9 +148,26 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
             );
           }
           for (const r of want.resources) out.set(r, { ok: true, changes });
+          states.set(path, {
+            path,
+            members: d.members + d.add.length - d.remove.length,
+            added: d.add.map((u) => u.username),
+            removed: d.remove.map((u) => u.username),
+            missing: d.unknown,
+            error: "",
+          });
         } catch (error) {
           // Not read is not empty: nothing was removed, and the resources show the error.
           for (const r of want.resources) out.set(r, { ok: false, error });
+          const before = previous.get(path);
+          states.set(path, {
+            path,
+            members: before?.members ?? null,
+            added: [],
+            removed: [],
+            missing: before?.missing ?? [],
+            error: errorMessage(error),
+          });
         }
       }
       return out;
