@@ -10,7 +10,10 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
@@ -19,6 +22,11 @@ function formatValue(value: number): string {
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   return String(value);
+}
+
+/** Backends say −1 for "no limit". */
+function unlimited(value: number): number {
+  return value < 0 ? Infinity : value;
 }
 
 function formatLabels(labels: Labels): string {
@@ -38,12 +46,18 @@ class Exposition {
     this.#families.get(family)?.lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
   }
 
+  /** A sample line already formatted. */
+  line(family: string, text: string): void {
+    this.#families.get(family)?.lines.push(text);
+  }
+
   text(): string {
     const out: string[] = [];
     for (const [name, f] of this.#families) {
       out.push(`# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
       out.push(`# TYPE ${name} ${f.type}`);
-      out.push(...f.lines);
+      // one join per family: spreading a huge array into push() overflows the stack
+      if (f.lines.length > 0) out.push(f.lines.join("\n"));
     }
     return `${out.join("\n")}\n`;
   }
@@ -135,23 +149,26 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
     "Rancher project CPU (cores), memory and storage (bytes): requested and limit.",
   );
   m.family("berth_keycloak_group_members", "gauge", "Members of each managed Keycloak group.");
+  // the per-project series are many (five per Rancher project): their labels are built once
+  // per row and the lines written directly
   for (const b of model.backends) {
+    const offering = `offering="${escapeLabel(b.offering)}"`;
     if (b.kind === "harbor") {
       for (const raw of b.rows) {
         const r = HarborRowView.safeParse(raw);
         if (!r.success) continue;
-        const labels = { offering: b.offering, project: r.data.project };
-        if (r.data.quotaBytes !== null) {
-          m.sample("berth_harbor_quota_bytes", "berth_harbor_quota_bytes", {
-            ...labels,
-            kind: "hard",
-          }, r.data.quotaBytes < 0 ? Infinity : r.data.quotaBytes);
+        const base = `berth_harbor_quota_bytes{${offering},project="${
+          escapeLabel(r.data.project)
+        }"`;
+        const { quotaBytes: hard, usedBytes: used } = r.data;
+        if (hard !== null) {
+          m.line(
+            "berth_harbor_quota_bytes",
+            `${base},kind="hard"} ${formatValue(unlimited(hard))}`,
+          );
         }
-        if (r.data.usedBytes !== null) {
-          m.sample("berth_harbor_quota_bytes", "berth_harbor_quota_bytes", {
-            ...labels,
-            kind: "used",
-          }, r.data.usedBytes);
+        if (used !== null) {
+          m.line("berth_harbor_quota_bytes", `${base},kind="used"} ${formatValue(used)}`);
         }
       }
     }
@@ -159,31 +176,29 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
       for (const raw of b.rows) {
         const r = RancherRowView.safeParse(raw);
         if (!r.success) continue;
-        const values: [string, string, number | null][] = [
-          ["cpu", "requested", r.data.cpuRequested],
-          ["cpu", "limit", r.data.cpuLimit],
-          ["memory", "requested", r.data.memoryRequestedBytes],
-          ["memory", "limit", r.data.memoryLimitBytes],
-          ["storage", "requested", r.data.storageRequestedBytes],
+        const base = `berth_rancher_quota{${offering},project="${escapeLabel(r.data.project)}"`;
+        const values: [string, number | null][] = [
+          ['resource="cpu",kind="requested"', r.data.cpuRequested],
+          ['resource="cpu",kind="limit"', r.data.cpuLimit],
+          ['resource="memory",kind="requested"', r.data.memoryRequestedBytes],
+          ['resource="memory",kind="limit"', r.data.memoryLimitBytes],
+          ['resource="storage",kind="requested"', r.data.storageRequestedBytes],
         ];
-        for (const [resource, kind, value] of values) {
+        for (const [labels, value] of values) {
           if (value === null) continue;
-          m.sample("berth_rancher_quota", "berth_rancher_quota", {
-            offering: b.offering,
-            project: r.data.project,
-            resource,
-            kind,
-          }, value < 0 ? Infinity : value);
+          m.line("berth_rancher_quota", `${base},${labels}} ${formatValue(unlimited(value))}`);
         }
       }
     }
     for (const raw of b.groups ?? []) {
       const g = GroupRowView.safeParse(raw);
       if (!g.success || g.data.members === null) continue;
-      m.sample("berth_keycloak_group_members", "berth_keycloak_group_members", {
-        offering: b.offering,
-        group: g.data.path,
-      }, g.data.members);
+      m.line(
+        "berth_keycloak_group_members",
+        `berth_keycloak_group_members{${offering},group="${escapeLabel(g.data.path)}"} ${
+          formatValue(g.data.members)
+        }`,
+      );
     }
   }
   return m.text();

@@ -12,6 +12,8 @@ interface TestWorld extends World {
   offeringUuid: string;
   logs: string[];
   signal: () => void;
+  /** What `serve` was asked to serve. */
+  served: { listen: string; handler: (r: Request) => Response | Promise<Response> }[];
 }
 
 function world(configFor: (w: { token: string; offering: string }) => string): TestWorld {
@@ -31,7 +33,9 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
     "berth.yaml": configFor({ token: waldur.token, offering: offeringUuid }),
   };
   const logs: string[] = [];
+  const served: TestWorld["served"] = [];
   return {
+    served,
     waldur,
     backend,
     offeringUuid,
@@ -57,11 +61,13 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
       handler = h;
       return () => handler = () => {};
     },
-    serve: (_listen, _handler, signal) =>
-      Promise.resolve({
+    serve: (listen, handler, signal) => {
+      served.push({ listen, handler });
+      return Promise.resolve({
         url: "http://test/",
         finished: new Promise<void>((r) => signal.addEventListener("abort", () => r())),
-      }),
+      });
+    },
     plugins: [plugin as BackendPlugin<never>],
     version: "9.9.9",
     writeLog: (line) => logs.push(line),
@@ -98,6 +104,34 @@ Deno.test("berth run --once processes orders and exits 0; the identity is regist
     "report",
   ]);
   assert.equal(w.waldur.requests.filter((r) => r.path.includes("site-agent-identities")).length, 5);
+});
+
+Deno.test("berth run serves on status.listen (127.0.0.1:8080 by default) or --listen, behind status.token", async () => {
+  const token = "status-token-0123456789";
+  const w = world((c) => `${config(c)}status: {token: ${token}}\n`);
+  let running = main(["run", "-c", "berth.yaml"], w);
+  for (let i = 0; i < 50 && w.served.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  const served = w.served[0];
+  assert.ok(served);
+  assert.equal(served.listen, "127.0.0.1:8080");
+  const get = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await served.handler(new Request(`http://test${path}`, { headers }));
+    await res.body?.cancel();
+    return res.status;
+  };
+  assert.equal(await get("/api/status"), 401);
+  assert.equal(await get("/"), 401);
+  assert.equal(await get("/api/status", { authorization: `Bearer ${token}` }), 200);
+  assert.equal(await get("/healthz"), 200, "the liveness probe needs no token");
+  w.signal();
+  assert.equal(await running, 0);
+  assert.ok(!w.logs.join("\n").includes(token), "the token is never logged");
+
+  running = main(["run", "-c", "berth.yaml", "--listen", "0.0.0.0:9191"], w);
+  for (let i = 0; i < 50 && w.served.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(w.served[1]?.listen, "0.0.0.0:9191");
+  w.signal();
+  assert.equal(await running, 0);
 });
 
 Deno.test("berth run --once exits non-zero when a pass fails", async () => {
