@@ -6,11 +6,9 @@
  *    site while this process sends `/healthz` and `/api/status` in waves of 200 concurrent
  *    requests; p50/p99 latency per path.
  */
-import { startDemoSite } from "../lib/demo/site.ts";
 import { print } from "../lib/log.ts";
-import { realWorld } from "../lib/world.ts";
 import { createApp } from "../routes/app.tsx";
-import { startAgent, waitFor } from "../tests/support/agent_process.ts";
+import { startAgentOnDemoSite } from "../tests/support/agent_process.ts";
 import { fixtureStatus } from "../tests/support/status_fixture.ts";
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -52,24 +50,10 @@ for (
   print(`| ${label} | ${summary(r.times)} | ${(r.bytes / 1024).toFixed(0)} KiB |`);
 }
 
-const dir = await Deno.makeTempDir({ prefix: "berth-bench-" });
-const site = await startDemoSite(realWorld().serve, { now: () => Date.now() });
-const configPath = `${dir}/config.yaml`;
-await Deno.writeTextFile(
-  configPath,
-  site.config({
-    listen: "127.0.0.1:0",
-    stateFile: `${dir}/berth.db`,
-    intervals: { orders: "1s", membership: "1s", usage: "1s" },
-  }),
-);
-const agent = await startAgent(configPath);
+const { agent, stop } = await startAgentOnDemoSite({
+  intervals: { orders: "1s", membership: "1s", usage: "1s" },
+});
 try {
-  await waitFor("the agent to be ready", async () => {
-    const res = await fetch(`${agent.url}readyz`);
-    await res.body?.cancel();
-    return res.status === 200 ? true : undefined;
-  });
   for (const path of ["healthz", "api/status"]) {
     const times: number[] = [];
     let failures = 0;
@@ -92,9 +76,5 @@ try {
     );
   }
 } finally {
-  agent.child.kill("SIGTERM");
-  await agent.child.status;
-  await agent.drained;
-  await site.close();
-  await Deno.remove(dir, { recursive: true });
+  await stop();
 }

@@ -136,17 +136,9 @@ const Loops: FC<{ model: StatusModel }> = ({ model }) => (
     <h2>Loops</h2>
     <div class="scroll">
       <table>
-        <thead>
-          <tr>
-            <th>Offering</th>
-            <th>Loop</th>
-            <th>Outcome</th>
-            <th>Last run</th>
-            <th>Duration</th>
-            <th>Next run</th>
-            <th>Last error</th>
-          </tr>
-        </thead>
+        <Head
+          cols={["Offering", "Loop", "Outcome", "Last run", "Duration", "Next run", "Last error"]}
+        />
         <tbody>
           {model.loops.map((l, i) => (
             <tr>
@@ -156,7 +148,7 @@ const Loops: FC<{ model: StatusModel }> = ({ model }) => (
                 <span class={`badge ${l.state}`}>{l.state}</span>
               </td>
               <td>
-                <time datetime={formatTime(l.lastEnd)}>{formatAge(l.lastEnd, model.now)}</time>
+                <Ago at={l.lastEnd} now={model.now} />
               </td>
               <td>{l.durationMs === null ? "–" : formatDuration(l.durationMs)}</td>
               <td>{l.state === "running" ? "running now" : formatAge(l.nextRun, model.now)}</td>
@@ -167,6 +159,18 @@ const Loops: FC<{ model: StatusModel }> = ({ model }) => (
       </table>
     </div>
   </section>
+);
+
+const Head: FC<{ cols: readonly string[] }> = ({ cols }) => (
+  <thead>
+    <tr>
+      {cols.map((c) => <th>{c}</th>)}
+    </tr>
+  </thead>
+);
+
+const Ago: FC<{ at: number | null; now: number }> = ({ at, now }) => (
+  <time datetime={formatTime(at)}>{formatAge(at, now)}</time>
 );
 
 const Expandable: FC<{ id: string; text: string }> = ({ id, text }) => {
@@ -254,53 +258,73 @@ const Usage: FC<{ used: number | null; hard: number | null }> = ({ used, hard })
   );
 };
 
+/** A backend's table of projects: heading with counts, the rows given, and the pager. */
+const ProjectTable: FC<{
+  kind: string;
+  title: string;
+  backend: Backend;
+  page: Page<unknown>;
+  query: PageQuery;
+  tableKey: string;
+  cols: readonly string[];
+  children?: Child;
+}> = ({ kind, title, backend, page, query, tableKey, cols, children }) => (
+  <section class={`backend ${kind}`} data-table={tableKey} data-offering={backend.offering}>
+    <TableHead title={title} backend={backend} page={page} noun="project" />
+    <div class="scroll">
+      <table>
+        <Head cols={cols} />
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+    <Pager page={page} query={query} tableKey={tableKey} />
+  </section>
+);
+
 const Harbor: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
   { backend, query, tableKey },
 ) => {
   const page = pageOf(backend.rows, HarborRowView, pageFor(query, tableKey));
   return (
-    <section class="backend harbor" data-table={tableKey} data-offering={backend.offering}>
-      <TableHead title="Harbor projects" backend={backend} page={page} noun="project" />
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th>Project</th>
-              <th>Waldur resource</th>
-              <th>Quota used / hard</th>
-              <th>Repositories</th>
-              <th>OIDC group</th>
-              <th>Flags</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.rows.map((r) => (
-              <tr>
-                <td>{r.project}</td>
-                <td>
-                  {r.resourceName} <small class="uuid">{r.resource}</small>
-                </td>
-                <td>
-                  <Usage used={r.usedBytes} hard={r.quotaBytes} />
-                </td>
-                <td class="num">{r.repositories ?? "–"}</td>
-                <td>
-                  {r.group} {r.groupBound === null
-                    ? ""
-                    : r.groupBound
-                    ? <span class="ok" title="bound to the project">✓</span>
-                    : <span class="bad" title="not bound to the project">✗</span>}
-                </td>
-                <td>
-                  <Flags flags={r.flags} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <Pager page={page} query={query} tableKey={tableKey} />
-    </section>
+    <ProjectTable
+      kind="harbor"
+      title="Harbor projects"
+      backend={backend}
+      page={page}
+      query={query}
+      tableKey={tableKey}
+      cols={[
+        "Project",
+        "Waldur resource",
+        "Quota used / hard",
+        "Repositories",
+        "OIDC group",
+        "Flags",
+      ]}
+    >
+      {page.rows.map((r) => (
+        <tr>
+          <td>{r.project}</td>
+          <td>
+            {r.resourceName} <small class="uuid">{r.resource}</small>
+          </td>
+          <td>
+            <Usage used={r.usedBytes} hard={r.quotaBytes} />
+          </td>
+          <td class="num">{r.repositories ?? "–"}</td>
+          <td>
+            {r.group} {r.groupBound === null
+              ? ""
+              : r.groupBound
+              ? <span class="ok" title="bound to the project">✓</span>
+              : <span class="bad" title="not bound to the project">✗</span>}
+          </td>
+          <td>
+            <Flags flags={r.flags} />
+          </td>
+        </tr>
+      ))}
+    </ProjectTable>
   );
 };
 
@@ -315,51 +339,48 @@ const Rancher: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
 ) => {
   const page = pageOf(backend.rows, RancherRowView, pageFor(query, tableKey));
   return (
-    <section class="backend rancher" data-table={tableKey} data-offering={backend.offering}>
-      <TableHead title="Rancher projects" backend={backend} page={page} noun="project" />
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th>Project</th>
-              <th>Waldur resource</th>
-              <th>CPU requested / limit</th>
-              <th>Memory requested / limit</th>
-              <th>Storage requested</th>
-              <th>Namespaces</th>
-              <th>Flags</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.rows.map((r) => (
-              <tr>
-                <td>
-                  {r.project} <small class="uuid">{r.projectId}</small>
-                </td>
-                <td>
-                  {r.resourceName} <small class="uuid">{r.resource}</small>
-                </td>
-                <td class="num">
-                  <Pair requested={formatCpu(r.cpuRequested)} limit={formatCpu(r.cpuLimit)} />
-                </td>
-                <td class="num">
-                  <Pair
-                    requested={formatBytes(r.memoryRequestedBytes)}
-                    limit={formatBytes(r.memoryLimitBytes)}
-                  />
-                </td>
-                <td class="num">{formatBytes(r.storageRequestedBytes)}</td>
-                <td>{r.namespaces.join(", ")}</td>
-                <td>
-                  <Flags flags={r.flags} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <Pager page={page} query={query} tableKey={tableKey} />
-    </section>
+    <ProjectTable
+      kind="rancher"
+      title="Rancher projects"
+      backend={backend}
+      page={page}
+      query={query}
+      tableKey={tableKey}
+      cols={[
+        "Project",
+        "Waldur resource",
+        "CPU requested / limit",
+        "Memory requested / limit",
+        "Storage requested",
+        "Namespaces",
+        "Flags",
+      ]}
+    >
+      {page.rows.map((r) => (
+        <tr>
+          <td>
+            {r.project} <small class="uuid">{r.projectId}</small>
+          </td>
+          <td>
+            {r.resourceName} <small class="uuid">{r.resource}</small>
+          </td>
+          <td class="num">
+            <Pair requested={formatCpu(r.cpuRequested)} limit={formatCpu(r.cpuLimit)} />
+          </td>
+          <td class="num">
+            <Pair
+              requested={formatBytes(r.memoryRequestedBytes)}
+              limit={formatBytes(r.memoryLimitBytes)}
+            />
+          </td>
+          <td class="num">{formatBytes(r.storageRequestedBytes)}</td>
+          <td>{r.namespaces.join(", ")}</td>
+          <td>
+            <Flags flags={r.flags} />
+          </td>
+        </tr>
+      ))}
+    </ProjectTable>
   );
 };
 
@@ -432,16 +453,7 @@ const Orders: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) 
   return (
     <Section id="orders" title="Orders in flight" empty="No order in flight." count={orders.length}>
       <table>
-        <thead>
-          <tr>
-            <th>Offering</th>
-            <th>Type</th>
-            <th>Resource</th>
-            <th>Attempts</th>
-            <th>Next attempt</th>
-            <th>Last error</th>
-          </tr>
-        </thead>
+        <Head cols={["Offering", "Type", "Resource", "Attempts", "Next attempt", "Last error"]} />
         <tbody>
           {orders.map((o, i) => (
             <tr>
@@ -468,20 +480,12 @@ const Events: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) 
   return (
     <Section id="events" title="Last changes" empty="No change made yet." count={events.length}>
       <table>
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Offering</th>
-            <th>System</th>
-            <th>Change</th>
-            <th>Result</th>
-          </tr>
-        </thead>
+        <Head cols={["When", "Offering", "System", "Change", "Result"]} />
         <tbody>
           {events.map((e) => (
             <tr>
               <td>
-                <time datetime={formatTime(e.at)}>{formatAge(e.at, model.now)}</time>
+                <Ago at={e.at} now={model.now} />
               </td>
               <td>{e.offering}</td>
               <td>{e.system}</td>
@@ -504,19 +508,12 @@ const Errors: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) 
   return (
     <Section id="errors" title="Last errors" empty="No error." count={errors.length}>
       <table>
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Offering</th>
-            <th>Loop</th>
-            <th>Error</th>
-          </tr>
-        </thead>
+        <Head cols={["When", "Offering", "Loop", "Error"]} />
         <tbody>
           {errors.map((e, i) => (
             <tr>
               <td>
-                <time datetime={formatTime(e.at)}>{formatAge(e.at, model.now)}</time>
+                <Ago at={e.at} now={model.now} />
               </td>
               <td>{e.offering}</td>
               <td>{e.loop}</td>

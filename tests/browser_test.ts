@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startDemoSite } from "../lib/demo/site.ts";
-import { realWorld } from "../lib/world.ts";
-import { startAgent, waitFor } from "./support/agent_process.ts";
+import { startAgentOnDemoSite, waitFor } from "./support/agent_process.ts";
 
 const CHROMIUM = Deno.env.get("BERTH_CHROMIUM") ?? "/usr/bin/chromium";
 const TOKEN = "browser-test-status-token";
@@ -19,19 +17,10 @@ Deno.test({
     "browser: the status page of a running agent shows the site, refreshes in place and filters",
   ignore: Deno.env.get("BERTH_SKIP_BROWSER") === "1",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "berth-browser-" });
-    const site = await startDemoSite(realWorld().serve, { now: () => Date.now() });
-    const configPath = `${dir}/config.yaml`;
-    await Deno.writeTextFile(
-      configPath,
-      site.config({
-        listen: "127.0.0.1:0",
-        stateFile: `${dir}/berth.db`,
-        intervals: { orders: "1s", membership: "1s", usage: "2s" },
-        token: TOKEN,
-      }),
-    );
-    const agent = await startAgent(configPath);
+    const { site, agent, stop } = await startAgentOnDemoSite({
+      intervals: { orders: "1s", membership: "1s", usage: "2s" },
+      token: TOKEN,
+    });
     const auth = { authorization: `Bearer ${TOKEN}` };
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -46,11 +35,6 @@ Deno.test({
       ],
     });
     try {
-      await waitFor("the agent to be ready", async () => {
-        const res = await fetch(`${agent.url}readyz`);
-        await res.body?.cancel();
-        return res.status === 200 ? true : undefined;
-      });
       const unauthorized = await fetch(agent.url);
       await unauthorized.body?.cancel();
       assert.equal(unauthorized.status, 401, "the page needs the token");
@@ -140,16 +124,8 @@ Deno.test({
       await api.body?.cancel();
     } finally {
       await browser.close();
-      agent.child.kill("SIGTERM");
-      const status = await agent.child.status;
-      await agent.drained;
-      await site.close();
-      await Deno.remove(dir, { recursive: true });
-      assert.equal(
-        status.code,
-        0,
-        `the agent stops cleanly on SIGTERM:\n${agent.lines.join("\n")}`,
-      );
+      const code = await stop();
+      assert.equal(code, 0, `the agent stops cleanly on SIGTERM:\n${agent.lines.join("\n")}`);
     }
   },
 });

@@ -140,27 +140,24 @@ function demoConfig(
   options: DemoConfigOptions,
 ): string {
   const i = options.intervals ?? {};
+  const waldur = (offering: string) =>
+    `    waldur_api_url: ${urls.waldur}api/\n    waldur_api_token: ${site.waldurToken}\n` +
+    `    waldur_offering_uuid: ${offering}`;
+  const keycloak = `      keycloak:\n        keycloak_url: ${urls.keycloak.replace(/\/$/, "")}\n` +
+    "        keycloak_username: admin\n        keycloak_password: admin-secret\n";
   return `# The embedded demo site: every server below is a fake on loopback.
 offerings:
   - name: registry
-    waldur_api_url: ${urls.waldur}api/
-    waldur_api_token: ${site.waldurToken}
-    waldur_offering_uuid: ${site.harborOffering}
+${waldur(site.harborOffering)}
     backend_type: harbor
     backend_settings:
       harbor_url: ${urls.harbor.replace(/\/$/, "")}
       robot_username: "${site.harbor.username}"
       robot_password: ${site.harbor.password}
-      keycloak:
-        keycloak_url: ${urls.keycloak.replace(/\/$/, "")}
-        keycloak_username: admin
-        keycloak_password: admin-secret
-    backend_components:
+${keycloak}    backend_components:
       storage: {measured_unit: GB, accounting_type: limit, label: Storage}
   - name: kubernetes
-    waldur_api_url: ${urls.waldur}api/
-    waldur_api_token: ${site.waldurToken}
-    waldur_offering_uuid: ${site.rancherOffering}
+${waldur(site.rancherOffering)}
     backend_type: rancher
     backend_settings:
       backend_url: ${urls.rancher.replace(/\/$/, "")}
@@ -168,11 +165,7 @@ offerings:
       password: ${site.rancher.secretKey}
       cluster_id: ${site.cluster}
       keycloak_enabled: true
-      keycloak:
-        keycloak_url: ${urls.keycloak.replace(/\/$/, "")}
-        keycloak_username: admin
-        keycloak_password: admin-secret
-    backend_components:
+${keycloak}    backend_components:
       cpu: {type: cpu, measured_unit: cores, accounting_type: limit, label: CPU}
       memory: {type: ram, measured_unit: GB, accounting_type: limit, label: Memory}
       storage: {type: storage, measured_unit: GB, accounting_type: limit, label: Storage}

@@ -22,7 +22,7 @@ import type {
 } from "../backend.ts";
 import { BerthError, errorMessage, HttpError, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient, KeycloakSettings } from "../keycloak/client.ts";
-import { MANAGED_BY } from "../keycloak/sync.ts";
+import { type GroupState, MANAGED_BY } from "../keycloak/sync.ts";
 import { forEachLimit } from "../pool.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
@@ -124,15 +124,8 @@ export interface RancherRow extends Record<string, unknown> {
   flags: string[];
 }
 
-/** One Keycloak group as the status page shows it. */
-export interface GroupRow extends Record<string, unknown> {
-  path: string;
-  members: number | null;
-  added: string[];
-  removed: string[];
-  missing: string[];
-  error: string;
-}
+/** One Keycloak group as the status page shows it (the same row the group sync reports). */
+export type GroupRow = GroupState;
 
 const GIB = 1024 ** 3;
 

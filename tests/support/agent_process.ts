@@ -1,4 +1,6 @@
 /** The agent as a real process (`deno run main.ts run`), for the browser test and benchmarks. */
+import { type DemoConfigOptions, type DemoSite, startDemoSite } from "../../lib/demo/site.ts";
+import { realWorld } from "../../lib/world.ts";
 
 /** A running agent. */
 export interface AgentProcess {
@@ -67,4 +69,45 @@ export async function waitFor<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** An agent process on the loopback demo site, ready (every loop finished a first pass). */
+export interface DemoRun {
+  site: DemoSite;
+  agent: AgentProcess;
+  /** SIGTERM, then waits; resolves with the agent's exit code once everything is closed. */
+  stop(): Promise<number>;
+}
+
+/** Starts the demo site and `berth run` on it, in a fresh temporary directory. */
+export async function startAgentOnDemoSite(
+  options: Pick<DemoConfigOptions, "intervals" | "token">,
+): Promise<DemoRun> {
+  const dir = await Deno.makeTempDir({ prefix: "berth-agent-" });
+  const site = await startDemoSite(realWorld().serve, { now: () => Date.now() });
+  const configPath = `${dir}/config.yaml`;
+  await Deno.writeTextFile(
+    configPath,
+    site.config({ listen: "127.0.0.1:0", stateFile: `${dir}/berth.db`, ...options }),
+  );
+  const agent = await startAgent(configPath);
+  const stop = async () => {
+    agent.child.kill("SIGTERM");
+    const status = await agent.child.status;
+    await agent.drained;
+    await site.close();
+    await Deno.remove(dir, { recursive: true });
+    return status.code;
+  };
+  try {
+    await waitFor("the agent to be ready", async () => {
+      const res = await fetch(`${agent.url}readyz`);
+      await res.body?.cancel();
+      return res.status === 200 ? true : undefined;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { site, agent, stop };
 }
