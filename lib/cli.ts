@@ -18,6 +18,7 @@ import { parseLimits, toSpec } from "./resource_spec.ts";
 import { StatusRecord } from "./status.ts";
 import { Store } from "./store.ts";
 import { createApp } from "../routes/app.tsx";
+import { runDemo } from "./demo/command.ts";
 
 /** The outside world as the commands see it. */
 export interface World {
@@ -37,6 +38,10 @@ export interface World {
     handler: (request: Request) => Response | Promise<Response>,
     signal: AbortSignal,
   ) => Promise<{ url: string; finished: Promise<void> }>;
+  /** Makes a fresh temporary directory (the demo's state). */
+  makeTempDir: (prefix: string) => Promise<string>;
+  /** Removes a directory and what it holds. */
+  removeDir: (path: string) => Promise<void>;
   plugins: readonly BackendPlugin<never>[];
   version: string;
   /** The runtime's version, for `berth_build_info` (`Deno.version.deno`). */
@@ -76,7 +81,14 @@ Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the
   "config-schema": `berth config-schema\n\n  Prints the JSON Schema of the configuration file.`,
   "load-components":
     `berth load-components -c FILE\n\n  Creates or updates the offering's components in Waldur from backend_components.`,
-  demo: `berth demo [--listen host:port] [--state PATH]\n\n  The embedded demo site.`,
+  demo: `berth demo [--listen host:port] [--state PATH]
+
+  The embedded demo site: fake Waldur, Harbor, Rancher and Keycloak on loopback ports, seeded
+  with two offerings and twenty orders, a timeline that keeps ordering, pushing images and
+  changing teams, and the agent running against them. Status page on 127.0.0.1:8080.
+
+  --listen HOST:PORT  status page (default 127.0.0.1:8080)
+  --state PATH        keep the state file here (default: a temporary directory, removed at exit)`,
 };
 
 const CONFIG_OPTIONS = {
@@ -209,10 +221,10 @@ async function dispatch(args: string[], world: World): Promise<number> {
         strict: true,
       });
       if (values.help) return help(command);
-      printError(
-        "berth demo: the embedded demo site is not built yet (it arrives with its own issue)",
-      );
-      return 1;
+      return await runDemo(world, {
+        ...(values.listen ? { listen: values.listen } : {}),
+        ...(values.state ? { state: values.state } : {}),
+      }, (w, o) => run(w, { ...o, once: false, loops: LOOP_NAMES }));
     }
     case "help":
       print(USAGE[rest[0] ?? "main"] ?? USAGE.main ?? "");
@@ -332,6 +344,8 @@ interface RunOptions {
   loops: readonly LoopName[];
   listen?: string;
   state?: string;
+  /** Called with the status page's URL once it listens. */
+  onListening?: (url: string) => void;
 }
 
 async function run(world: World, options: RunOptions): Promise<number> {
@@ -372,6 +386,7 @@ async function run(world: World, options: RunOptions): Promise<number> {
     });
     const server = await world.serve(listen, (request) => app.fetch(request), stop.signal);
     log.info(`berth ${world.version} running: ${specs.length} loops, status on ${server.url}`);
+    options.onListening?.(server.url);
     await Promise.all(specs.map((spec) => runLoop(spec, deps, stop.signal)));
     await server.finished;
     log.info("stopped");

@@ -66,6 +66,8 @@ export function realWorld(): World {
         }
       });
     },
+    makeTempDir: (prefix) => Deno.makeTempDir({ prefix }),
+    removeDir: (path) => Deno.remove(path, { recursive: true }),
     plugins: PLUGINS,
     version: VERSION,
     runtime: Deno.version.deno,

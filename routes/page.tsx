@@ -396,7 +396,7 @@ const GroupItem: FC<{ row: GroupRow }> = ({ row }) => (
   <li>
     <span class="group">{leafName(row.path)}</span>{" "}
     <span class="members">
-      {row.members === null ? "members unknown" : `${row.members} members`}
+      {row.members === null ? "members unknown" : counted(row.members, "member")}
     </span>{" "}
     <Names label="added" names={row.added} cls="added" />{" "}
     <Names label="removed" names={row.removed} cls="removed" />{" "}

@@ -68,6 +68,8 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
         finished: new Promise<void>((r) => signal.addEventListener("abort", () => r())),
       });
     },
+    makeTempDir: () => Promise.reject(new Error("no temporary directories in this test")),
+    removeDir: () => Promise.resolve(),
     plugins: [plugin as BackendPlugin<never>],
     version: "9.9.9",
     writeLog: (line) => logs.push(line),

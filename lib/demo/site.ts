@@ -1,8 +1,9 @@
 /**
  * A whole site on loopback: the fake Waldur, Harbor, Rancher and Keycloak, each a real HTTP
- * server, seeded with two offerings (a Harbor registry and a Rancher cluster with Keycloak
- * groups), teams, users and first orders. `berth demo` runs the agent against it, and the
- * browser test drives the status page of an agent started on it.
+ * server, seeded with two offerings (a Harbor registry and a Rancher cluster, both with Keycloak
+ * groups), three customers, six projects with teams, a Keycloak realm that lacks one team member,
+ * and twenty Create orders. `berth demo` runs the agent against it (with `timeline.ts` making
+ * activity), and the browser test and the benchmarks start an agent process on it.
  */
 import { FakeHarbor } from "../harbor/fake.ts";
 import { FakeKeycloak } from "../keycloak/fake.ts";
@@ -16,6 +17,9 @@ export type Serve = (
   signal: AbortSignal,
 ) => Promise<{ url: string; finished: Promise<void> }>;
 
+/** The four servers. */
+export type DemoSystem = "waldur" | "harbor" | "rancher" | "keycloak";
+
 /** The running site. */
 export interface DemoSite {
   waldur: FakeWaldur;
@@ -23,12 +27,15 @@ export interface DemoSite {
   rancher: FakeRancher;
   keycloak: FakeKeycloak;
   /** Base URLs of the four servers, ending in `/`. */
-  urls: { waldur: string; harbor: string; rancher: string; keycloak: string };
+  urls: Record<DemoSystem, string>;
   harborOffering: string;
   rancherOffering: string;
   cluster: string;
   /** The agent's YAML for this site. */
   config(options: DemoConfigOptions): string;
+  /** Makes a server answer 503 to everything (an outage) until `up` is called. */
+  down(system: DemoSystem): void;
+  up(system: DemoSystem): void;
   /** Stops the servers. */
   close(): Promise<void>;
 }
@@ -42,11 +49,51 @@ export interface DemoConfigOptions {
   token?: string;
 }
 
-/** The demo's people: Waldur usernames, also Keycloak users. */
-export const DEMO_TEAMS: Record<string, string[]> = {
-  astro: ["ann", "bob"],
-  genomics: ["carol", "dave"],
+/** Customers, their projects and the projects' teams (the first member is the manager). */
+export const DEMO_CUSTOMERS: Record<string, Record<string, string[]>> = {
+  "uni-tartu": { astro: ["ann", "bob"], genomics: ["carol", "dave"] },
+  "acme-research": { "ml-lab": ["erin", "frank"], climate: ["grace", "heidi"] },
+  "bio-lab": { proteomics: ["ivan", "judy"], imaging: ["ken", "lena"] },
 };
+
+/** The team member Waldur knows and Keycloak does not (the page shows them as missing). */
+export const DEMO_MISSING_USER = "frank";
+
+/** Harbor resources: name, project, storage GB. */
+export const DEMO_HARBOR: readonly [string, string, number][] = [
+  ["astro-images", "astro", 20],
+  ["astro-archive", "astro", 40],
+  ["genomics-registry", "genomics", 50],
+  ["genomics-ci", "genomics", 8],
+  ["ml-models", "ml-lab", 100],
+  ["ml-experiments", "ml-lab", 5],
+  ["climate-data", "climate", 30],
+  ["proteomics-images", "proteomics", 10],
+  ["imaging-ci", "imaging", 15],
+  ["imaging-datasets", "imaging", 25],
+];
+
+/** Rancher resources: name, project, cores, memory GB, storage GB. */
+export const DEMO_RANCHER: readonly [string, string, number, number, number][] = [
+  ["astro-compute", "astro", 4, 8, 50],
+  ["astro-web", "astro", 2, 4, 10],
+  ["genomics-pipelines", "genomics", 16, 64, 500],
+  ["genomics-notebooks", "genomics", 4, 8, 20],
+  ["ml-training", "ml-lab", 32, 128, 1000],
+  ["ml-serving", "ml-lab", 8, 16, 100],
+  ["climate-models", "climate", 12, 48, 200],
+  ["climate-dash", "climate", 1, 2, 5],
+  ["proteomics-workflows", "proteomics", 6, 24, 100],
+  ["imaging-jobs", "imaging", 4, 16, 50],
+];
+
+/** The customer a project belongs to. */
+export function customerOf(project: string): string {
+  for (const [customer, projects] of Object.entries(DEMO_CUSTOMERS)) {
+    if (project in projects) return customer;
+  }
+  return "uni-tartu";
+}
 
 /** Starts the four fakes on loopback ports chosen by the system, and seeds them. */
 export async function startDemoSite(
@@ -55,12 +102,29 @@ export async function startDemoSite(
 ): Promise<DemoSite> {
   const stop = new AbortController();
   const waldur = new FakeWaldur({ now: options.now });
-  const harbor = new FakeHarbor();
+  const harbor = new FakeHarbor({ now: options.now });
   const rancher = new FakeRancher();
   const keycloak = new FakeKeycloak({ now: options.now });
+  const outage = new Set<DemoSystem>();
+  const apps: [DemoSystem, { fetch: (r: Request) => Response | Promise<Response> }][] = [
+    ["waldur", waldur.app],
+    ["harbor", harbor.app],
+    ["rancher", rancher.app],
+    ["keycloak", keycloak.app],
+  ];
   const servers = await Promise.all(
-    [waldur.app, harbor.app, rancher.app, keycloak.app].map((app) =>
-      serve("127.0.0.1:0", (request) => app.fetch(request), stop.signal)
+    apps.map(([system, app]) =>
+      serve(
+        "127.0.0.1:0",
+        (request) =>
+          outage.has(system)
+            ? new Response(`${system} is down for maintenance (demo outage)`, {
+              status: 503,
+              headers: { "content-type": "text/plain" },
+            })
+            : app.fetch(request),
+        stop.signal,
+      )
     ),
   );
   const [w, h, r, k] = servers.map((s) => s.url);
@@ -75,44 +139,45 @@ export async function startDemoSite(
     { type: "memory", name: "Memory", billing_type: "limit", measured_unit: "GB" },
     { type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" },
   ]);
-  for (const usernames of Object.values(DEMO_TEAMS)) {
-    for (const u of usernames) keycloak.addUser("waldur", u);
-  }
-  waldur.orderCreate(harborOffering, {
-    name: "astro-images",
-    limits: { storage: 20 },
-    project: "astro",
-    customer: "uni",
-  });
-  waldur.orderCreate(rancherOffering, {
-    name: "astro-compute",
-    limits: { cpu: 4, memory: 8, storage: 50 },
-    project: "astro",
-    customer: "uni",
-  });
-  // the first member of each team is its manager
-  for (const [project, usernames] of Object.entries(DEMO_TEAMS)) {
-    waldur.setTeam(
+  for (const [name, project, storage] of DEMO_HARBOR) {
+    waldur.orderCreate(harborOffering, {
+      name,
+      limits: { storage },
       project,
-      usernames.map((username, i) => ({
-        username,
-        role: i === 0 ? "manager" : "member",
-      })),
-    );
+      customer: customerOf(project),
+    });
+  }
+  for (const [name, project, cpu, memory, storage] of DEMO_RANCHER) {
+    waldur.orderCreate(rancherOffering, {
+      name,
+      limits: { cpu, memory, storage },
+      project,
+      customer: customerOf(project),
+    });
+  }
+  for (const projects of Object.values(DEMO_CUSTOMERS)) {
+    for (const [project, usernames] of Object.entries(projects)) {
+      for (const u of usernames) if (u !== DEMO_MISSING_USER) keycloak.addUser("waldur", u);
+      waldur.setTeam(
+        project,
+        usernames.map((username, i) => ({ username, role: i === 0 ? "manager" : "member" })),
+      );
+    }
   }
 
   const cluster = "c-m-7x2k9q4d";
+  const urls = { waldur: w, harbor: h, rancher: r, keycloak: k };
   return {
     waldur,
     harbor,
     rancher,
     keycloak,
-    urls: { waldur: w, harbor: h, rancher: r, keycloak: k },
+    urls,
     harborOffering,
     rancherOffering,
     cluster,
     config: (c) =>
-      demoConfig({ waldur: w, harbor: h, rancher: r, keycloak: k }, {
+      demoConfig(urls, {
         harborOffering,
         rancherOffering,
         cluster,
@@ -120,6 +185,8 @@ export async function startDemoSite(
         harbor,
         rancher,
       }, c),
+    down: (system) => outage.add(system),
+    up: (system) => outage.delete(system),
     close: async () => {
       stop.abort();
       await Promise.all(servers.map((s) => s.finished));
@@ -172,8 +239,8 @@ ${keycloak}    backend_components:
 status:
   listen: "${options.listen}"${options.token ? `\n  token: ${options.token}` : ""}
 state_file: ${options.stateFile}
-intervals: {orders: ${i.orders ?? "10s"}, membership: ${i.membership ?? "15s"}, usage: ${
-    i.usage ?? "30s"
+intervals: {orders: ${i.orders ?? "3s"}, membership: ${i.membership ?? "5s"}, usage: ${
+    i.usage ?? "5s"
   }}
 `;
 }
