@@ -61,6 +61,7 @@ Usage:
   berth config-schema                the JSON Schema of the file, for editors
   berth load-components -c config.yaml   push backend_components to the Waldur offering
   berth demo                         the embedded demo site
+  berth probe [URL]                  exit 0 when URL (default: the local /healthz) answers 2xx
   berth -m order_process|membership_sync|report -c config.yaml   the Python agent's spelling
 
 Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the version.`,
@@ -81,6 +82,10 @@ Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the
   "config-schema": `berth config-schema\n\n  Prints the JSON Schema of the configuration file.`,
   "load-components":
     `berth load-components -c FILE\n\n  Creates or updates the offering's components in Waldur from backend_components.`,
+  probe: `berth probe [URL]
+
+  GETs URL (default http://127.0.0.1:8080/healthz) and exits 0 on a 2xx answer, 1 otherwise:
+  a container HEALTHCHECK for images that have no curl.`,
   demo: `berth demo [--listen host:port] [--state PATH]
 
   The embedded demo site: fake Waldur, Harbor, Rancher and Keycloak on loopback ports, seeded
@@ -226,12 +231,35 @@ async function dispatch(args: string[], world: World): Promise<number> {
         ...(values.state ? { state: values.state } : {}),
       }, (w, o) => run(w, { ...o, once: false, loops: LOOP_NAMES }));
     }
+    case "probe": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { help: CONFIG_OPTIONS.help },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) return help(command);
+      return await probe(world, positionals[0] ?? "http://127.0.0.1:8080/healthz");
+    }
     case "help":
       print(USAGE[rest[0] ?? "main"] ?? USAGE.main ?? "");
       return 0;
     default:
       printError(`berth: unknown command ${command}\n\n${USAGE.main}`);
       return 2;
+  }
+}
+
+/** `berth probe URL`: a health check for images without curl; exit 0 on a 2xx answer. */
+async function probe(world: World, url: string): Promise<number> {
+  try {
+    const res = await world.fetch(new Request(url, { signal: AbortSignal.timeout(5000) }));
+    const body = (await res.text()).slice(0, 200);
+    (res.ok ? print : printError)(`${res.status} ${body}`);
+    return res.ok ? 0 : 1;
+  } catch (error) {
+    printError(`berth probe: ${url}: ${errorMessage(error)}`);
+    return 1;
   }
 }
 

@@ -1,27 +1,60 @@
 /**
  * `deno task compile`: single binaries for linux x86_64 and aarch64 into dist/. Needs a machine
- * that can download Deno's runtime for each target (deno compile fetches it).
+ * that can download Deno's runtime for each target (deno compile fetches it); everything else
+ * runs through `deno run`/`deno task` without it.
+ *
+ * The binaries carry narrow permissions: network, reading (config, CA and secret files may be
+ * anywhere), the environment (`${VAR}` in the config), and writing only to the state directory
+ * and the temporary directory (the demo's state). Run the binary with its state file under
+ * `BERTH_STATE_DIR` (default /var/lib/berth), as the systemd unit, the image and the Kubernetes
+ * manifests in deploy/ do.
  */
-const targets = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
-for (const target of targets) {
-  const out = `dist/berth-${target}`;
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: [
-      "compile",
-      "--frozen",
-      "--target",
-      target,
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--output",
-      out,
-      "main.ts",
-    ],
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  const { code } = await cmd.output();
-  if (code !== 0) Deno.exit(code);
+import { VERSION } from "../lib/version.ts";
+
+/** The targets `deno compile` builds. */
+export const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
+
+/** The `deno compile` arguments for one target. */
+export function compileArgs(
+  target: string,
+  options: { stateDir: string; tmpDir: string; outDir: string },
+): string[] {
+  return [
+    "compile",
+    "--frozen",
+    "--target",
+    target,
+    "--allow-net",
+    "--allow-read",
+    `--allow-write=${options.stateDir},${options.tmpDir}`,
+    "--allow-env",
+    "--output",
+    `${options.outDir}/berth-${VERSION}-${target}`,
+    "main.ts",
+  ];
+}
+
+if (import.meta.main) {
+  const options = {
+    stateDir: Deno.env.get("BERTH_STATE_DIR") ?? "/var/lib/berth",
+    tmpDir: Deno.env.get("TMPDIR") ?? "/tmp",
+    outDir: "dist",
+  };
+  for (const target of TARGETS) {
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args: compileArgs(target, options),
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (code !== 0) {
+      // deno compile downloads the runtime of each target; say so when that is what failed
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `deno compile failed for ${target}; it needs to download Deno's runtime ` +
+            "(dl.deno.land), so run it on a connected machine\n",
+        ),
+      );
+      Deno.exit(code);
+    }
+  }
 }

@@ -319,3 +319,15 @@ state_file: ":memory:"
   assert.ok(!w.logs.join("\n").includes(rancher.secretKey));
   assert.ok(!w.logs.join("\n").includes("admin-secret"));
 });
+
+Deno.test("berth probe exits 0 on a 2xx answer and 1 on a 503 or no answer", async () => {
+  const w = world(config);
+  const answering = (status: number): World => ({
+    ...w,
+    fetch: (r) => Promise.resolve(new Response(`${new URL(r.url).pathname}`, { status })),
+  });
+  assert.equal(await main(["probe"], answering(200)), 0);
+  assert.equal(await main(["probe", "http://127.0.0.1:9/healthz"], answering(503)), 1);
+  const down: World = { ...w, fetch: () => Promise.reject(new TypeError("connection refused")) };
+  assert.equal(await main(["probe", "http://127.0.0.1:9/healthz"], down), 1);
+});
