@@ -1,41 +1,14 @@
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import { z } from "zod";
-import { configSchema, parseConfig } from "../lib/config.ts";
-import { PLUGINS } from "../lib/plugins.ts";
 import { StatusRecord } from "../lib/status.ts";
 import { VERSION } from "../lib/version.ts";
 import { createApp } from "../routes/app.tsx";
 import { compileArgs, TARGETS } from "../scripts/compile.ts";
+import { parse, schemaKeys } from "./support/config_keys.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
-const schemas = Object.fromEntries(PLUGINS.map((p) => [p.type, p.settings]));
-/** Every ${VAR} resolves to a value long enough for any rule; the interval variables are unset. */
-const env = (name: string) =>
-  name.startsWith("WALDUR_SITE_AGENT_") ? undefined : `${name.toLowerCase()}-value-from-env`;
-
-function parse(text: string) {
-  return parseConfig(text, { env, readFile: () => "", schemas });
-}
-
-/** Every property name the config's JSON Schema has, at any depth. */
-function schemaKeys(): Set<string> {
-  const keys = new Set<string>();
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (node === null || typeof node !== "object") return;
-    for (const [k, v] of Object.entries(node)) {
-      if (k === "properties" && v && typeof v === "object") {
-        for (const name of Object.keys(v)) keys.add(name);
-      }
-      walk(v);
-    }
-  };
-  walk(z.toJSONSchema(configSchema(schemas), { io: "input", unrepresentable: "any" }));
-  return keys;
-}
-
 const K8sContainer = z.object({
   args: z.array(z.string()),
   ports: z.array(z.object({ name: z.string(), containerPort: z.number() })),
