@@ -98,7 +98,11 @@ export function customerOf(project: string): string {
 /** Starts the four fakes on loopback ports chosen by the system, and seeds them. */
 export async function startDemoSite(
   serve: Serve,
-  options: { now: () => number },
+  options: {
+    now: () => number;
+    /** Called for every request any of the four servers receives (the crash suite counts). */
+    onRequest?: (system: DemoSystem, request: Request) => void;
+  },
 ): Promise<DemoSite> {
   const stop = new AbortController();
   const waldur = new FakeWaldur({ now: options.now });
@@ -116,13 +120,15 @@ export async function startDemoSite(
     apps.map(([system, app]) =>
       serve(
         "127.0.0.1:0",
-        (request) =>
-          outage.has(system)
+        (request) => {
+          options.onRequest?.(system, request);
+          return outage.has(system)
             ? new Response(`${system} is down for maintenance (demo outage)`, {
               status: 503,
               headers: { "content-type": "text/plain" },
             })
-            : app.fetch(request),
+            : app.fetch(request);
+        },
         stop.signal,
       )
     ),
