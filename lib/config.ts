@@ -58,7 +58,8 @@ const Component = z.looseObject({
 });
 export type ComponentConfig = z.infer<typeof Component>;
 
-const HttpUrl = z.string().regex(/^https?:\/\/[^\s/]+/, "must start with http:// or https://");
+const HttpUrl = z.string().regex(/^https?:\/\/[^\s/]+/, "must start with http:// or https://")
+  .refine((v) => URL.canParse(v), "is not a valid URL");
 
 /** Keys of the Python agent that Berth accepts and ignores (it polls; it has no STOMP). */
 const IGNORED_OFFERING_KEYS = [
@@ -101,6 +102,15 @@ function offeringShape(backendType: string, settings: z.ZodType) {
 /** The schema of the whole file (list form), for `berth config-schema` and tests. */
 export function configSchema(schemas: SettingsSchemas): z.ZodType {
   return fileSchema(schemas);
+}
+
+/** Building the schema costs more than using it; one per set of backend schemas. */
+const SCHEMAS = new WeakMap<SettingsSchemas, ReturnType<typeof fileSchema>>();
+
+function cachedFileSchema(schemas: SettingsSchemas): ReturnType<typeof fileSchema> {
+  let schema = SCHEMAS.get(schemas);
+  if (!schema) SCHEMAS.set(schemas, schema = fileSchema(schemas));
+  return schema;
 }
 
 function fileSchema(schemas: SettingsSchemas) {
@@ -199,7 +209,7 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
   const secrets: string[] = [];
   const { value: listForm, translate } = normaliseOfferings(raw as Record<string, unknown>);
   const resolved = resolveValues(listForm, [], sources, problems, secrets);
-  const parsed = fileSchema(sources.schemas).safeParse(resolved, {
+  const parsed = cachedFileSchema(sources.schemas).safeParse(resolved, {
     error: (issue) => {
       if (issue.code === "invalid_type" && issue.input === undefined) return "Required";
       if (issue.code === "invalid_union" && "discriminator" in issue) {

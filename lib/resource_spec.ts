@@ -31,14 +31,35 @@ export function parseLimits(raw: unknown, where: string): Limits {
   return out;
 }
 
-/** True when `raw` holds at least one limit. */
+/** True when `raw` says anything about limits (an empty object or nothing says nothing). */
 export function hasLimits(raw: unknown): boolean {
-  return raw !== null && typeof raw === "object" && Object.keys(raw).length > 0;
+  if (raw === undefined || raw === null) return false;
+  return typeof raw !== "object" || Array.isArray(raw) || Object.keys(raw).length > 0;
 }
+
+/**
+ * What a Waldur project or customer slug may hold. Those slugs name OIDC and Keycloak groups
+ * (where `/` is a path separator) and Rancher principals, so anything else is refused here,
+ * before any backend sees it. (The resource's own slug is checked by each backend's name rules.)
+ */
+const OWNER_SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
 
 /** The spec of a Waldur resource with the given limits. */
 export function toSpec(resource: Resource, limits: Limits): ResourceSpec {
   if (resource.slug === "") throw terminal("waldur", `resource ${resource.uuid} has no slug`);
+  const owners: [string, string][] = [
+    ["project", resource.project_slug],
+    ["customer", resource.customer_slug],
+  ];
+  for (const [what, slug] of owners) {
+    if (slug !== "" && !OWNER_SLUG.test(slug)) {
+      throw terminal(
+        "waldur",
+        `resource ${resource.uuid}: the ${what} slug ${JSON.stringify(slug.slice(0, 64))} is not ` +
+          "a slug (letters, digits, '-', '_' and '.'); it would name groups and paths",
+      );
+    }
+  }
   return {
     uuid: resource.uuid,
     name: resource.name,
