@@ -4,6 +4,7 @@
  * clock, the store and the logger come in.
  */
 import type { Backend, BackendPlugin } from "./backend.ts";
+import { Breakers } from "./breaker.ts";
 import type { Clock } from "./clock.ts";
 import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
 import { BerthError } from "./errors.ts";
@@ -46,6 +47,21 @@ export interface OfferingRuntime {
 /** Builds every offering's client, backend and processor context. */
 export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   const onExchange = (e: Exchange) => deps.status.httpExchange(e.system, e.method, e.status);
+  // one breaker per upstream server, shared by every offering that talks to it
+  const breakers = new Breakers({
+    clock: deps.clock,
+    onChange: (b) => {
+      deps.status.breaker(b);
+      const where = `${b.system} ${b.target}`;
+      if (b.state === "open") deps.log.warn(`${where}: circuit open (${b.lastError})`);
+      else deps.log.info(`${where}: circuit ${b.state}`);
+    },
+  });
+  for (const offering of deps.config.offerings) labelTargets(breakers, offering);
+  const fetch = breakers.wrap(deps.fetch);
+  const tlsFetch = deps.tlsFetch
+    ? (pem: string) => breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch)
+    : () => fetch;
   return deps.config.offerings.map((offering) => {
     const plugin = deps.plugins.find((p) => p.type === offering.backendType) as
       | BackendPlugin<unknown>
@@ -62,7 +78,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     const log = deps.log.child({ offering: offering.name });
     const waldur = createWaldurClient({
       config: offering.waldur,
-      fetch: deps.fetch,
+      fetch,
       clock: deps.clock,
       userAgent: `berth/${deps.version}`,
       onExchange,
@@ -71,8 +87,8 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       offering: offering.name,
       settings: plugin.settings.parse(offering.backendSettings),
       components: offering.components,
-      fetch: deps.fetch,
-      tlsFetch: deps.tlsFetch ?? (() => deps.fetch),
+      fetch,
+      tlsFetch,
       readFile: deps.readFile ?? ((path) => {
         throw new Error(`cannot read ${path} here`);
       }),
@@ -102,6 +118,21 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     };
     return { config: offering, waldur, backend, context };
   });
+}
+
+/** Names the servers of an offering for the breakers: Waldur, and every `*_url` setting. */
+function labelTargets(breakers: Breakers, offering: OfferingConfig): void {
+  breakers.label(offering.waldur.apiUrl, "waldur");
+  if (offering.waldur.oidc) breakers.label(offering.waldur.oidc.tokenUrl, "waldur");
+  const walk = (value: unknown, key: string): void => {
+    if (typeof value === "string" && key.endsWith("_url")) {
+      const system = key === "keycloak_url" ? "keycloak" : offering.backendType;
+      breakers.label(value, system);
+    } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(offering.backendSettings, "");
 }
 
 const PASSES = { orders: processOrders, membership: syncMembership, usage: reportUsage } as const;

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { BackendSnapshot } from "./backend.ts";
+import type { BreakerStatus } from "./breaker.ts";
 import type { AuditEvent } from "./store.ts";
 
 const LoopState = z.enum(["never", "running", "ok", "partial", "failed"]);
@@ -55,6 +56,18 @@ export const ErrorEvent = z.object({
 });
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
+export const BreakerStatusSchema = z.object({
+  system: z.string(),
+  target: z.string(),
+  state: z.enum(["closed", "open", "half-open"]),
+  failures: z.number(),
+  opens: z.number(),
+  refused: z.number(),
+  since: z.number(),
+  retryAt: z.number().nullable(),
+  lastError: z.string(),
+});
+
 export const StatusModel = z.object({
   version: z.string(),
   startedAt: z.number(),
@@ -67,6 +80,8 @@ export const StatusModel = z.object({
   orders: z.array(OrderStatus),
   events: z.array(AuditEventSchema),
   errors: z.array(ErrorEvent),
+  /** Circuit breakers of the upstream servers that have been called. */
+  breakers: z.array(BreakerStatusSchema),
   backends: z.array(z.object({
     offering: z.string(),
     kind: z.string(),
@@ -126,6 +141,7 @@ export class StatusRecord {
   #events: AuditEvent[] = [];
   #errors: ErrorEvent[] = [];
   #backends = new Map<string, BackendSnapshot & { offering: string }>();
+  #breakers = new Map<string, BreakerStatus>();
   #now: () => number;
   #redact: (text: string) => string;
 
@@ -255,6 +271,11 @@ export class StatusRecord {
     this.counters.http.set(key, (this.counters.http.get(key) ?? 0) + 1);
   }
 
+  /** A circuit breaker changed state. */
+  breaker(status: BreakerStatus): void {
+    this.#breakers.set(status.target, redactStrings(status, this.#redact));
+  }
+
   publish(offering: string, snapshot: BackendSnapshot): void {
     this.#backends.set(offering, { ...redactStrings(snapshot, this.#redact), offering });
   }
@@ -275,6 +296,7 @@ export class StatusRecord {
       orders: [...this.#orders.values()],
       events: [...this.#events],
       errors: [...this.#errors],
+      breakers: [...this.#breakers.values()].map((b) => ({ ...b })),
       backends: [...this.#backends.values()].map((b) => ({
         offering: b.offering,
         kind: b.kind,

@@ -142,6 +142,19 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
     }, n);
   }
 
+  m.family(
+    "berth_circuit_open",
+    "gauge",
+    "1 while the circuit breaker of an upstream server is open (0.5 half-open), else 0.",
+  );
+  m.family("berth_circuit_opens_total", "counter", "Times each circuit breaker opened.");
+  for (const b of model.breakers) {
+    const labels = { system: b.system, target: b.target };
+    const value = b.state === "open" ? 1 : b.state === "half-open" ? 0.5 : 0;
+    m.sample("berth_circuit_open", "berth_circuit_open", labels, value);
+    m.sample("berth_circuit_opens_total", "berth_circuit_opens_total", labels, b.opens);
+  }
+
   m.family("berth_harbor_quota_bytes", "gauge", "Harbor project storage quota: hard and used.");
   m.family(
     "berth_rancher_quota",

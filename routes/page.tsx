@@ -69,6 +69,7 @@ export function StatusPage(
         <div id="live" data-now={String(model.now)}>
           <Header model={model} />
           <Loops model={model} />
+          <Breakers model={model} />
           {backendsOf(model, "harbor").map((b) => (
             <Harbor backend={b} query={query} tableKey={`h${offeringIndex(model, b)}`} />
           ))}
@@ -172,6 +173,59 @@ const Head: FC<{ cols: readonly string[] }> = ({ cols }) => (
 const Ago: FC<{ at: number | null; now: number }> = ({ at, now }) => (
   <time datetime={formatTime(at)}>{formatAge(at, now)}</time>
 );
+
+/** The upstream servers and their circuit breakers. */
+const Breakers: FC<{ model: StatusModel }> = ({ model }) => {
+  if (model.breakers.length === 0) return null;
+  return (
+    <section id="breakers">
+      <h2>Upstream servers</h2>
+      <div class="scroll">
+        <table>
+          <Head
+            cols={[
+              "System",
+              "Server",
+              "Circuit",
+              "Since",
+              "Failures in a row",
+              "Next probe",
+              "Last error",
+            ]}
+          />
+          <tbody>
+            {model.breakers.map((b, i) => (
+              <tr>
+                <td>{b.system}</td>
+                <td>
+                  <code>{b.target}</code>
+                </td>
+                <td>
+                  <span
+                    class={`badge ${
+                      b.state === "closed" ? "ok" : b.state === "open" ? "failed" : "partial"
+                    }`}
+                  >
+                    {b.state}
+                  </span>{" "}
+                  {b.opens > 0 ? <small>opened {b.opens}×</small> : ""}
+                </td>
+                <td>
+                  <Ago at={b.since} now={model.now} />
+                </td>
+                <td class="num">{b.failures}</td>
+                <td>{b.state === "open" ? formatAge(b.retryAt, model.now) : "–"}</td>
+                <td>
+                  {b.lastError ? <Expandable id={`breaker-error-${i}`} text={b.lastError} /> : ""}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+};
 
 const Expandable: FC<{ id: string; text: string }> = ({ id, text }) => {
   const first = firstLine(text);

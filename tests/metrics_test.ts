@@ -39,6 +39,8 @@ Deno.test("/metrics parses with a Prometheus text-format parser into the named f
     berth_orders_total: "COUNTER",
     berth_orders_in_flight: "GAUGE",
     berth_http_requests_total: "COUNTER",
+    berth_circuit_open: "GAUGE",
+    berth_circuit_opens_total: "COUNTER",
     berth_harbor_quota_bytes: "GAUGE",
     berth_rancher_quota: "GAUGE",
     berth_keycloak_group_members: "GAUGE",

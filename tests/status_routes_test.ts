@@ -112,7 +112,7 @@ Deno.test("responses carry a CSP with no inline script, no framing and nosniff",
   assert.ok(!/<script>[^<]/.test(html), "no inline script in the page");
   assert.ok(!/ style=/.test(html), "no inline style attribute");
   assert.ok(!/ on[a-z]+=/.test(html), "no inline event handler");
-  assert.ok(!/https?:\/\//.test(html), "no external asset");
+  assert.ok(!/(src|href)="(https?:)?\/\//.test(html), "no external asset");
   const js = await app.request("/assets/berth.js");
   assert.match(js.headers.get("content-type") ?? "", /javascript/);
   assert.match(await js.text(), /setInterval\(refresh/);

@@ -156,6 +156,17 @@ export function fixtureStatus(
   status.httpExchange("waldur", "GET", 200);
   status.httpExchange("rancher", "POST", 422);
   status.httpExchange("keycloak", "POST", 0);
+  status.breaker({
+    system: "keycloak",
+    target: "https://sso.example.com",
+    state: "open",
+    failures: 5,
+    opens: 2,
+    refused: 14,
+    since: clock.now() - 20_000,
+    retryAt: clock.now() + 10_000,
+    lastError: "connection refused",
+  });
   for (const secret of secrets) status.error("registry", "orders", `login failed with ${secret}`);
   clock.advance(2_000);
   return { status, clock };

@@ -1,0 +1,175 @@
+/**
+ * Circuit breakers, one per upstream server (origin). After `threshold` transient failures in a
+ * row (no answer, 429, 5xx) the breaker opens: requests fail at once, without reaching the
+ * server, until `openMs` has passed; then one probe goes through (half-open). A good answer
+ * closes it; a failed probe opens it again for twice as long, up to `maxOpenMs`. So an outage
+ * costs a handful of requests instead of a storm of retries, and the agent notices the server's
+ * return within one open period. The breakers wrap the `fetch` every client is given, so
+ * Waldur, Harbor, Rancher and Keycloak are all covered, and report to the status record.
+ */
+import type { Clock } from "./clock.ts";
+import type { Fetch } from "./http.ts";
+
+export type BreakerState = "closed" | "open" | "half-open";
+
+/** What the status page and `/metrics` show of one breaker. */
+export interface BreakerStatus {
+  /** `waldur`, `harbor`, `rancher`, `keycloak` (or `upstream` when unknown). */
+  system: string;
+  /** The server's origin, `https://harbor.example.com`. */
+  target: string;
+  state: BreakerState;
+  /** Transient failures in a row. */
+  failures: number;
+  /** Times it opened since the start. */
+  opens: number;
+  /** Requests refused while open. */
+  refused: number;
+  since: number;
+  /** When the next probe may go (open), or null. */
+  retryAt: number | null;
+  lastError: string;
+}
+
+/** Options of {@link Breakers}. */
+export interface BreakerOptions {
+  clock: Clock;
+  threshold?: number;
+  openMs?: number;
+  maxOpenMs?: number;
+  /** Called on every change of state. */
+  onChange?: (status: BreakerStatus) => void;
+}
+
+/** The error a request gets while its server's breaker is open. */
+export class CircuitOpenError extends TypeError {
+  constructor(readonly status: BreakerStatus, now: number) {
+    super(
+      `circuit open after ${status.failures} failures in a row (${status.lastError}); ` +
+        `next try in ${Math.max(0, Math.round(((status.retryAt ?? now) - now) / 1000))} s`,
+    );
+    this.name = "CircuitOpenError";
+  }
+}
+
+class Breaker {
+  status: BreakerStatus;
+  #openFor: number;
+  #probing = false;
+
+  constructor(system: string, target: string, readonly options: Required<BreakerOptions>) {
+    this.status = {
+      system,
+      target,
+      state: "closed",
+      failures: 0,
+      opens: 0,
+      refused: 0,
+      since: options.clock.now(),
+      retryAt: null,
+      lastError: "",
+    };
+    this.#openFor = options.openMs;
+  }
+
+  /** Throws when the request may not go (open, or half-open with its probe in flight). */
+  admit(): void {
+    const s = this.status;
+    const now = this.options.clock.now();
+    if (s.state === "open" && s.retryAt !== null && now >= s.retryAt) {
+      this.#set("half-open");
+      this.#probing = false;
+    }
+    if (s.state === "open" || (s.state === "half-open" && this.#probing)) {
+      s.refused++;
+      throw new CircuitOpenError({ ...s }, now);
+    }
+    if (s.state === "half-open") this.#probing = true;
+  }
+
+  succeeded(): void {
+    const s = this.status;
+    s.failures = 0;
+    this.#probing = false;
+    this.#openFor = this.options.openMs;
+    if (s.state !== "closed") {
+      s.retryAt = null;
+      this.#set("closed");
+    }
+  }
+
+  failed(reason: string): void {
+    const s = this.status;
+    s.failures++;
+    s.lastError = reason;
+    const probeFailed = s.state === "half-open";
+    this.#probing = false;
+    if (probeFailed || s.failures >= this.options.threshold) {
+      if (probeFailed) this.#openFor = Math.min(this.options.maxOpenMs, this.#openFor * 2);
+      s.retryAt = this.options.clock.now() + this.#openFor;
+      if (s.state !== "open") s.opens++;
+      this.#set("open");
+    }
+  }
+
+  #set(state: BreakerState): void {
+    this.status.state = state;
+    this.status.since = this.options.clock.now();
+    this.options.onChange({ ...this.status });
+  }
+}
+
+/** The breakers of one agent, by origin. */
+export class Breakers {
+  readonly #options: Required<BreakerOptions>;
+  readonly #byOrigin = new Map<string, Breaker>();
+  readonly #labels = new Map<string, string>();
+
+  constructor(options: BreakerOptions) {
+    this.#options = {
+      threshold: 5,
+      openMs: 5_000,
+      maxOpenMs: 60_000,
+      onChange: () => {},
+      ...options,
+    };
+  }
+
+  /** Names the system behind a URL (from the config), for the status page. */
+  label(url: string, system: string): void {
+    if (URL.canParse(url)) this.#labels.set(new URL(url).origin, system);
+  }
+
+  /** Every breaker's state. */
+  all(): BreakerStatus[] {
+    return [...this.#byOrigin.values()].map((b) => ({ ...b.status }));
+  }
+
+  /** `fetch` behind the breakers. */
+  wrap(fetch: Fetch): Fetch {
+    return async (request) => {
+      const breaker = this.#breaker(new URL(request.url).origin);
+      breaker.admit();
+      let response: Response;
+      try {
+        response = await fetch(request);
+      } catch (error) {
+        breaker.failed(error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      if (response.status >= 500 || response.status === 429) {
+        breaker.failed(`HTTP ${response.status}`);
+      } else breaker.succeeded();
+      return response;
+    };
+  }
+
+  #breaker(origin: string): Breaker {
+    let b = this.#byOrigin.get(origin);
+    if (!b) {
+      b = new Breaker(this.#labels.get(origin) ?? "upstream", origin, this.#options);
+      this.#byOrigin.set(origin, b);
+    }
+    return b;
+  }
+}

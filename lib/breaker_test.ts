@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { Breakers, type BreakerStatus, CircuitOpenError } from "./breaker.ts";
+import { ManualClock } from "./clock.ts";
+
+function setup() {
+  const clock = new ManualClock({ autoAdvance: false });
+  const changes: BreakerStatus[] = [];
+  const breakers = new Breakers({ clock, onChange: (s) => changes.push(s) });
+  breakers.label("https://harbor.test/api/v2.0", "harbor");
+  let status = 503;
+  let calls = 0;
+  const fetch = breakers.wrap(() => {
+    calls++;
+    return Promise.resolve(new Response("x", { status }));
+  });
+  const get = () => fetch(new Request("https://harbor.test/api/v2.0/projects"));
+  return {
+    clock,
+    changes,
+    breakers,
+    get,
+    calls: () => calls,
+    answer: (s: number) => status = s,
+  };
+}
+
+Deno.test("a breaker opens after five failures in a row and then refuses without calling the server", async () => {
+  const b = setup();
+  for (let i = 0; i < 5; i++) await (await b.get()).body?.cancel();
+  assert.equal(b.calls(), 5);
+  assert.equal(b.breakers.all()[0]?.state, "open");
+  assert.equal(b.breakers.all()[0]?.system, "harbor");
+  await assert.rejects(b.get(), CircuitOpenError);
+  await assert.rejects(
+    b.get(),
+    /circuit open after 5 failures in a row \(HTTP 503\); next try in 5 s/,
+  );
+  assert.equal(b.calls(), 5, "no request reached the server");
+  assert.equal(b.changes.at(-1)?.state, "open");
+});
+
+Deno.test("half-open lets one probe by; success closes, failure doubles the wait up to the cap", async () => {
+  const b = setup();
+  for (let i = 0; i < 5; i++) await (await b.get()).body?.cancel();
+  b.clock.advance(5_000);
+  await (await b.get()).body?.cancel(); // the probe fails
+  assert.equal(b.breakers.all()[0]?.state, "open");
+  assert.equal(b.breakers.all()[0]?.retryAt, b.clock.now() + 10_000, "twice as long");
+  b.clock.advance(9_999);
+  await assert.rejects(b.get(), CircuitOpenError);
+  b.clock.advance(1);
+  for (let i = 0; i < 5; i++) {
+    await (await b.get()).body?.cancel();
+    b.clock.advance(60_000);
+  }
+  // the last probe failed 60 s ago and its wait was 60 s, not 80 s or more: the cap
+  assert.equal(b.breakers.all()[0]?.retryAt, b.clock.now(), "capped at 60 s");
+  b.answer(404); // a 4xx is an answer: the server is up
+  const res = await b.get();
+  await res.body?.cancel();
+  assert.equal(res.status, 404);
+  assert.equal(b.breakers.all()[0]?.state, "closed");
+  assert.equal(b.breakers.all()[0]?.failures, 0);
+  assert.deepEqual(b.changes.map((c) => c.state).slice(0, 3), ["open", "half-open", "open"]);
+});
+
+Deno.test("a success between failures resets the count; thrown errors count as failures", async () => {
+  const b = setup();
+  for (let i = 0; i < 4; i++) await (await b.get()).body?.cancel();
+  b.answer(200);
+  await (await b.get()).body?.cancel();
+  b.answer(503);
+  for (let i = 0; i < 4; i++) await (await b.get()).body?.cancel();
+  assert.equal(b.breakers.all()[0]?.state, "closed");
+  const clock = new ManualClock({ autoAdvance: false });
+  const breakers = new Breakers({ clock, threshold: 2 });
+  const down = breakers.wrap(() => Promise.reject(new TypeError("connection refused")));
+  const req = () => down(new Request("https://w.test/api/"));
+  await assert.rejects(req(), /connection refused/);
+  await assert.rejects(req(), /connection refused/);
+  await assert.rejects(req(), /circuit open after 2 failures in a row \(connection refused\)/);
+  assert.equal(breakers.all()[0]?.system, "upstream", "an unlabelled server");
+});
