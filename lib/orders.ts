@@ -1,7 +1,8 @@
 /**
  * The order processor. Each pass lists the offering's pending-provider and executing orders,
  * approves, runs Create / Update / Terminate through the backend, and reports done or erred.
- * Transient failures leave the order as it is and retry it later with per-order backoff;
+ * Transient failures leave the order as it is and retry it at the next pass (or after the
+ * server's Retry-After), while the circuit breaker backs off the failing server;
  * terminal failures send it to erred with a clear message. A delete that did not happen is
  * never reported as done.
  */
@@ -10,8 +11,6 @@ import { forEachLimit } from "./pool.ts";
 import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
 import type { Order } from "./waldur/schemas.ts";
-
-const MAX_BACKOFF_MS = 5 * 60_000;
 
 /** One pass over the offering's open orders. */
 export async function processOrders(
@@ -132,11 +131,11 @@ function journal(
 function deferOrder(ctx: ProcessorContext, order: Order, message: string, error: unknown): void {
   const previous = ctx.store.order(order.uuid);
   const attempts = (previous?.attempts ?? 0) + 1;
-  const base = Math.min(MAX_BACKOFF_MS, ctx.ordersIntervalMs * 2 ** (attempts - 1));
+  // The next pass tries again, unless the server asked for longer (Retry-After). Backing off a
+  // failing server is the circuit breaker's job (lib/breaker.ts): an order waiting longer than
+  // one interval would delay the recovery after the server is back.
   const retryAfter = error instanceof HttpError ? error.retryAfterMs ?? 0 : 0;
-  // Jitter keeps many orders that failed together from coming back together.
-  const delay = Math.max(retryAfter, base * (0.8 + 0.4 * Math.random())) - ctx.ordersIntervalMs;
-  const nextAttemptAt = ctx.clock.now() + Math.max(0, delay);
+  const nextAttemptAt = ctx.clock.now() + Math.max(0, retryAfter - ctx.ordersIntervalMs);
   ctx.store.saveOrder({
     orderUuid: order.uuid,
     offering: ctx.offering.name,

@@ -94,9 +94,11 @@ export function harborApiBase(url: string): string {
 export function idFromLocation(location: string | null, what: string): number {
   const id = Number(location?.split("/").filter(Boolean).at(-1));
   if (!Number.isInteger(id) || id <= 0) {
+    // The create may or may not have happened: the next pass looks it up by name, so this is
+    // retried rather than turned into an erred order.
     throw new BerthError(`harbor: ${what}: no id in the Location header (${location ?? "none"})`, {
       system: "harbor",
-      transient: false,
+      transient: true,
     });
   }
   return id;

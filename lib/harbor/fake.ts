@@ -8,6 +8,7 @@
  * 100), `X-Total-Count` and `Link`. Its methods are the control API tests and the demo use to
  * push images and change things behind Berth's back.
  */
+import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
 import { basicAuth } from "../http.ts";
 
@@ -97,6 +98,8 @@ const ROLE_NAMES: Record<number, string> = {
 /** The fake Harbor server. `app` is a Hono app: serve it, or call `app.request` directly. */
 export class FakeHarbor {
   readonly app: Hono;
+  /** Faults to inject, per route (`lib/fault.ts`). */
+  readonly faults: Faults = new Faults();
   readonly username: string;
   password: string;
   readonly projects = new Map<number, FakeProject>();
@@ -225,6 +228,7 @@ export class FakeHarbor {
         body,
       });
     });
+    app.use("*", this.faults.middleware());
 
     const open = new Set(["/api/v2.0/health", "/api/v2.0/ping", "/api/v2.0/systeminfo"]);
     app.use("*", async (c, next) => {

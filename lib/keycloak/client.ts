@@ -255,9 +255,10 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
   const idFrom = (location: string | null, what: string) => {
     const id = location?.split("/").filter(Boolean).at(-1);
     if (!id) {
+      // the group may exist now: the next pass finds it by name
       throw new BerthError(`keycloak: ${what}: no id in the Location header`, {
         system: "keycloak",
-        transient: false,
+        transient: true,
       });
     }
     return id;

@@ -5,6 +5,7 @@
  * token, 409 for a duplicate group name, 201 with `Location` on create, 204 on membership
  * changes, `first`/`max` paging (children and members are never inlined).
  */
+import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
 
 /** A user of a fake realm. */
@@ -43,6 +44,8 @@ export interface FakeKeycloakOptions {
 /** The fake Keycloak server. */
 export class FakeKeycloak {
   readonly app: Hono;
+  /** Faults to inject, per route (`lib/fault.ts`). */
+  readonly faults: Faults = new Faults();
   readonly realms = new Map<string, Realm>();
   readonly requests: { method: string; path: string; status: number }[] = [];
   tokenTtl: number;
@@ -122,6 +125,7 @@ export class FakeKeycloak {
         status: c.res.status,
       });
     });
+    app.use("*", this.faults.middleware());
 
     app.post("/realms/:realm/protocol/openid-connect/token", async (c) => {
       const realmName = c.req.param("realm");

@@ -7,6 +7,7 @@
  * any change to a binding's immutable fields, API-key auth (basic or bearer), Kubernetes lists
  * with quantity strings, `limit`/`continue` paging and `labelSelector`/`fieldSelector`.
  */
+import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
 import { parseQuantity } from "./quantity.ts";
 import { namespaceNameProblem, PROJECT_ID_KEY } from "./schemas.ts";
@@ -91,6 +92,8 @@ export interface FakeRancherOptions {
 /** The fake Rancher server. */
 export class FakeRancher {
   readonly app: Hono;
+  /** Faults to inject, per route (`lib/fault.ts`). */
+  readonly faults: Faults = new Faults();
   /** Access key → secret key of valid API keys. */
   readonly keys = new Map<string, string>([["token-berth1", "s3cr3t-rancher-key"]]);
   readonly clusters = new Map<string, Json>();
@@ -226,6 +229,7 @@ export class FakeRancher {
         status: c.res.status,
       });
     });
+    app.use("*", this.faults.middleware());
     app.use("*", async (c, next) => {
       if (!this.#authorized(c.req.header("authorization") ?? "")) {
         return c.json(normanError(401, "Unauthorized", "must authenticate"), 401);

@@ -4,6 +4,7 @@
  * the order state machine (approve: pending-provider → executing; done/erred only from
  * executing; anything else 400). Its methods are the control API tests and the demo use.
  */
+import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { ORDER_TYPES, OrderState, ResourceState } from "./schemas.ts";
@@ -99,6 +100,8 @@ const norm = (uuid: string) => uuid.replaceAll("-", "").toLowerCase();
 /** The fake Waldur server. `app` is a Hono app: serve it, or call `app.request` directly. */
 export class FakeWaldur {
   readonly app: Hono;
+  /** Faults to inject, per route (`lib/fault.ts`). */
+  readonly faults: Faults = new Faults();
   readonly token: string;
   readonly offerings = new Map<
     string,
@@ -311,6 +314,7 @@ export class FakeWaldur {
         status: c.res.status,
       });
     });
+    app.use("*", this.faults.middleware());
     app.use("/api/*", async (c, next) => {
       const auth = c.req.header("authorization") ?? "";
       if (auth !== `Token ${this.token}`) {
