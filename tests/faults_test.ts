@@ -6,7 +6,10 @@
  * and repeat nothing.
  */
 import assert from "node:assert/strict";
+import { ManualClock } from "../lib/clock.ts";
 import type { Fault, Faults } from "../lib/fault.ts";
+import { createHarborClient } from "../lib/harbor/client.ts";
+import { FakeHarbor } from "../lib/harbor/fake.ts";
 import { print } from "../lib/log.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
@@ -207,4 +210,33 @@ Deno.test("orders pages that change between calls lose nothing and repeat nothin
   }
   assert.equal(site.harbor.projects.size, 152);
   site.close();
+});
+
+Deno.test("a delay past the client's timeout is a transient error, and the retry gets the answer", async () => {
+  const fake = new FakeHarbor();
+  fake.addProject("slow");
+  let release = () => {};
+  const released = new Promise<void>((r) => release = r);
+  fake.faults.add({ kind: "wait", until: () => released, method: "GET", times: 1 });
+  // a fetch that gives up when the request's signal aborts, as the real one does
+  const fetch = (request: Request) =>
+    new Promise<Response>((resolve, reject) => {
+      request.signal.addEventListener("abort", () => reject(request.signal.reason), {
+        once: true,
+      });
+      Promise.resolve(fake.app.request(request)).then(resolve, reject);
+    });
+  const client = createHarborClient({
+    url: "http://harbor.test",
+    username: fake.username,
+    password: fake.password,
+    fetch,
+    clock: new ManualClock(),
+    timeoutMs: 100,
+  });
+  const projects = await client.listProjects();
+  assert.deepEqual(projects.map((p) => p.name), ["slow"]);
+  assert.equal(fake.faults.hits, 1, "the first try hung past the timeout");
+  assert.equal(fake.requests.filter((r) => r.method === "GET").length, 1, "the retry answered");
+  release();
 });

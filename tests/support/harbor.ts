@@ -9,9 +9,14 @@ export interface HarborSite extends Site<HarborBackend> {
 }
 
 /** A Harbor site; `settings` adds or overrides backend_settings keys (YAML flow entries). */
-export function makeHarborSite(settings = "", extraHosts: SiteOptions["hosts"] = {}): HarborSite {
+export function makeHarborSite(
+  settings = "",
+  extraHosts: SiteOptions["hosts"] = {},
+  options: { yamlExtra?: string } = {},
+): HarborSite {
   const harbor = new FakeHarbor();
   const site = buildSite({
+    ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
     backendType: "harbor",
     settings: `{harbor_url: "http://harbor.test", robot_username: "${harbor.username}", ` +
       `robot_password: ${harbor.password}${settings ? `, ${settings}` : ""}}`,

@@ -31,6 +31,7 @@ export function makeRancherSite(
     tokenTtl?: number;
     files?: Record<string, string>;
     tlsFetch?: SiteOptions["tlsFetch"];
+    yamlExtra?: string;
   } = {},
 ): RancherSite {
   const clock = new ManualClock({ start: Date.parse("2026-11-15T12:00:00Z") });
@@ -51,6 +52,7 @@ export function makeRancherSite(
     hosts: { "rancher.test": rancher.app, "keycloak.test": keycloak.app },
     components: RANCHER_COMPONENTS,
     clock,
+    ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
     ...(options.files ? { files: options.files } : {}),
     ...(options.tlsFetch ? { tlsFetch: options.tlsFetch } : {}),
   }) as RancherSite;
