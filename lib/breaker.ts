@@ -23,8 +23,6 @@ export interface BreakerStatus {
   failures: number;
   /** Times it opened since the start. */
   opens: number;
-  /** Requests refused while open. */
-  refused: number;
   since: number;
   /** When the next probe may go (open), or null. */
   retryAt: number | null;
@@ -64,7 +62,6 @@ class Breaker {
       state: "closed",
       failures: 0,
       opens: 0,
-      refused: 0,
       since: options.clock.now(),
       retryAt: null,
       lastError: "",
@@ -81,7 +78,6 @@ class Breaker {
       this.#probing = false;
     }
     if (s.state === "open" || (s.state === "half-open" && this.#probing)) {
-      s.refused++;
       throw new CircuitOpenError({ ...s }, now);
     }
     if (s.state === "half-open") this.#probing = true;

@@ -62,7 +62,6 @@ export const BreakerStatusSchema = z.object({
   state: z.enum(["closed", "open", "half-open"]),
   failures: z.number(),
   opens: z.number(),
-  refused: z.number(),
   since: z.number(),
   retryAt: z.number().nullable(),
   lastError: z.string(),

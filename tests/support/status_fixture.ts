@@ -162,7 +162,6 @@ export function fixtureStatus(
     state: "open",
     failures: 5,
     opens: 2,
-    refused: 14,
     since: clock.now() - 20_000,
     retryAt: clock.now() + 10_000,
     lastError: "connection refused",
