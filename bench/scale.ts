@@ -1,215 +1,300 @@
 /**
- * `deno task bench` (scale part): 10,000 resources across 2,000 Waldur projects, half Harbor and
- * half Rancher with Keycloak groups, with 5 ms of latency on every request to every fake.
- * Measures the first pass (the Create orders, then the first membership pass), a steady-state
- * membership pass with nothing to change and a usage pass: wall time, requests per system,
- * writes, peak RSS. The same run drives a naive mode that looks every resource up one by one, as
- * the Python agent does, for the ratio side by side.
+ * `deno task bench` (scale part): 10,000 resources across 2,000 Waldur projects, half on a Harbor
+ * registry and half on a Rancher cluster, both with Keycloak groups, and 5 ms of latency on every
+ * answer of every server. The four fakes are real HTTP servers on loopback in this process; the
+ * agent is its own process (`deno run main.ts run --once --mode …`), as in production, so its
+ * wall time and peak RSS are its own.
+ *
+ * Passes, each a fresh agent process on the same SQLite file:
+ *   1. orders: the 10,000 Create orders;
+ *   2. first membership pass: every group and binding created;
+ *   3. first usage pass: every resource's usage reported;
+ *   4. steady state: orders, membership and usage (`--mode all`) with nothing to change.
+ * Then a naive mode, from this process, makes the lookups the Python agent makes per resource
+ * per pass, against the same servers, for the ratio side by side.
  *
  *   deno run --allow-all bench/scale.ts        (RESOURCES=2000 for a quicker run)
+ *
+ * For digging: ROUTES=1 prints each pass's requests by route; AGENT_FLAGS passes flags to the
+ * agent's `deno run` (`--v8-flags=--prof`); AGENT_MAIN runs another entry point in its place.
  */
+import { startDemoSite } from "../lib/demo/site.ts";
 import { print } from "../lib/log.ts";
-import { syncMembership } from "../lib/membership.ts";
-import { processOrders } from "../lib/orders.ts";
 import { forEachLimit } from "../lib/pool.ts";
-import { reportUsage } from "../lib/usage.ts";
-import { makeHarborSite, order } from "../tests/support/harbor.ts";
-import { makeRancherSite, orderProject } from "../tests/support/rancher.ts";
+import { realWorld } from "../lib/world.ts";
 
 const TOTAL = Number(Deno.env.get("RESOURCES") ?? 10_000);
 const HALF = TOTAL / 2;
 const PROJECTS = TOTAL / 5 / 2; // 2,000 Waldur projects in all, 1,000 per offering
+const CUSTOMERS = 50;
 const LATENCY_MS = 5;
 const CONCURRENCY = 16;
-const yamlExtra = `concurrency: ${CONCURRENCY}`;
 
-const delay = () => new Promise((r) => setTimeout(r, LATENCY_MS));
-let peakRss = 0;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
-}, 50);
+type System = "waldur" | "harbor" | "rancher" | "keycloak";
+const SYSTEMS: System[] = ["waldur", "harbor", "rancher", "keycloak"];
+const requests: Record<System, number> = { waldur: 0, harbor: 0, rancher: 0, keycloak: 0 };
+let writes = 0;
+/** With ROUTES=1, the requests of each pass by method and route, ids folded (`:id`). */
+const routes = Deno.env.get("ROUTES") === "1" ? new Map<string, number>() : undefined;
+const route = (system: string, request: Request) => {
+  const u = new URL(request.url);
+  const path = u.pathname
+    .replace(/[0-9a-f]{32}|[0-9a-f-]{36}/g, ":id")
+    .replace(/\/(hp|rp)-[^/]*|c-m-[^/]*:p-[^/]*|p-[a-z0-9]{5}|\/\d+(?=\/|$)/g, "/:id");
+  return `${system} ${request.method} ${path}${
+    u.search ? "?" + [...u.searchParams.keys()].join("&") : ""
+  }`;
+};
 
-const harbor = makeHarborSite("", {}, { yamlExtra });
-const rancher = makeRancherSite({ keycloak: true, tokenTtl: 3600, yamlExtra });
-for (const site of [harbor, rancher]) {
-  site.intercept = async (request, next) => {
-    await delay();
-    return await next(request);
-  };
+const world = realWorld();
+const site = await startDemoSite(world.serve, {
+  now: () => Date.now(),
+  seed: false,
+  latencyMs: LATENCY_MS,
+  onRequest: (system, request) => {
+    requests[system]++;
+    if (routes) routes.set(route(system, request), (routes.get(route(system, request)) ?? 0) + 1);
+    const token = system === "keycloak" && request.url.includes("/protocol/openid-connect/token");
+    if (request.method !== "GET" && request.method !== "HEAD" && !token) writes++;
+  },
+});
+
+const customer = (p: number) => `cust-${p % CUSTOMERS}`;
+for (let p = 0; p < PROJECTS; p++) {
+  for (const prefix of ["hp", "rp"]) {
+    site.keycloak.addUser("waldur", `${prefix}-user-${p}`);
+  }
 }
-for (let p = 0; p < PROJECTS; p++) rancher.keycloak.addUser("waldur", `kc-user-${p}`);
 for (let i = 0; i < HALF; i++) {
-  order(harbor, `reg-${i}`, { storage: 20 }, `hp-${i % PROJECTS}`);
-  orderProject(rancher, `app-${i}`, { cpu: 2, memory: 4, storage: 20 }, `rp-${i % PROJECTS}`);
+  const p = i % PROJECTS;
+  site.waldur.orderCreate(site.harborOffering, {
+    name: `reg-${i}`,
+    limits: { storage: 20 },
+    project: `hp-${p}`,
+    customer: customer(p),
+  });
+  site.waldur.orderCreate(site.rancherOffering, {
+    name: `app-${i}`,
+    limits: { cpu: 2, memory: 4, storage: 20 },
+    project: `rp-${p}`,
+    customer: customer(p),
+  });
 }
 for (let p = 0; p < PROJECTS; p++) {
-  harbor.waldur.setTeam(`hp-${p}`, [{ username: `h-user-${p}` }]);
-  rancher.waldur.setTeam(`rp-${p}`, [{ username: `kc-user-${p}` }]);
+  site.waldur.setTeam(`hp-${p}`, [{ username: `hp-user-${p}`, role: "manager" }]);
+  site.waldur.setTeam(`rp-${p}`, [{ username: `rp-user-${p}`, role: "manager" }]);
 }
 
-interface Counts {
-  waldur: number;
-  harbor: number;
-  rancher: number;
-  keycloak: number;
+const dir = await world.makeTempDir("berth-scale-");
+const configPath = `${dir}/config.yaml`;
+await Deno.writeTextFile(
+  configPath,
+  site.config({
+    listen: "127.0.0.1:0",
+    stateFile: `${dir}/state.db`,
+    extra: `concurrency: ${CONCURRENCY}\n`,
+  }),
+);
+
+interface Measured {
+  ms: number;
+  requests: Record<System, number>;
+  total: number;
   writes: number;
+  rssMb: number;
+  cpuS: number;
 }
 
-function counts(): Counts {
-  const writes = (rs: { method: string }[]) =>
-    rs.filter((r) => r.method !== "GET" && r.method !== "HEAD").length;
-  const kcWrites =
-    rancher.keycloak.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token"))
-      .length;
-  return {
-    waldur: harbor.waldur.requests.length + rancher.waldur.requests.length,
-    harbor: harbor.harbor.requests.length,
-    rancher: rancher.rancher.requests.length,
-    keycloak: rancher.keycloak.requests.length,
-    writes: writes(harbor.waldur.requests) + writes(rancher.waldur.requests) +
-      writes(harbor.harbor.requests) + writes(rancher.rancher.requests) + kcWrites,
-  };
+/** A live process's peak resident set so far (VmHWM, MB) and CPU time (s); zeros once gone. */
+async function sample(pid: number): Promise<{ rssMb: number; cpuS: number }> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux)
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      rssMb: Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024,
+      cpuS: (Number(fields[11]) + Number(fields[12])) / 100,
+    };
+  } catch {
+    return { rssMb: 0, cpuS: 0 };
+  }
 }
 
-function diff(a: Counts, b: Counts): Counts & { total: number } {
-  const d = {
-    waldur: b.waldur - a.waldur,
-    harbor: b.harbor - a.harbor,
-    rancher: b.rancher - a.rancher,
-    keycloak: b.keycloak - a.keycloak,
-    writes: b.writes - a.writes,
-  };
-  return { ...d, total: d.waldur + d.harbor + d.rancher + d.keycloak };
-}
-
-async function measure(step: () => Promise<unknown>) {
-  const before = counts();
+/** One agent process, `run --once --mode <mode>`; what it cost. */
+async function agentPass(mode: string): Promise<Measured> {
+  const before = { ...requests };
+  const writesBefore = writes;
   const t0 = performance.now();
-  await step();
-  return { ms: performance.now() - t0, ...diff(before, counts()) };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      // e.g. AGENT_FLAGS=--v8-flags=--prof to profile the agent
+      ...(Deno.env.get("AGENT_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      Deno.env.get("AGENT_MAIN") ?? new URL("../main.ts", import.meta.url).pathname,
+      "run",
+      "-c",
+      configPath,
+      "--once",
+      "--mode",
+      mode,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let rss = 0;
+  let cpu = 0;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      const now = await sample(child.pid);
+      rss = Math.max(rss, now.rssMb);
+      cpu = Math.max(cpu, now.cpuS);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const [status, stderr] = await Promise.all([
+    child.status,
+    new Response(child.stderr).text(),
+  ]);
+  running = false;
+  await sampler;
+  if (routes) {
+    print(`-- ${mode}`);
+    for (const [r, n] of [...routes].sort((a, b) => b[1] - a[1])) {
+      print(`${String(n).padStart(7)} ${r}`);
+    }
+    routes.clear();
+  }
+  const ms = performance.now() - t0;
+  if (!status.success) {
+    throw new Error(`the ${mode} pass failed (exit ${status.code}):\n${stderr.slice(-3000)}`);
+  }
+  const delta = Object.fromEntries(SYSTEMS.map((s) => [s, requests[s] - before[s]])) as Record<
+    System,
+    number
+  >;
+  return {
+    ms,
+    requests: delta,
+    total: SYSTEMS.reduce((n, s) => n + delta[s], 0),
+    writes: writes - writesBefore,
+    rssMb: rss,
+    cpuS: cpu,
+  };
 }
 
-const first = await measure(async () => {
-  await Promise.all([
-    processOrders(harbor.offering.context),
-    processOrders(rancher.offering.context),
-  ]);
-  await Promise.all([
-    syncMembership(harbor.offering.context),
-    syncMembership(rancher.offering.context),
-  ]);
-});
-const done = [...harbor.waldur.orders.values(), ...rancher.waldur.orders.values()]
-  .filter((o) => o.state === "done").length;
-const steady = await measure(() =>
-  Promise.all([syncMembership(harbor.offering.context), syncMembership(rancher.offering.context)])
-);
-const usage = await measure(() =>
-  Promise.all([reportUsage(harbor.offering.context), reportUsage(rancher.offering.context)])
-);
+const orders = await agentPass("orders");
+const done = [...site.waldur.orders.values()].filter((o) => o.state === "done").length;
+if (done !== TOTAL) throw new Error(`${done} of ${TOTAL} orders done after the orders pass`);
+const membership = await agentPass("membership");
+const usage = await agentPass("usage");
+const steady = await agentPass("all");
 
 /**
- * The naive mode: per resource and per step, the lookups the Python agent makes — the resource's
- * team from Waldur; in Harbor the project by name, its quota and its members, and the OIDC group;
- * in Rancher the project by name, its bindings and namespaces, and in Keycloak the group and its
- * members. (The Python agent makes more: 13 Harbor requests per resource, see the reference.)
+ * The naive mode: per resource and per pass, the lookups the Python agent makes — the
+ * resource's team from Waldur; in Harbor the project by name, its quota, its members and the OIDC
+ * group; in Rancher the project by name, its bindings and namespaces, and in Keycloak the group
+ * and its members. (The Python agent makes more: 13 Harbor requests per resource, see the
+ * reference.)
  */
-async function naivePass(): Promise<void> {
-  const get = (
-    app: { request: (r: Request) => Response | Promise<Response> },
-    url: string,
-    auth: string,
-  ) =>
-    (async () => {
-      await delay();
-      const res = await app.request(new Request(url, { headers: { authorization: auth } }));
-      await res.body?.cancel();
-    })();
-  const hAuth = `Basic ${btoa(`${harbor.harbor.username}:${harbor.harbor.password}`)}`;
-  const rAuth = `Basic ${btoa(`${rancher.rancher.accessKey}:${rancher.rancher.secretKey}`)}`;
-  const wAuth = `Token ${harbor.waldur.token}`;
-  const harborResources = [...harbor.waldur.resources.values()];
-  const rancherResources = [...rancher.waldur.resources.values()];
-  await forEachLimit(harborResources, CONCURRENCY, async (r) => {
-    await get(
-      harbor.waldur.app,
-      `http://waldur.test/api/marketplace-provider-resources/${r.uuid}/team/`,
-      wAuth,
-    );
-    await get(
-      harbor.harbor.app,
-      `http://harbor.test/api/v2.0/projects?name=${r.backend_id}`,
-      hAuth,
-    );
-    await get(
-      harbor.harbor.app,
-      `http://harbor.test/api/v2.0/projects/${r.backend_id}/summary`,
-      hAuth,
-    );
-    await get(
-      harbor.harbor.app,
-      `http://harbor.test/api/v2.0/projects/${r.backend_id}/members`,
-      hAuth,
-    );
-    await get(
-      harbor.harbor.app,
-      `http://harbor.test/api/v2.0/usergroups?search=${r.project_slug}`,
-      hAuth,
-    );
+async function naivePass(): Promise<Measured> {
+  const before = { ...requests };
+  const t0 = performance.now();
+  const auth = {
+    waldur: `Token ${site.waldur.token}`,
+    harbor: `Basic ${btoa(`${site.harbor.username}:${site.harbor.password}`)}`,
+    rancher: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
+    keycloak: `Bearer ${await keycloakToken()}`,
+  };
+  const get = async (system: System, path: string) => {
+    const res = await fetch(new URL(path, site.urls[system]), {
+      headers: { authorization: auth[system] },
+    });
+    await res.body?.cancel();
+  };
+  const resources = [...site.waldur.resources.values()];
+  await forEachLimit(resources, CONCURRENCY, async (r) => {
+    await get("waldur", `api/marketplace-provider-resources/${r.uuid}/team/`);
+    if (r.offering_uuid === site.harborOffering) {
+      await get("harbor", `api/v2.0/projects?name=${r.backend_id}`);
+      await get("harbor", `api/v2.0/projects/${r.backend_id}/summary`);
+      await get("harbor", `api/v2.0/projects/${r.backend_id}/members`);
+      await get("harbor", `api/v2.0/usergroups?search=${r.project_slug}`);
+    } else {
+      const id = encodeURIComponent(r.backend_id);
+      await get("rancher", `v3/projects?name=waldur-${r.slug}`);
+      await get("rancher", `v3/projectroletemplatebindings?projectId=${id}`);
+      await get(
+        "rancher",
+        `k8s/clusters/${site.cluster}/api/v1/namespaces?labelSelector=field.cattle.io/projectId`,
+      );
+      await get("keycloak", `admin/realms/waldur/groups?search=${r.project_slug}`);
+      await get("keycloak", `admin/realms/waldur/groups?search=${r.slug}&briefRepresentation=true`);
+    }
   });
-  await forEachLimit(rancherResources, CONCURRENCY, async (r) => {
-    const id = encodeURIComponent(r.backend_id);
-    await get(
-      rancher.waldur.app,
-      `http://waldur.test/api/marketplace-provider-resources/${r.uuid}/team/`,
-      `Token ${rancher.waldur.token}`,
-    );
-    await get(rancher.rancher.app, `http://rancher.test/v3/projects?name=waldur-${r.slug}`, rAuth);
-    await get(
-      rancher.rancher.app,
-      `http://rancher.test/v3/projectRoleTemplateBindings?projectId=${id}`,
-      rAuth,
-    );
-    await get(
-      rancher.rancher.app,
-      `http://rancher.test/k8s/clusters/${rancher.cluster}/api/v1/namespaces?labelSelector=field.cattle.io/projectId`,
-      rAuth,
-    );
-    await get(
-      rancher.keycloak.app,
-      `http://keycloak.test/admin/realms/waldur/groups?search=${r.project_slug}`,
-      "Bearer x",
-    );
-    await get(
-      rancher.keycloak.app,
-      `http://keycloak.test/admin/realms/waldur/groups/x/members`,
-      "Bearer x",
-    );
-  });
+  const delta = Object.fromEntries(SYSTEMS.map((s) => [s, requests[s] - before[s]])) as Record<
+    System,
+    number
+  >;
+  return {
+    ms: performance.now() - t0,
+    requests: delta,
+    total: SYSTEMS.reduce((n, s) => n + delta[s], 0),
+    writes: 0,
+    rssMb: 0,
+    cpuS: 0,
+  };
 }
-const naive = await measure(naivePass);
-clearInterval(sampler);
-peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+
+async function keycloakToken(): Promise<string> {
+  const res = await fetch(
+    new URL("realms/master/protocol/openid-connect/token", site.urls.keycloak),
+    {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "password",
+        client_id: "admin-cli",
+        username: "admin",
+        password: "admin-secret",
+      }),
+    },
+  );
+  const body = await res.json() as { access_token?: string };
+  if (!body.access_token) throw new Error(`no Keycloak token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+const naive = await naivePass();
+await site.close();
+await world.removeDir(dir);
 
 const perResource = (n: number) => (n / TOTAL).toFixed(2);
-const row = (name: string, m: Awaited<ReturnType<typeof measure>>) =>
+const row = (name: string, m: Measured) =>
   `| ${name} | ${(m.ms / 1000).toFixed(1)} s | ${m.total} (${perResource(m.total)}/resource) | ` +
-  `${m.waldur} / ${m.harbor} / ${m.rancher} / ${m.keycloak} | ${m.writes} |`;
+  `${SYSTEMS.map((s) => m.requests[s]).join(" / ")} | ${m.writes} | ${
+    m.rssMb ? `${m.cpuS.toFixed(1)} s | ${m.rssMb.toFixed(0)} MB` : "– | –"
+  } |`;
 print(
-  `${TOTAL} resources (${HALF} Harbor, ${HALF} Rancher with Keycloak) in ${PROJECTS * 2} Waldur ` +
-    `projects, ${LATENCY_MS} ms per request, concurrency ${CONCURRENCY}; ${done} orders done\n`,
+  `${TOTAL} resources (${HALF} Harbor, ${HALF} Rancher, Keycloak groups for both) in ` +
+    `${PROJECTS * 2} Waldur projects, ${LATENCY_MS} ms per answer, concurrency ${CONCURRENCY}; ` +
+    `${done} orders done\n`,
 );
-print("| pass | wall time | requests | Waldur / Harbor / Rancher / Keycloak | writes |");
-print("|---|---|---|---|---|");
-print(row("first pass (Create orders + first membership pass)", first));
-print(row("steady-state membership pass", steady));
-print(row("usage pass", usage));
+print(
+  "| pass (one agent process each) | wall time | requests | " +
+    "Waldur / Harbor / Rancher / Keycloak | writes | agent CPU | agent peak RSS |",
+);
+print("|---|---|---|---|---|---|---|");
+print(row("orders: 10,000 Create orders".replace("10,000", TOTAL.toLocaleString("en")), orders));
+print(row("first membership pass", membership));
+print(row("first usage pass", usage));
+print(row("steady state: orders + membership + usage, no changes", steady));
 print(row("naive mode: one lookup per resource per step", naive));
 print(
   `\nsteady state: ${(naive.total / Math.max(1, steady.total)).toFixed(1)}× fewer requests ` +
-    `than the naive mode; peak RSS (agent and fakes in one process) ${
-      (peakRss / 2 ** 20).toFixed(0)
-    } MB`,
+    `than the naive mode; wall times include the agent process's start`,
 );
-harbor.close();
-rancher.close();

@@ -105,8 +105,11 @@ export interface BackendContext<S> {
   /** Records a change made to an external system. */
   audit: (event: Omit<AuditEvent, "at" | "offering">) => void;
   onExchange: (exchange: Exchange) => void;
-  /** Publishes the backend's view for the status page. */
-  publish: (snapshot: BackendSnapshot) => void;
+  /**
+   * Publishes the backend's view for the status page: a function, called when the page or
+   * /metrics is read (at most once per publish), so publishing after every change is cheap.
+   */
+  publish: (snapshot: () => BackendSnapshot) => void;
 }
 
 /** What a backend shows on the status page; each kind defines its own rows. */

@@ -111,40 +111,51 @@ export function createHttp(options: HttpOptions): Http {
     }
     const what = opts.action ?? `${method} ${path}`;
     const started = options.clock.now();
+    // A timer cleared once the body is read (AbortSignal.timeout would keep every request's
+    // signal, and what listens to it, alive for the whole timeout).
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")),
+      timeoutMs,
+    );
     let response: Response;
-    try {
-      response = await options.fetch(
-        new Request(url, {
-          method,
-          headers,
-          body: body ?? null,
-          signal: AbortSignal.timeout(timeoutMs),
-        }),
-      );
-    } catch (cause) {
-      options.onExchange?.({ system: options.system, method, path, status: 0, durationMs: 0 });
-      const reason = cause instanceof DOMException && cause.name === "TimeoutError"
-        ? `no answer within ${timeoutMs} ms`
-        : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
-      throw new HttpError(`${options.system}: cannot ${what}: ${reason}`, {
-        system: options.system,
-        method,
-        path,
-        status: 0,
-        cause,
-      });
-    }
     let text: string;
     try {
-      text = method === "HEAD" ? "" : await response.text();
-    } catch (cause) {
-      throw new HttpError(`${options.system}: cannot ${what}: the response was cut off`, {
-        system: options.system,
-        method,
-        path,
-        status: 0,
-        cause,
-      });
+      try {
+        response = await options.fetch(
+          new Request(url, {
+            method,
+            headers,
+            body: body ?? null,
+            signal: deadline.signal,
+          }),
+        );
+      } catch (cause) {
+        options.onExchange?.({ system: options.system, method, path, status: 0, durationMs: 0 });
+        const reason = cause instanceof DOMException && cause.name === "TimeoutError"
+          ? `no answer within ${timeoutMs} ms`
+          : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
+        throw new HttpError(`${options.system}: cannot ${what}: ${reason}`, {
+          system: options.system,
+          method,
+          path,
+          status: 0,
+          cause,
+        });
+      }
+      try {
+        text = method === "HEAD" ? "" : await response.text();
+      } catch (cause) {
+        throw new HttpError(`${options.system}: cannot ${what}: the response was cut off`, {
+          system: options.system,
+          method,
+          path,
+          status: 0,
+          cause,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
     }
     options.onExchange?.({
       system: options.system,

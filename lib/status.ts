@@ -139,7 +139,11 @@ export class StatusRecord {
   #orders = new Map<string, OrderStatus>();
   #events: AuditEvent[] = [];
   #errors: ErrorEvent[] = [];
-  #backends = new Map<string, BackendSnapshot & { offering: string }>();
+  /** Per offering, the backend's view: a source read when the model is, cached until the next publish. */
+  #backends = new Map<
+    string,
+    { source: () => BackendSnapshot; value?: BackendSnapshot & { offering: string } }
+  >();
   #breakers = new Map<string, BreakerStatus>();
   #now: () => number;
   #redact: (text: string) => string;
@@ -275,8 +279,21 @@ export class StatusRecord {
     this.#breakers.set(status.target, redactStrings(status, this.#redact));
   }
 
-  publish(offering: string, snapshot: BackendSnapshot): void {
-    this.#backends.set(offering, { ...redactStrings(snapshot, this.#redact), offering });
+  /**
+   * A backend's view changed. A function is read only when the model is (the page, /metrics), so
+   * a pass that publishes after every project costs nothing per project.
+   */
+  publish(offering: string, snapshot: BackendSnapshot | (() => BackendSnapshot)): void {
+    this.#backends.set(offering, {
+      source: typeof snapshot === "function" ? snapshot : () => snapshot,
+    });
+  }
+
+  #backend(offering: string): BackendSnapshot & { offering: string } {
+    const entry = this.#backends.get(offering);
+    if (!entry) throw new Error(`no backend view for ${offering}`);
+    entry.value ??= { ...redactStrings(entry.source(), this.#redact), offering };
+    return entry.value;
   }
 
   loops(): LoopStatus[] {
@@ -296,7 +313,7 @@ export class StatusRecord {
       events: [...this.#events],
       errors: [...this.#errors],
       breakers: [...this.#breakers.values()].map((b) => ({ ...b })),
-      backends: [...this.#backends.values()].map((b) => ({
+      backends: [...this.#backends.keys()].map((name) => this.#backend(name)).map((b) => ({
         offering: b.offering,
         kind: b.kind,
         at: b.at,

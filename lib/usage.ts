@@ -4,6 +4,7 @@
  * again; decreases are reported; a failed read is skipped and shown, never reported as 0.
  */
 import { errorMessage } from "./errors.ts";
+import { forEachLimit } from "./pool.ts";
 import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
 import { toSpec } from "./resource_spec.ts";
 import type { ResourceSpec } from "./backend.ts";
@@ -56,15 +57,15 @@ export async function reportUsage(
   const known = Object.keys(ctx.offering.components);
   const results = await ctx.backend.usage(specs);
   const stats = { resources: specs.length, reported: 0, unchanged: 0, failed: 0 };
-  for (const spec of specs) {
-    if (signal?.aborted) break;
+  // Reports go out side by side, like orders and memberships (`concurrency`).
+  await forEachLimit(specs, ctx.offering.concurrency, async (spec) => {
     const result = results.get(spec.uuid);
     if (!result || !result.ok) {
       stats.failed++;
       failures.push(
         `usage of ${spec.name} not read: ${result ? errorMessage(result.error) : "no answer"}`,
       );
-      continue;
+      return;
     }
     const amounts: Record<string, string> = {};
     for (const [component, value] of Object.entries(result.amounts)) {
@@ -75,11 +76,11 @@ export async function reportUsage(
       }
       amounts[component] = formatAmount(value);
     }
-    if (Object.keys(amounts).length === 0) continue;
+    if (Object.keys(amounts).length === 0) return;
     const last = ctx.store.lastUsage(spec.uuid, period);
     if (Object.entries(amounts).every(([k, v]) => last[k] === v)) {
       stats.unchanged++;
-      continue;
+      return;
     }
     try {
       await ctx.waldur.setUsage(
@@ -100,7 +101,7 @@ export async function reportUsage(
       failures.push(`usage of ${spec.name} not reported: ${errorMessage(error)}`);
     }
     ctx.status.heartbeat(ctx.offering.name, "usage");
-  }
+  }, signal);
   return passResult(failures, stats);
 }
 

@@ -71,13 +71,7 @@ Deno.test("keycloak: exact group lookup, children and members paged past 100", a
   for (let i = 0; i < 130; i++) {
     const uid = fake.addUser("waldur", `user-${i}`);
     realm.groups.get(id)!.members.add(uid);
-    realm.groups.set(`child-${i}`, {
-      id: `child-${i}`,
-      name: `c${i}`,
-      parentId: id,
-      attributes: {},
-      members: new Set(),
-    });
+    fake.addGroup("waldur", `c${i}`, id);
   }
   assert.equal((await client.members(id)).length, 130);
   assert.equal((await client.children(id)).length, 130);

@@ -47,6 +47,8 @@ export interface DemoConfigOptions {
   /** Loop intervals, as the config writes them (`5s`). */
   intervals?: { orders?: string; membership?: string; usage?: string };
   token?: string;
+  /** YAML appended at the top level (`concurrency: 16`). */
+  extra?: string;
 }
 
 /** Customers, their projects and the projects' teams (the first member is the manager). */
@@ -102,6 +104,10 @@ export async function startDemoSite(
     now: () => number;
     /** Called for every request any of the four servers receives (the crash suite counts). */
     onRequest?: (system: DemoSystem, request: Request) => void;
+    /** Seeds the demo's customers, teams and orders (default); without, only the offerings. */
+    seed?: boolean;
+    /** Latency added to every answer, as a network between the agent and the servers would. */
+    latencyMs?: number;
   },
 ): Promise<DemoSite> {
   const stop = new AbortController();
@@ -120,8 +126,9 @@ export async function startDemoSite(
     apps.map(([system, app]) =>
       serve(
         "127.0.0.1:0",
-        (request) => {
+        async (request) => {
           options.onRequest?.(system, request);
+          if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
           return outage.has(system)
             ? new Response(`${system} is down for maintenance (demo outage)`, {
               status: 503,
@@ -145,31 +152,7 @@ export async function startDemoSite(
     { type: "memory", name: "Memory", billing_type: "limit", measured_unit: "GB" },
     { type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" },
   ]);
-  for (const [name, project, storage] of DEMO_HARBOR) {
-    waldur.orderCreate(harborOffering, {
-      name,
-      limits: { storage },
-      project,
-      customer: customerOf(project),
-    });
-  }
-  for (const [name, project, cpu, memory, storage] of DEMO_RANCHER) {
-    waldur.orderCreate(rancherOffering, {
-      name,
-      limits: { cpu, memory, storage },
-      project,
-      customer: customerOf(project),
-    });
-  }
-  for (const projects of Object.values(DEMO_CUSTOMERS)) {
-    for (const [project, usernames] of Object.entries(projects)) {
-      for (const u of usernames) if (u !== DEMO_MISSING_USER) keycloak.addUser("waldur", u);
-      waldur.setTeam(
-        project,
-        usernames.map((username, i) => ({ username, role: i === 0 ? "manager" : "member" })),
-      );
-    }
-  }
+  if (options.seed !== false) seedDemo(waldur, keycloak, harborOffering, rancherOffering);
 
   const cluster = "c-m-7x2k9q4d";
   const urls = { waldur: w, harbor: h, rancher: r, keycloak: k };
@@ -198,6 +181,40 @@ export async function startDemoSite(
       await Promise.all(servers.map((s) => s.finished));
     },
   };
+}
+
+/** The demo's customers, teams (with one user Keycloak lacks) and twenty Create orders. */
+function seedDemo(
+  waldur: FakeWaldur,
+  keycloak: FakeKeycloak,
+  harborOffering: string,
+  rancherOffering: string,
+): void {
+  for (const [name, project, storage] of DEMO_HARBOR) {
+    waldur.orderCreate(harborOffering, {
+      name,
+      limits: { storage },
+      project,
+      customer: customerOf(project),
+    });
+  }
+  for (const [name, project, cpu, memory, storage] of DEMO_RANCHER) {
+    waldur.orderCreate(rancherOffering, {
+      name,
+      limits: { cpu, memory, storage },
+      project,
+      customer: customerOf(project),
+    });
+  }
+  for (const projects of Object.values(DEMO_CUSTOMERS)) {
+    for (const [project, usernames] of Object.entries(projects)) {
+      for (const u of usernames) if (u !== DEMO_MISSING_USER) keycloak.addUser("waldur", u);
+      waldur.setTeam(
+        project,
+        usernames.map((username, i) => ({ username, role: i === 0 ? "manager" : "member" })),
+      );
+    }
+  }
 }
 
 function demoConfig(
@@ -248,5 +265,5 @@ state_file: ${options.stateFile}
 intervals: {orders: ${i.orders ?? "3s"}, membership: ${i.membership ?? "5s"}, usage: ${
     i.usage ?? "5s"
   }}
-`;
+${options.extra ?? ""}`;
 }

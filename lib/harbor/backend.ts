@@ -624,12 +624,13 @@ export class HarborBackend implements Backend {
   }
 
   #publish(): void {
-    this.#ctx.publish({
+    const at = this.#ctx.clock.now();
+    this.#ctx.publish(() => ({
       kind: "harbor",
-      at: this.#ctx.clock.now(),
+      at,
       rows: this.rows(),
       ...(this.#keycloak ? { groups: this.#keycloak.groups() } : {}),
-    });
+    }));
   }
 
   #audit(action: string, target: string, detail: string): void {

@@ -27,6 +27,8 @@ export interface FakeKcGroup {
 interface Realm {
   users: Map<string, FakeKcUser>;
   groups: Map<string, FakeKcGroup>;
+  /** Parent id ("" for the top level) → ids of its child groups, in creation order. */
+  children: Map<string, Set<string>>;
   /** Username → password (admin accounts). */
   passwords: Map<string, string>;
   /** Client id → secret (confidential clients). */
@@ -73,6 +75,7 @@ export class FakeKeycloak {
       this.realms.set(name, {
         users: new Map(),
         groups: new Map(),
+        children: new Map(),
         passwords: new Map(),
         clients: new Map(),
       });
@@ -93,10 +96,31 @@ export class FakeKeycloak {
     return id;
   }
 
+  /** Adds a group (top level, or under `parentId`); returns its id. */
+  addGroup(
+    realm: string,
+    name: string,
+    parentId?: string,
+    attributes: Record<string, string[]> = {},
+  ): string {
+    this.addRealm(realm);
+    const r = this.realm(realm);
+    const g: FakeKcGroup = {
+      id: this.#id(),
+      name,
+      ...(parentId ? { parentId } : {}),
+      attributes,
+      members: new Set(),
+    };
+    r.groups.set(g.id, g);
+    r.children.set(parentId ?? "", (r.children.get(parentId ?? "") ?? new Set()).add(g.id));
+    return g.id;
+  }
+
   /** A group of a realm by name (top level), with its members' usernames. */
   group(realm: string, name: string): (FakeKcGroup & { usernames: string[] }) | undefined {
     const r = this.realm(realm);
-    const g = [...r.groups.values()].find((x) => x.name === name && !x.parentId);
+    const g = childGroups(r).find((x) => x.name === name);
     if (!g) return undefined;
     const usernames = [...g.members].map((id) => r.users.get(id)?.username ?? id).sort();
     return { ...g, usernames };
@@ -199,7 +223,7 @@ export class FakeKeycloak {
       name: g.name,
       path: this.#path(realm, g),
       ...(g.parentId ? { parentId: g.parentId } : {}),
-      subGroupCount: [...realm.groups.values()].filter((x) => x.parentId === g.id).length,
+      subGroupCount: realm.children.get(g.id)?.size ?? 0,
       subGroups: [],
       attributes: g.attributes,
     });
@@ -216,12 +240,12 @@ export class FakeKeycloak {
       if (!realm) return noRealm(c);
       const search = c.req.query("search");
       const exact = c.req.query("exact") === "true";
-      let list = [...realm.groups.values()].filter((g) => !g.parentId);
+      let list = childGroups(realm);
       if (search !== undefined) {
         // Keycloak returns the top-level groups whose subtree holds a match.
         const matches = (g: FakeKcGroup): boolean =>
           (exact ? g.name === search : g.name.toLowerCase().includes(search.toLowerCase())) ||
-          [...realm.groups.values()].some((x) => x.parentId === g.id && matches(x));
+          childGroups(realm, g.id).some(matches);
         list = list.filter(matches);
       }
       return page(c, list.map((g) => groupJson(realm, g)));
@@ -235,9 +259,7 @@ export class FakeKeycloak {
       if (typeof name !== "string" || name.trim() === "") {
         return c.json({ errorMessage: "Group name is missing" }, 400);
       }
-      const sibling = [...realm.groups.values()].find((g) =>
-        g.name === name && g.parentId === parentId
-      );
+      const sibling = childGroups(realm, parentId).find((g) => g.name === name);
       if (sibling) {
         return c.json({
           errorMessage: parentId
@@ -245,17 +267,15 @@ export class FakeKeycloak {
             : `Top level group named '${name}' already exists.`,
         }, 409);
       }
-      const g: FakeKcGroup = {
-        id: this.#id(),
+      const id = this.addGroup(
+        c.req.param("realm") ?? "",
         name,
-        ...(parentId ? { parentId } : {}),
-        attributes: (body?.attributes as Record<string, string[]>) ?? {},
-        members: new Set(),
-      };
-      realm.groups.set(g.id, g);
+        parentId,
+        (body?.attributes as Record<string, string[]>) ?? {},
+      );
       c.header(
         "location",
-        `${new URL(c.req.url).origin}/admin/realms/${c.req.param("realm")}/groups/${g.id}`,
+        `${new URL(c.req.url).origin}/admin/realms/${c.req.param("realm")}/groups/${id}`,
       );
       return c.body(null, 201);
     };
@@ -274,12 +294,12 @@ export class FakeKeycloak {
       const g = groupOf(c);
       if (!realm || !g) return noGroup(c);
       const drop = (id: string) => {
-        for (const child of [...realm.groups.values()].filter((x) => x.parentId === id)) {
-          drop(child.id);
-        }
+        for (const child of childGroups(realm, id)) drop(child.id);
+        realm.children.delete(id);
         realm.groups.delete(id);
       };
       drop(g.id);
+      realm.children.get(g.parentId ?? "")?.delete(g.id);
       return c.body(null, 204);
     });
     admin.get("/:realm/groups/:id/children", (c) => {
@@ -288,9 +308,7 @@ export class FakeKeycloak {
       if (!realm || !g) return noGroup(c);
       return page(
         c,
-        [...realm.groups.values()].filter((x) => x.parentId === g.id).map((x) =>
-          groupJson(realm, x)
-        ),
+        childGroups(realm, g.id).map((x) => groupJson(realm, x)),
       );
     });
     admin.post("/:realm/groups/:id/children", (c) => {
@@ -370,4 +388,14 @@ function page<T>(c: Context, all: T[]): Response {
     return c.json({ error: "invalid paging" }, 400);
   }
   return c.json(all.slice(first, first + max));
+}
+
+/** The child groups of `parentId` (the top-level groups without it), in creation order. */
+function childGroups(realm: Realm, parentId?: string): FakeKcGroup[] {
+  const out: FakeKcGroup[] = [];
+  for (const id of realm.children.get(parentId ?? "") ?? []) {
+    const g = realm.groups.get(id);
+    if (g) out.push(g);
+  }
+  return out;
 }

@@ -6,7 +6,11 @@
 import type { Check, Outcome, PlannedAction } from "../backend.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { forEachLimit } from "../pool.ts";
 import type { KeycloakClient, User } from "./client.ts";
+
+/** Groups synced at a time (each is a handful of requests in sequence). */
+const GROUP_CONCURRENCY = 8;
 
 /** One group a resource needs, with the usernames it should hold. */
 export interface GroupWant {
@@ -118,7 +122,8 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       const user = userCache();
       const previous = states;
       states = new Map();
-      for (const [group, want] of byGroup(wants)) {
+      // Groups are independent: several at a time, as Rancher's are.
+      await forEachLimit([...byGroup(wants)], GROUP_CONCURRENCY, async ([group, want]) => {
         const path = `/${group}`;
         try {
           const d = await diff(group, want.usernames, user);
@@ -169,7 +174,7 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
             error: errorMessage(error),
           });
         }
-      }
+      });
       return out;
     },
 

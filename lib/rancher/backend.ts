@@ -23,7 +23,7 @@ import type {
 import { BerthError, errorMessage, HttpError, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient, KeycloakSettings } from "../keycloak/client.ts";
 import { type GroupState, MANAGED_BY } from "../keycloak/sync.ts";
-import { forEachLimit } from "../pool.ts";
+import { forEachKeyed, forEachLimit } from "../pool.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
 import { createRancherClient, type RancherClient } from "./client.ts";
@@ -128,6 +128,8 @@ export interface RancherRow extends Record<string, unknown> {
 export type GroupRow = GroupState;
 
 const GIB = 1024 ** 3;
+/** Requests in flight for the per-group and per-project reads and changes of a pass. */
+const ACTION_CONCURRENCY = 8;
 
 /** Options that tests and the factory share. */
 export interface RancherBackendOptions {
@@ -565,19 +567,23 @@ export class RancherBackend implements Backend {
       projectUuid: g.attributes?.waldur_project_uuid?.[0] ?? "",
     }]));
     const members = new Map<string, KcUser[] | Error>();
-    await forEachLimit(wants.filter((w) => childMap.has(w.group)), 8, async (w) => {
-      try {
-        members.set(
-          w.group,
-          (await kc.members(childMap.get(w.group)?.id ?? "")).map((u) => ({
-            id: u.id,
-            username: u.username,
-          })),
-        );
-      } catch (error) {
-        members.set(w.group, error instanceof Error ? error : new Error(String(error)));
-      }
-    });
+    await forEachLimit(
+      wants.filter((w) => childMap.has(w.group)),
+      ACTION_CONCURRENCY,
+      async (w) => {
+        try {
+          members.set(
+            w.group,
+            (await kc.members(childMap.get(w.group)?.id ?? "")).map((u) => ({
+              id: u.id,
+              username: u.username,
+            })),
+          );
+        } catch (error) {
+          members.set(w.group, error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+    );
     const unknown = new Set<string>();
     for (const w of wants) {
       const have = members.get(w.group);
@@ -589,7 +595,7 @@ export class RancherBackend implements Backend {
       }
     }
     const users = new Map<string, KcUser | null | Error>();
-    await forEachLimit([...unknown], 8, async (u) => {
+    await forEachLimit([...unknown], ACTION_CONCURRENCY, async (u) => {
       try {
         const found = (this.#s.keycloak_use_user_id ? await kc.userById(u) : null) ??
           await kc.userByUsername(u);
@@ -626,14 +632,14 @@ export class RancherBackend implements Backend {
         else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
       }
     };
-    for (const action of actions) {
+    await forEachKeyed(actions, (a) => a.projectId, ACTION_CONCURRENCY, async (action) => {
       try {
         await this.#applyRancher(action);
         count(action.resources);
       } catch (error) {
         count(action.resources, error);
       }
-    }
+    });
     if (this.#kc) await this.#syncGroups(items, observed, outcomes, count);
     this.#observeRows(resources, observed, actions);
     this.#publish();
@@ -690,7 +696,7 @@ export class RancherBackend implements Backend {
       );
     }
     const ids = new Map<string, string>();
-    for (const action of plan.actions) {
+    const apply = async (action: GroupAction) => {
       const resources = "resources" in action ? action.resources : [];
       try {
         await this.#applyGroup(action, ids);
@@ -699,7 +705,17 @@ export class RancherBackend implements Backend {
         count(resources, error);
         this.#keycloakFailed(action.group, error, action.kind);
       }
-    }
+    };
+    // The parent first and last; the child groups side by side, each one's actions in order.
+    const isParent = (a: GroupAction) => a.kind === "create-parent" || a.kind === "delete-parent";
+    for (const a of plan.actions.filter((a) => a.kind === "create-parent")) await apply(a);
+    await forEachKeyed(
+      plan.actions.filter((a) => !isParent(a)),
+      (a) => a.group,
+      ACTION_CONCURRENCY,
+      apply,
+    );
+    for (const a of plan.actions.filter((a) => a.kind === "delete-parent")) await apply(a);
   }
 
   #groupOptions(observed: RancherObserved & { all: Prtb[] }) {
@@ -1111,12 +1127,13 @@ export class RancherBackend implements Backend {
   }
 
   #publish(): void {
-    this.#ctx.publish({
+    const at = this.#ctx.clock.now();
+    this.#ctx.publish(() => ({
       kind: "rancher",
-      at: this.#ctx.clock.now(),
+      at,
       rows: this.rows(),
       ...(this.#kc ? { groups: this.groupRows() } : {}),
-    });
+    }));
   }
 
   get #realm(): string {

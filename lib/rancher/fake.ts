@@ -245,7 +245,15 @@ export class FakeRancher {
     // ---- projects
     app.get(
       "/v3/projects",
-      (c) => this.#list(c, [...this.projects.values()].map((p) => this.#projectJson(c, p))),
+      (c) => {
+        const origin = originOf(c);
+        return this.#list(
+          c,
+          [...this.projects.values()],
+          PROJECT_KEYS,
+          (p) => this.#projectJson(origin, p),
+        );
+      },
     );
     app.post("/v3/projects", async (c) => {
       const body = await json(c);
@@ -265,11 +273,13 @@ export class FakeRancher {
         namespaceDefaultResourceQuota: quota(body.namespaceDefaultResourceQuota),
       };
       this.projects.set(id, p);
-      return c.json(this.#projectJson(c, p), 201);
+      return c.json(this.#projectJson(originOf(c), p), 201);
     });
     app.get("/v3/projects/:id", (c) => {
       const p = this.projects.get(c.req.param("id"));
-      return p ? c.json(this.#projectJson(c, p)) : notFound(c, "projects", c.req.param("id"));
+      return p
+        ? c.json(this.#projectJson(originOf(c), p))
+        : notFound(c, "projects", c.req.param("id"));
     });
     app.put("/v3/projects/:id", async (c) => {
       const p = this.projects.get(c.req.param("id"));
@@ -287,7 +297,7 @@ export class FakeRancher {
       if ("namespaceDefaultResourceQuota" in body) {
         p.namespaceDefaultResourceQuota = quota(body.namespaceDefaultResourceQuota);
       }
-      return c.json(this.#projectJson(c, p));
+      return c.json(this.#projectJson(originOf(c), p));
     });
     app.delete("/v3/projects/:id", (c) => {
       const p = this.projects.get(c.req.param("id"));
@@ -307,13 +317,16 @@ export class FakeRancher {
       }
       for (const b of this.prtbsOf(p.id)) this.prtbs.delete(b.id);
       this.projects.delete(p.id);
-      return c.json({ ...this.#projectJson(c, p), state: "removing" });
+      return c.json({ ...this.#projectJson(originOf(c), p), state: "removing" });
     });
 
     // ---- project role template bindings
     app.get(
       "/v3/projectroletemplatebindings",
-      (c) => this.#list(c, [...this.prtbs.values()].map((b) => this.#prtbJson(c, b))),
+      (c) => {
+        const origin = originOf(c);
+        return this.#list(c, [...this.prtbs.values()], PRTB_KEYS, (b) => this.#prtbJson(origin, b));
+      },
     );
     app.post("/v3/projectroletemplatebindings", async (c) => {
       const body = await json(c);
@@ -375,12 +388,12 @@ export class FakeRancher {
         return c.json(normanError(409, "AlreadyExists", `${b.id} already exists`), 409);
       }
       this.prtbs.set(b.id, b);
-      return c.json(this.#prtbJson(c, b), 201);
+      return c.json(this.#prtbJson(originOf(c), b), 201);
     });
     app.get("/v3/projectroletemplatebindings/:id", (c) => {
       const b = this.prtbs.get(c.req.param("id"));
       return b
-        ? c.json(this.#prtbJson(c, b))
+        ? c.json(this.#prtbJson(originOf(c), b))
         : notFound(c, "projectroletemplatebindings", c.req.param("id"));
     });
     app.put("/v3/projectroletemplatebindings/:id", async (c) => {
@@ -392,13 +405,13 @@ export class FakeRancher {
           return c.json(normanError(422, "InvalidBodyContent", `${k} is not updatable`, k), 422);
         }
       }
-      return c.json(this.#prtbJson(c, b));
+      return c.json(this.#prtbJson(originOf(c), b));
     });
     app.delete("/v3/projectroletemplatebindings/:id", (c) => {
       const b = this.prtbs.get(c.req.param("id"));
       if (!b) return notFound(c, "projectroletemplatebindings", c.req.param("id"));
       this.prtbs.delete(b.id);
-      return c.json(this.#prtbJson(c, b));
+      return c.json(this.#prtbJson(originOf(c), b));
     });
 
     // ---- Kubernetes through the proxy
@@ -582,8 +595,8 @@ export class FakeRancher {
     return null;
   }
 
-  #projectJson(c: Context, p: FakeProject): Json {
-    const self = `${new URL(c.req.url).origin}/v3/projects/${p.id}`;
+  #projectJson(origin: string, p: FakeProject): Json {
+    const self = `${origin}/v3/projects/${p.id}`;
     return {
       ...p,
       type: "project",
@@ -602,8 +615,8 @@ export class FakeRancher {
     };
   }
 
-  #prtbJson(c: Context, b: FakePrtb): Json {
-    const self = `${new URL(c.req.url).origin}/v3/projectroletemplatebindings/${b.id}`;
+  #prtbJson(origin: string, b: FakePrtb): Json {
+    const self = `${origin}/v3/projectroletemplatebindings/${b.id}`;
     return {
       ...b,
       type: "projectRoleTemplateBinding",
@@ -617,14 +630,27 @@ export class FakeRancher {
   }
 
   /** A Norman collection: field filters, then `limit`/`marker` paging with `pagination.next`. */
-  #list(c: Context, all: Json[]): Response {
+  #list<T extends Json>(
+    c: Context,
+    all: T[],
+    stored: ReadonlySet<string>,
+    toJson: (x: T) => Json,
+  ): Response {
     const u = new URL(c.req.url);
-    let items = all;
-    for (const [k, v] of u.searchParams) {
-      if (k === "limit" || k === "marker" || k === "sort" || k === "order") continue;
-      items = items.filter((x) => String(x[k] ?? "") === v);
+    const filters = [...u.searchParams].filter(([k]) =>
+      k !== "limit" && k !== "marker" && k !== "sort" && k !== "order"
+    );
+    // Filters on stored fields go first, before the (costlier) JSON of each item is built.
+    let raw = all;
+    for (const [k, v] of filters) {
+      if (stored.has(k)) raw = raw.filter((x) => String(x[k] ?? "") === v);
     }
-    items.sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    let items = raw.map(toJson);
+    for (const [k, v] of filters) {
+      if (!stored.has(k)) items = items.filter((x) => String(x[k] ?? "") === v);
+    }
+    // By id in code-unit order, the order the marker comparison below pages in.
+    items.sort((a, b) => (String(a.id) < String(b.id) ? -1 : String(a.id) > String(b.id) ? 1 : 0));
     const limit = Math.min(
       3000,
       Number(u.searchParams.get("limit") ?? this.#defaultLimit) || this.#defaultLimit,
@@ -653,6 +679,22 @@ export class FakeRancher {
       filters: {},
     });
   }
+}
+
+/** Stored fields whose JSON value is the stored one (the JSON adds fields, never changes these). */
+const PROJECT_KEYS = new Set(["id", "name", "clusterId", "description"]);
+const PRTB_KEYS = new Set([
+  "id",
+  "projectId",
+  "roleTemplateId",
+  "groupPrincipalId",
+  "userId",
+  "userPrincipalId",
+  "groupId",
+]);
+
+function originOf(c: Context): string {
+  return new URL(c.req.url).origin;
 }
 
 /** A Kubernetes list page: `labelSelector`, `fieldSelector` on `status.phase`, `limit`/`continue`. */
