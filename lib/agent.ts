@@ -102,6 +102,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
           event,
         ),
       publish: (snapshot) => deps.status.publish(offering.name, snapshot),
+      concurrency: offering.concurrency,
     });
     const context: ProcessorContext = {
       offering,

@@ -69,6 +69,8 @@ export interface KeycloakClient {
   findGroup(name: string): Promise<Group | null>;
   /** Children of a group, all pages. */
   children(groupId: string): Promise<Group[]>;
+  /** The child of exactly this name, or null (one search, not the whole list). */
+  findChild(parentId: string, name: string): Promise<Group | null>;
   /** Creates a top-level group; resolves its id. A name taken by another is looked up. */
   createGroup(name: string, attributes: Record<string, string[]>): Promise<string>;
   /** Creates a child group; resolves its id. A sibling of that name is looked up. */
@@ -252,6 +254,17 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       null;
   };
 
+  /** `exact` search is still a search (case, other matches): the name is compared here. */
+  async function findChild(parentId: string, name: string): Promise<Group | null> {
+    const found = await pages(
+      `/groups/${parentId}/children`,
+      Group,
+      `find child group ${name} of ${parentId}`,
+      { search: name, exact: true, briefRepresentation: true },
+    );
+    return found.find((g) => g.name === name) ?? null;
+  }
+
   const idFrom = (location: string | null, what: string) => {
     const id = location?.split("/").filter(Boolean).at(-1);
     if (!id) {
@@ -274,6 +287,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       pages(`/groups/${id}/children`, Group, `list children of group ${id}`, {
         briefRepresentation: true,
       }),
+    findChild,
     createGroup: async (name, attributes) => {
       try {
         const res = await call("POST", "/groups", `create group ${name}`, {
@@ -295,12 +309,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
         return idFrom(res.headers.get("location"), `create group ${name}`);
       } catch (error) {
         if (!(error instanceof HttpError && error.status === 409)) throw error;
-        const existing = (await pages(
-          `/groups/${parentId}/children`,
-          Group,
-          `list children of group ${parentId}`,
-          { briefRepresentation: true },
-        )).find((g) => g.name === name);
+        const existing = await findChild(parentId, name);
         if (!existing) throw error;
         return existing.id;
       }

@@ -306,10 +306,14 @@ export class FakeKeycloak {
       const realm = realmOf(c);
       const g = groupOf(c);
       if (!realm || !g) return noGroup(c);
-      return page(
-        c,
-        childGroups(realm, g.id).map((x) => groupJson(realm, x)),
+      // `search` (with `exact`) matches the children's names, as Keycloak ≥ 23 does.
+      const search = c.req.query("search");
+      const exact = c.req.query("exact") === "true";
+      const list = childGroups(realm, g.id).filter((x) =>
+        search === undefined ||
+        (exact ? x.name === search : x.name.toLowerCase().includes(search.toLowerCase()))
       );
+      return page(c, list.map((x) => groupJson(realm, x)));
     });
     admin.post("/:realm/groups/:id/children", (c) => {
       const g = groupOf(c);

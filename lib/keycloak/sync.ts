@@ -9,9 +9,6 @@ import type { Logger } from "../log.ts";
 import { forEachLimit } from "../pool.ts";
 import type { KeycloakClient, User } from "./client.ts";
 
-/** Groups synced at a time (each is a handful of requests in sequence). */
-const GROUP_CONCURRENCY = 8;
-
 /** One group a resource needs, with the usernames it should hold. */
 export interface GroupWant {
   group: string;
@@ -49,6 +46,8 @@ export interface KeycloakGroupSyncOptions {
   realm: string;
   log: Logger;
   audit: (action: string, target: string, detail: string) => void;
+  /** Groups synced at a time (each is a handful of requests in sequence); 8. */
+  concurrency?: number;
 }
 
 /** The attribute marking a group as Berth's. */
@@ -123,7 +122,7 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       const previous = states;
       states = new Map();
       // Groups are independent: several at a time, as Rancher's are.
-      await forEachLimit([...byGroup(wants)], GROUP_CONCURRENCY, async ([group, want]) => {
+      await forEachLimit([...byGroup(wants)], options.concurrency ?? 8, async ([group, want]) => {
         const path = `/${group}`;
         try {
           const d = await diff(group, want.usernames, user);

@@ -128,8 +128,6 @@ export interface RancherRow extends Record<string, unknown> {
 export type GroupRow = GroupState;
 
 const GIB = 1024 ** 3;
-/** Requests in flight for the per-group and per-project reads and changes of a pass. */
-const ACTION_CONCURRENCY = 8;
 
 /** Options that tests and the factory share. */
 export interface RancherBackendOptions {
@@ -449,7 +447,7 @@ export class RancherBackend implements Backend {
     const parentName = parentGroup(this.naming);
     const parentId = (await kc.findGroup(parentName))?.id ?? await this.#createParent(parentName);
     const child = childGroup(resource, this.naming);
-    const found = (await kc.children(parentId)).find((g) => g.name === child);
+    const found = await kc.findChild(parentId, child);
     if (found) return found.id;
     const id = await kc.createChild(parentId, child, {
       ...MANAGED_BY,
@@ -569,7 +567,7 @@ export class RancherBackend implements Backend {
     const members = new Map<string, KcUser[] | Error>();
     await forEachLimit(
       wants.filter((w) => childMap.has(w.group)),
-      ACTION_CONCURRENCY,
+      this.#concurrency,
       async (w) => {
         try {
           members.set(
@@ -595,7 +593,7 @@ export class RancherBackend implements Backend {
       }
     }
     const users = new Map<string, KcUser | null | Error>();
-    await forEachLimit([...unknown], ACTION_CONCURRENCY, async (u) => {
+    await forEachLimit([...unknown], this.#concurrency, async (u) => {
       try {
         const found = (this.#s.keycloak_use_user_id ? await kc.userById(u) : null) ??
           await kc.userByUsername(u);
@@ -632,7 +630,7 @@ export class RancherBackend implements Backend {
         else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
       }
     };
-    await forEachKeyed(actions, (a) => a.projectId, ACTION_CONCURRENCY, async (action) => {
+    await forEachKeyed(actions, (a) => a.projectId, this.#concurrency, async (action) => {
       try {
         await this.#applyRancher(action);
         count(action.resources);
@@ -655,8 +653,9 @@ export class RancherBackend implements Backend {
     const wants = this.#wants(items);
     const parentName = parentGroup(this.naming);
     let plan;
+    let groups;
     try {
-      const groups = await this.observeGroups(wants);
+      groups = await this.observeGroups(wants);
       plan = planGroups(parentName, wants, groups, this.#groupOptions(observed));
       for (const w of wants) {
         const m = groups.members.get(w.group);
@@ -695,7 +694,10 @@ export class RancherBackend implements Backend {
         `Keycloak group ${group}: ${users.join(", ")} not found in realm ${this.#realm}; not added`,
       );
     }
+    // The groups the observation found need no lookup to be changed.
     const ids = new Map<string, string>();
+    for (const [name, child] of groups.children) ids.set(name, child.id);
+    if (groups.parent) ids.set("\u0000parent", groups.parent.id);
     const apply = async (action: GroupAction) => {
       const resources = "resources" in action ? action.resources : [];
       try {
@@ -712,7 +714,7 @@ export class RancherBackend implements Backend {
     await forEachKeyed(
       plan.actions.filter((a) => !isParent(a)),
       (a) => a.group,
-      ACTION_CONCURRENCY,
+      this.#concurrency,
       apply,
     );
     for (const a of plan.actions.filter((a) => a.kind === "delete-parent")) await apply(a);
@@ -773,7 +775,7 @@ export class RancherBackend implements Backend {
     const childId = async (group: string) => {
       let id = ids.get(group);
       if (!id) {
-        id = (await kc.children(await parentId())).find((g) => g.name === group)?.id;
+        id = (await kc.findChild(await parentId(), group))?.id;
         if (!id) {
           throw new BerthError(`keycloak: group ${group} vanished`, {
             system: "keycloak",
@@ -1124,6 +1126,11 @@ export class RancherBackend implements Backend {
   /** The Keycloak group rows. */
   groupRows(): GroupRow[] {
     return [...this.#groups.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Requests in flight for the per-group and per-project reads and changes of a pass. */
+  get #concurrency(): number {
+    return this.#ctx.concurrency ?? 8;
   }
 
   #publish(): void {
