@@ -15,6 +15,8 @@
  *
  *   deno run --allow-all bench/scale.ts        (RESOURCES=2000 for a quicker run)
  *
+ * (--allow-all because Deno lets only that read another process's /proc/<pid>/status.)
+ *
  * For digging: ROUTES=1 prints each pass's requests by route; AGENT_FLAGS passes flags to the
  * agent's `deno run` (`--v8-flags=--prof`); AGENT_MAIN runs another entry point in its place.
  */

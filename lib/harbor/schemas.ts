@@ -8,7 +8,7 @@ import { z } from "zod";
 export const ResourceList = z.record(z.string(), z.number().int());
 
 /** `Project` (the fields Berth reads). */
-export const Project = z.looseObject({
+export const Project = z.object({
   project_id: z.number().int(),
   name: z.string(),
   repo_count: z.number().int().optional(),
@@ -17,9 +17,9 @@ export const Project = z.looseObject({
 export type Project = z.infer<typeof Project>;
 
 /** `Quota`; `ref` is the referenced project (`id`, `name`, `owner_name`). */
-export const Quota = z.looseObject({
+export const Quota = z.object({
   id: z.number().int(),
-  ref: z.looseObject({ id: z.number().int().optional(), name: z.string().optional() })
+  ref: z.object({ id: z.number().int().optional(), name: z.string().optional() })
     .nullish(),
   hard: ResourceList.nullish(),
   used: ResourceList.nullish(),
@@ -27,7 +27,7 @@ export const Quota = z.looseObject({
 export type Quota = z.infer<typeof Quota>;
 
 /** `UserGroup` / `UserGroupSearchItem`. */
-export const UserGroup = z.looseObject({
+export const UserGroup = z.object({
   id: z.number().int(),
   group_name: z.string(),
   group_type: z.number().int().optional(),
@@ -35,7 +35,7 @@ export const UserGroup = z.looseObject({
 export type UserGroup = z.infer<typeof UserGroup>;
 
 /** `ProjectMemberEntity`. */
-export const ProjectMemberEntity = z.looseObject({
+export const ProjectMemberEntity = z.object({
   id: z.number().int(),
   entity_name: z.string().optional(),
   entity_type: z.string().optional(),
@@ -45,7 +45,7 @@ export const ProjectMemberEntity = z.looseObject({
 export type ProjectMemberEntity = z.infer<typeof ProjectMemberEntity>;
 
 /** `Repository` (the fields Berth reads). */
-export const Repository = z.looseObject({
+export const Repository = z.object({
   id: z.number().int().optional(),
   name: z.string(),
   artifact_count: z.number().int().optional(),
@@ -53,17 +53,17 @@ export const Repository = z.looseObject({
 export type Repository = z.infer<typeof Repository>;
 
 /** `OverallHealthStatus`. */
-export const Health = z.looseObject({
+export const Health = z.object({
   status: z.string(),
-  components: z.array(z.looseObject({ name: z.string(), status: z.string() })).optional(),
+  components: z.array(z.object({ name: z.string(), status: z.string() })).optional(),
 });
 
 /** `Permission` of `/users/current/permissions`. */
-export const Permission = z.looseObject({ resource: z.string(), action: z.string() });
+export const Permission = z.object({ resource: z.string(), action: z.string() });
 export type Permission = z.infer<typeof Permission>;
 
 /** `GeneralInfo` of `/systeminfo` (the version only). */
-export const SystemInfo = z.looseObject({ harbor_version: z.string().optional() });
+export const SystemInfo = z.object({ harbor_version: z.string().optional() });
 
 /**
  * Harbor's project-name rule (its API answers 400 otherwise): lower-case letters and digits in

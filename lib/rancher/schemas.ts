@@ -8,7 +8,7 @@ import { z } from "zod";
 const StringMap = z.record(z.string(), z.string());
 
 /** `resourceQuotaLimit`: every value a quantity string. */
-export const QuotaLimit = z.looseObject({
+export const QuotaLimit = z.object({
   limitsCpu: z.string().optional(),
   limitsMemory: z.string().optional(),
   requestsCpu: z.string().optional(),
@@ -18,7 +18,7 @@ export const QuotaLimit = z.looseObject({
 });
 export type QuotaLimit = z.infer<typeof QuotaLimit>;
 
-export const Project = z.looseObject({
+export const Project = z.object({
   id: z.string().min(1),
   name: z.string(),
   clusterId: z.string(),
@@ -26,13 +26,13 @@ export const Project = z.looseObject({
   state: z.string().nullish(),
   annotations: StringMap.nullish(),
   labels: StringMap.nullish(),
-  resourceQuota: z.looseObject({ limit: QuotaLimit.nullish(), usedLimit: QuotaLimit.nullish() })
+  resourceQuota: z.object({ limit: QuotaLimit.nullish(), usedLimit: QuotaLimit.nullish() })
     .nullish(),
-  namespaceDefaultResourceQuota: z.looseObject({ limit: QuotaLimit.nullish() }).nullish(),
+  namespaceDefaultResourceQuota: z.object({ limit: QuotaLimit.nullish() }).nullish(),
 });
 export type Project = z.infer<typeof Project>;
 
-export const Prtb = z.looseObject({
+export const Prtb = z.object({
   id: z.string().min(1),
   projectId: z.string(),
   roleTemplateId: z.string(),
@@ -43,11 +43,11 @@ export const Prtb = z.looseObject({
 });
 export type Prtb = z.infer<typeof Prtb>;
 
-export const Cluster = z.looseObject({
+export const Cluster = z.object({
   id: z.string(),
   name: z.string(),
   state: z.string().nullish(),
-  version: z.looseObject({ gitVersion: z.string().optional() }).nullish(),
+  version: z.object({ gitVersion: z.string().optional() }).nullish(),
 });
 export type Cluster = z.infer<typeof Cluster>;
 
@@ -60,54 +60,54 @@ export interface Collection<T> {
 
 /** A Norman collection of `item`. */
 export function collection<T>(item: z.ZodType<T>): z.ZodType<Collection<T>> {
-  return z.looseObject({
+  return z.object({
     type: z.literal("collection"),
     data: z.array(item),
-    pagination: z.looseObject({ next: z.string().nullish(), limit: z.number().optional() })
+    pagination: z.object({ next: z.string().nullish(), limit: z.number().optional() })
       .nullish(),
   });
 }
 
-const Meta = z.looseObject({
+const Meta = z.object({
   name: z.string(),
   namespace: z.string().optional(),
   labels: StringMap.nullish(),
   annotations: StringMap.nullish(),
 });
 
-const Resources = z.looseObject({
+const Resources = z.object({
   requests: StringMap.nullish(),
   limits: StringMap.nullish(),
 });
 
-const Container = z.looseObject({
+const Container = z.object({
   name: z.string(),
   resources: Resources.nullish(),
   restartPolicy: z.string().nullish(),
 });
 
-export const Namespace = z.looseObject({
+export const Namespace = z.object({
   metadata: Meta,
-  status: z.looseObject({ phase: z.string().optional() }).nullish(),
+  status: z.object({ phase: z.string().optional() }).nullish(),
 });
 export type Namespace = z.infer<typeof Namespace>;
 
-export const Pod = z.looseObject({
+export const Pod = z.object({
   metadata: Meta,
-  spec: z.looseObject({
+  spec: z.object({
     containers: z.array(Container),
     initContainers: z.array(Container).nullish(),
     overhead: StringMap.nullish(),
     resources: Resources.nullish(),
   }),
-  status: z.looseObject({ phase: z.string().optional() }).nullish(),
+  status: z.object({ phase: z.string().optional() }).nullish(),
 });
 export type Pod = z.infer<typeof Pod>;
 
-export const Pvc = z.looseObject({
+export const Pvc = z.object({
   metadata: Meta,
-  spec: z.looseObject({ resources: Resources.nullish() }),
-  status: z.looseObject({ phase: z.string().optional() }).nullish(),
+  spec: z.object({ resources: Resources.nullish() }),
+  status: z.object({ phase: z.string().optional() }).nullish(),
 });
 export type Pvc = z.infer<typeof Pvc>;
 
@@ -120,9 +120,9 @@ export interface K8sList<T> {
 
 /** A Kubernetes list (`NamespaceList`, `PodList`, ...). */
 export function k8sList<T>(item: z.ZodType<T>): z.ZodType<K8sList<T>> {
-  return z.looseObject({
+  return z.object({
     kind: z.string(),
-    metadata: z.looseObject({ continue: z.string().nullish() }).nullish(),
+    metadata: z.object({ continue: z.string().nullish() }).nullish(),
     items: z.array(item),
   });
 }
