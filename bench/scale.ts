@@ -24,6 +24,7 @@ import { startDemoSite } from "../lib/demo/site.ts";
 import { print } from "../lib/log.ts";
 import { forEachLimit } from "../lib/pool.ts";
 import { realWorld } from "../lib/world.ts";
+import { agentArgs } from "../tests/support/agent_process.ts";
 
 const TOTAL = Number(Deno.env.get("RESOURCES") ?? 10_000);
 const HALF = TOTAL / 2;
@@ -123,28 +124,19 @@ async function sample(pid: number): Promise<{ rssMb: number; cpuS: number }> {
   }
 }
 
+const AGENT_MAIN = Deno.env.get("AGENT_MAIN");
+
 /** One agent process, `run --once --mode <mode>`; what it cost. */
 async function agentPass(mode: string): Promise<Measured> {
   const before = { ...requests };
   const writesBefore = writes;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
+    args: agentArgs(["run", "-c", configPath, "--once", "--mode", mode], {
       // e.g. AGENT_FLAGS=--v8-flags=--prof to profile the agent
-      ...(Deno.env.get("AGENT_FLAGS")?.split(" ").filter(Boolean) ?? []),
-      Deno.env.get("AGENT_MAIN") ?? new URL("../main.ts", import.meta.url).pathname,
-      "run",
-      "-c",
-      configPath,
-      "--once",
-      "--mode",
-      mode,
-    ],
+      flags: Deno.env.get("AGENT_FLAGS")?.split(" ").filter(Boolean) ?? [],
+      ...(AGENT_MAIN ? { main: AGENT_MAIN } : {}),
+    }),
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -13,20 +13,30 @@ export interface AgentProcess {
   drained: Promise<void>;
 }
 
+/**
+ * `deno run` arguments for the agent with the permissions it needs: `deno` flags (`--v8-flags`),
+ * then the entry point (main.ts unless `main` names another), then the agent's own arguments.
+ */
+export function agentArgs(
+  args: readonly string[],
+  options: { flags?: readonly string[]; main?: string } = {},
+): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    ...(options.flags ?? []),
+    options.main ?? new URL("../../main.ts", import.meta.url).pathname,
+    ...args,
+  ];
+}
+
 /** Starts `berth run` as a process; resolves with its status URL once it listens. */
 export async function startAgent(configPath: string): Promise<AgentProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      new URL("../../main.ts", import.meta.url).pathname,
-      "run",
-      "-c",
-      configPath,
-    ],
+    args: agentArgs(["run", "-c", configPath]),
     stdout: "null",
     stderr: "piped",
   }).spawn();
