@@ -60,6 +60,24 @@ Deno.test("keycloak: client credentials, and a refused login says what to fix", 
   await assert.rejects(bad.client.realm(), /login as admin in realm master was refused/);
 });
 
+Deno.test("keycloak: a child is found by one exact search, not by a partial match", async () => {
+  const { fake, client, sent } = setup();
+  const parent = await client.createGroup("cluster", {});
+  for (let i = 0; i < 150; i++) fake.addGroup("waldur", `team-${i}`, parent);
+  const wanted = fake.addGroup("waldur", "team", parent);
+  const from = sent.length;
+  assert.equal((await client.findChild(parent, "team"))?.id, wanted);
+  assert.equal(await client.findChild(parent, "tea"), null);
+  const searches = sent.slice(from).filter((s) => s.url.pathname.endsWith("/children"));
+  assert.equal(searches.length, 2, "one request per lookup, however many children there are");
+  assert.equal(searches[0]?.url.searchParams.get("exact"), "true");
+  assert.equal(
+    await client.createChild(parent, "team", {}),
+    wanted,
+    "a 409 on create looks the sibling up",
+  );
+});
+
 Deno.test("keycloak: exact group lookup, children and members paged past 100", async () => {
   const { fake, client, sent } = setup();
   const id = await client.createGroup("waldur-proj", { managed_by: ["berth"] });
