@@ -110,8 +110,8 @@ export interface BackendContext<S> {
    * /metrics is read (at most once per publish), so publishing after every change is cheap.
    */
   publish: (snapshot: () => BackendSnapshot) => void;
-  /** Requests a pass keeps in flight for per-project reads and changes (`concurrency`; 8). */
-  concurrency?: number;
+  /** Requests a pass keeps in flight for per-project reads and changes (`concurrency`). */
+  concurrency: number;
 }
 
 /** What a backend shows on the status page; each kind defines its own rows. */

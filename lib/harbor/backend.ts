@@ -316,7 +316,7 @@ export class HarborBackend implements Backend {
       if (p) ids.add(p.id);
     }
     const members = new Map<number, GroupMember[] | Error>();
-    await forEachLimit([...ids], this.#ctx.concurrency ?? 8, async (id) => {
+    await forEachLimit([...ids], this.#ctx.concurrency, async (id) => {
       try {
         const list = await this.client.listMembers(id);
         members.set(
@@ -670,7 +670,7 @@ export const harborPlugin: BackendPlugin<HarborSettings> = {
       }),
       realm: kc.keycloak_realm,
       log: context.log,
-      concurrency: context.concurrency ?? 8,
+      concurrency: context.concurrency,
       audit: (action, target, detail) =>
         context.audit({ system: "keycloak", action, target, result: "ok", detail }),
     });

@@ -46,7 +46,7 @@ export interface KeycloakGroupSyncOptions {
   realm: string;
   log: Logger;
   audit: (action: string, target: string, detail: string) => void;
-  /** Groups synced at a time (each is a handful of requests in sequence); 8. */
+  /** Groups synced at a time (each is a handful of requests in sequence); 4 if not given. */
   concurrency?: number;
 }
 
@@ -122,7 +122,7 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       const previous = states;
       states = new Map();
       // Groups are independent: several at a time, as Rancher's are.
-      await forEachLimit([...byGroup(wants)], options.concurrency ?? 8, async ([group, want]) => {
+      await forEachLimit([...byGroup(wants)], options.concurrency ?? 4, async ([group, want]) => {
         const path = `/${group}`;
         try {
           const d = await diff(group, want.usernames, user);

@@ -567,7 +567,7 @@ export class RancherBackend implements Backend {
     const members = new Map<string, KcUser[] | Error>();
     await forEachLimit(
       wants.filter((w) => childMap.has(w.group)),
-      this.#concurrency,
+      this.#ctx.concurrency,
       async (w) => {
         try {
           members.set(
@@ -593,7 +593,7 @@ export class RancherBackend implements Backend {
       }
     }
     const users = new Map<string, KcUser | null | Error>();
-    await forEachLimit([...unknown], this.#concurrency, async (u) => {
+    await forEachLimit([...unknown], this.#ctx.concurrency, async (u) => {
       try {
         const found = (this.#s.keycloak_use_user_id ? await kc.userById(u) : null) ??
           await kc.userByUsername(u);
@@ -630,7 +630,7 @@ export class RancherBackend implements Backend {
         else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
       }
     };
-    await forEachKeyed(actions, (a) => a.projectId, this.#concurrency, async (action) => {
+    await forEachKeyed(actions, (a) => a.projectId, this.#ctx.concurrency, async (action) => {
       try {
         await this.#applyRancher(action);
         count(action.resources);
@@ -714,7 +714,7 @@ export class RancherBackend implements Backend {
     await forEachKeyed(
       plan.actions.filter((a) => !isParent(a)),
       (a) => a.group,
-      this.#concurrency,
+      this.#ctx.concurrency,
       apply,
     );
     for (const a of plan.actions.filter((a) => a.kind === "delete-parent")) await apply(a);
@@ -1126,11 +1126,6 @@ export class RancherBackend implements Backend {
   /** The Keycloak group rows. */
   groupRows(): GroupRow[] {
     return [...this.#groups.values()].sort((a, b) => a.path.localeCompare(b.path));
-  }
-
-  /** Requests in flight for the per-group and per-project reads and changes of a pass. */
-  get #concurrency(): number {
-    return this.#ctx.concurrency ?? 8;
   }
 
   #publish(): void {
