@@ -18,7 +18,11 @@
  * (--allow-all because Deno lets only that read another process's /proc/<pid>/status.)
  *
  * For digging: ROUTES=1 prints each pass's requests by route; AGENT_FLAGS passes flags to the
- * agent's `deno run` (`--v8-flags=--prof`); AGENT_MAIN runs another entry point in its place.
+ * agent's `deno run` (`--v8-flags=--prof`); AGENT_MAIN runs another entry point in its place;
+ * AGAIN=1 keeps the servers up after the steady pass and runs one more pass per line read on
+ * stdin (`mode [deno run flags]`, `all` when empty), each a fresh agent process of the code as it is
+ * now, so a change to the agent is measured without redoing the orders pass; LOG=1 prints each
+ * pass's agent log; TIMELINE=1 prints each pass's requests per system in 250 ms steps.
  */
 import { startDemoSite } from "../lib/demo/site.ts";
 import { print } from "../lib/log.ts";
@@ -49,6 +53,9 @@ const route = (system: string, request: Request) => {
   }`;
 };
 
+/** With TIMELINE=1, when each request of the pass arrived and at which system. */
+const timeline = Deno.env.get("TIMELINE") === "1" ? [] as [number, System][] : undefined;
+
 const world = realWorld();
 const site = await startDemoSite(world.serve, {
   now: () => Date.now(),
@@ -56,6 +63,7 @@ const site = await startDemoSite(world.serve, {
   latencyMs: LATENCY_MS,
   onRequest: (system, request) => {
     requests[system]++;
+    timeline?.push([performance.now(), system]);
     if (routes) routes.set(route(system, request), (routes.get(route(system, request)) ?? 0) + 1);
     const token = system === "keycloak" && request.url.includes("/protocol/openid-connect/token");
     if (request.method !== "GET" && request.method !== "HEAD" && !token) writes++;
@@ -127,14 +135,17 @@ async function sample(pid: number): Promise<{ rssMb: number; cpuS: number }> {
 const AGENT_MAIN = Deno.env.get("AGENT_MAIN");
 
 /** One agent process, `run --once --mode <mode>`; what it cost. */
-async function agentPass(mode: string): Promise<Measured> {
+async function agentPass(
+  mode: string,
+  flags = Deno.env.get("AGENT_FLAGS")?.split(" ").filter(Boolean) ?? [],
+): Promise<Measured> {
   const before = { ...requests };
   const writesBefore = writes;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: agentArgs(["run", "-c", configPath, "--once", "--mode", mode], {
       // e.g. AGENT_FLAGS=--v8-flags=--prof to profile the agent
-      flags: Deno.env.get("AGENT_FLAGS")?.split(" ").filter(Boolean) ?? [],
+      flags,
       ...(AGENT_MAIN ? { main: AGENT_MAIN } : {}),
     }),
     stdout: "null",
@@ -165,6 +176,21 @@ async function agentPass(mode: string): Promise<Measured> {
     routes.clear();
   }
   const ms = performance.now() - t0;
+  if (timeline) {
+    print(`-- ${mode}: requests per 250 ms (${SYSTEMS.join(" / ")})`);
+    const steps = new Map<number, Record<System, number>>();
+    for (const [t, system] of timeline) {
+      const step = Math.floor((t - t0) / 250);
+      const counts = steps.get(step) ?? { waldur: 0, harbor: 0, rancher: 0, keycloak: 0 };
+      counts[system]++;
+      steps.set(step, counts);
+    }
+    for (const [step, counts] of steps) {
+      print(`${String(step * 250).padStart(6)} ms ${SYSTEMS.map((s) => counts[s]).join(" / ")}`);
+    }
+    timeline.length = 0;
+  }
+  if (Deno.env.get("LOG") === "1") print(stderr);
   if (!status.success) {
     throw new Error(`the ${mode} pass failed (exit ${status.code}):\n${stderr.slice(-3000)}`);
   }
@@ -182,6 +208,12 @@ async function agentPass(mode: string): Promise<Measured> {
   };
 }
 
+const perResource = (n: number) => (n / TOTAL).toFixed(2);
+const row = (name: string, m: Measured) =>
+  `| ${name} | ${(m.ms / 1000).toFixed(1)} s | ${m.total} (${perResource(m.total)}/resource) | ` +
+  `${SYSTEMS.map((s) => m.requests[s]).join(" / ")} | ${m.writes} | ${
+    m.rssMb ? `${m.cpuS.toFixed(1)} s | ${m.rssMb.toFixed(0)} MB` : "– | –"
+  } |`;
 const orders = await agentPass("orders");
 const done = [...site.waldur.orders.values()].filter((o) => o.state === "done").length;
 if (done !== TOTAL) throw new Error(`${done} of ${TOTAL} orders done after the orders pass`);
@@ -263,16 +295,19 @@ async function keycloakToken(): Promise<string> {
   return body.access_token;
 }
 
+if (Deno.env.get("AGAIN") === "1") {
+  print(row("steady state", steady));
+  for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    for (const command of line.split("\n").slice(0, -1)) {
+      const [mode = "all", ...flags] = command.trim().split(/\s+/).filter(Boolean);
+      print(row(`again: ${command.trim() || "all"}`, await agentPass(mode, flags)));
+    }
+  }
+}
 const naive = await naivePass();
 await site.close();
 await world.removeDir(dir);
 
-const perResource = (n: number) => (n / TOTAL).toFixed(2);
-const row = (name: string, m: Measured) =>
-  `| ${name} | ${(m.ms / 1000).toFixed(1)} s | ${m.total} (${perResource(m.total)}/resource) | ` +
-  `${SYSTEMS.map((s) => m.requests[s]).join(" / ")} | ${m.writes} | ${
-    m.rssMb ? `${m.cpuS.toFixed(1)} s | ${m.rssMb.toFixed(0)} MB` : "– | –"
-  } |`;
 print(
   `${TOTAL} resources (${HALF} Harbor, ${HALF} Rancher, Keycloak groups for both) in ` +
     `${PROJECTS * 2} Waldur projects, ${LATENCY_MS} ms per answer, concurrency ${CONCURRENCY}; ` +

@@ -397,11 +397,16 @@ async function run(world: World, options: RunOptions): Promise<number> {
       version: world.version,
     });
     if (options.once) {
+      // Each offering's passes in order (orders, membership, usage: a resource created now gets
+      // its members in the same run); offerings side by side, as the running agent's loops are.
       let failed = 0;
-      for (const spec of specs) {
-        const result = await runPass(spec, deps, stop.signal);
-        if (result.outcome !== "ok") failed++;
-      }
+      const byOffering = Map.groupBy(specs, (s) => s.offering);
+      await Promise.all([...byOffering.values()].map(async (passes) => {
+        for (const spec of passes) {
+          const result = await runPass(spec, deps, stop.signal);
+          if (result.outcome !== "ok") failed++;
+        }
+      }));
       log.info(`--once: ${specs.length - failed} of ${specs.length} passes ok`);
       return failed === 0 ? 0 : 1;
     }

@@ -185,7 +185,8 @@ Deno.test("a 60-second outage of each system: bounded requests, an open circuit,
 
 Deno.test("orders pages that change between calls lose nothing and repeat nothing", async () => {
   const site = makeHarborSite();
-  for (let i = 0; i < 150; i++) order(site, `reg${i}`, { storage: 1 }, `p${i % 10}`);
+  // two pages at Waldur's page size of 300
+  for (let i = 0; i < 350; i++) order(site, `reg${i}`, { storage: 1 }, `p${i % 10}`);
   let added = 0;
   // before page 2 is served, a new order arrives and shifts every item by one
   site.waldur.faults.add({
@@ -200,7 +201,7 @@ Deno.test("orders pages that change between calls lose nothing and repeat nothin
   });
   await drive(site);
   const orders = [...site.waldur.orders.values()];
-  assert.equal(orders.length, 152);
+  assert.equal(orders.length, 352);
   assert.deepEqual(orders.filter((o) => o.state !== "done").map((o) => o.resource_name), []);
   for (const o of orders) {
     const finals = site.waldur.requests.filter((r) =>
@@ -208,7 +209,7 @@ Deno.test("orders pages that change between calls lose nothing and repeat nothin
     ).length;
     assert.equal(finals, 1, `${o.resource_name} finished ${finals} times`);
   }
-  assert.equal(site.harbor.projects.size, 152);
+  assert.equal(site.harbor.projects.size, 352);
   site.close();
 });
 

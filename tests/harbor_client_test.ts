@@ -57,6 +57,60 @@ Deno.test("lists page to the end with page_size=100, past Harbor's default of 10
   assert.equal((await client.listQuotas()).length, 205);
 });
 
+/** A client whose answers pass through `edit` first. */
+function editedClient(fake: FakeHarbor, edit: (request: Request, response: Response) => Response) {
+  const paths: string[] = [];
+  const client = createHarborClient({
+    url: "http://harbor.test/",
+    username: fake.username,
+    password: fake.password,
+    fetch: async (request) => {
+      const u = new URL(request.url);
+      paths.push(`${request.method} ${u.pathname}${u.search}`);
+      return edit(request, await fake.app.request(request));
+    },
+    clock: new ManualClock(),
+  });
+  return { client, paths };
+}
+
+Deno.test("paging: a count that is a whole number of pages costs no empty page; without a count, pages are read until one is short", async () => {
+  const fake = new FakeHarbor();
+  for (let i = 0; i < 200; i++) fake.addProject(`p-${i}`);
+  const counted = editedClient(fake, (_, response) => response);
+  assert.equal((await counted.client.listProjects()).length, 200);
+  assert.equal(counted.paths.length, 2);
+
+  fake.addProject("p-200");
+  const uncounted = editedClient(fake, (_, response) => {
+    const headers = new Headers(response.headers);
+    headers.delete("x-total-count");
+    return new Response(response.body, { status: response.status, headers });
+  });
+  const names = (await uncounted.client.listProjects()).map((p) => p.name);
+  assert.equal(new Set(names).size, 201);
+  assert.deepEqual(
+    uncounted.paths.map((p) => new URL(p.split(" ")[1]!, "http://h").searchParams.get("page")),
+    ["1", "2", "3"],
+  );
+});
+
+Deno.test("paging: a page that fails fails the list (no partial list is taken as the whole)", async () => {
+  const fake = new FakeHarbor();
+  for (let i = 0; i < 450; i++) fake.addProject(`p-${i}`);
+  const { client } = editedClient(
+    fake,
+    (request, response) =>
+      new URL(request.url).searchParams.get("page") === "3"
+        ? new Response(JSON.stringify({ errors: [{ code: "FORBIDDEN", message: "no" }] }), {
+          status: 403,
+        })
+        : response,
+  );
+  const error = await rejects(client.listProjects());
+  assert.equal(error.status, 403);
+});
+
 Deno.test("project lookup is exact: a name that is a prefix of others finds only itself", async () => {
   const { fake, client, paths } = setup();
   for (let i = 0; i < 30; i++) fake.addProject(`waldur-a${i}`);

@@ -17,18 +17,40 @@ function client(fake: FakeWaldur, apiUrl = "http://waldur.test/api") {
   return { c, seen };
 }
 
-Deno.test("lists page with page_size=100 to the end and repeat state= params", async () => {
+Deno.test("lists page with page_size=300 to the end and repeat state= params", async () => {
+  const fake = new FakeWaldur();
+  const offering = fake.addOffering("o", []);
+  for (let i = 0; i < 750; i++) {
+    fake.orderCreate(offering, { name: `r${i}`, project: "p", customer: "c" });
+  }
+  const { c, seen } = client(fake);
+  const { items, rejected } = await c.listOrders(offering, ["pending-provider", "executing"]);
+  assert.equal(items.length, 750);
+  assert.equal(rejected.length, 0);
+  assert.equal(seen.length, 3);
+  assert.match(seen[0] ?? "", /state=pending-provider&state=executing&page=1&page_size=300$/);
+});
+
+Deno.test("a server that caps the page size lower is still paged to the end", async () => {
   const fake = new FakeWaldur();
   const offering = fake.addOffering("o", []);
   for (let i = 0; i < 250; i++) {
     fake.orderCreate(offering, { name: `r${i}`, project: "p", customer: "c" });
   }
-  const { c, seen } = client(fake);
-  const { items, rejected } = await c.listOrders(offering, ["pending-provider", "executing"]);
-  assert.equal(items.length, 250);
-  assert.equal(rejected.length, 0);
-  assert.equal(seen.length, 3);
-  assert.match(seen[0] ?? "", /state=pending-provider&state=executing&page=1&page_size=100$/);
+  let calls = 0;
+  const c = createWaldurClient({
+    config: { apiUrl: "http://waldur.test/api", token: fake.token, verifySsl: true },
+    // an older Waldur whose maximum is 100
+    fetch: (r) => {
+      calls++;
+      return Promise.resolve(fake.app.request(r.url.replace("page_size=300", "page_size=100"), r));
+    },
+    clock: new ManualClock(),
+    userAgent: "berth/test",
+  });
+  const { items } = await c.listOrders(offering, ["pending-provider"]);
+  assert.equal(new Set(items.map((o) => o.uuid)).size, 250);
+  assert.equal(calls, 3);
 });
 
 Deno.test("a malformed item is set aside with its uuid and problem; the rest of the list is kept", async () => {

@@ -337,6 +337,36 @@ export class HarborBackend implements Backend {
 
   async reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>> {
     const resources = items.map((i) => i.resource);
+    // The Keycloak groups' members do not depend on Harbor: both systems are worked side by side,
+    // and a Harbor that cannot be read fails the pass only once Keycloak's part has finished.
+    const [settled, kc] = await Promise.all([
+      this.#reconcileHarbor(resources).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      this.#keycloak?.sync(
+        items.map((i) => ({
+          group: groupName(i.resource, this.naming),
+          resource: i.resource.uuid,
+          usernames: i.usernames,
+        })),
+      ),
+    ]);
+    if (!settled.ok) throw settled.error;
+    const harbor = settled.value;
+    const outcomes = harbor.outcomes;
+    for (const [uuid, outcome] of kc ?? []) {
+      const o = outcomes.get(uuid);
+      if (!o?.ok) continue;
+      outcomes.set(uuid, outcome.ok ? { ok: true, changes: o.changes + outcome.changes } : outcome);
+    }
+    this.#observeRows(resources, harbor.observed, harbor.actions, harbor.problems);
+    this.#publish();
+    return outcomes;
+  }
+
+  /** Harbor's part of a membership pass: observe, plan, repair. */
+  async #reconcileHarbor(resources: readonly ResourceSpec[]) {
     const observed = await this.observe(resources);
     const { actions, problems } = planHarbor(resources, observed, this.naming);
     const outcomes = new Map<string, Outcome>();
@@ -356,26 +386,7 @@ export class HarborBackend implements Backend {
         for (const uuid of action.resources) outcomes.set(uuid, { ok: false, error });
       }
     }
-    if (this.#keycloak) {
-      const kc = await this.#keycloak.sync(
-        items.map((i) => ({
-          group: groupName(i.resource, this.naming),
-          resource: i.resource.uuid,
-          usernames: i.usernames,
-        })),
-      );
-      for (const [uuid, outcome] of kc) {
-        const o = outcomes.get(uuid);
-        if (!o?.ok) continue;
-        outcomes.set(
-          uuid,
-          outcome.ok ? { ok: true, changes: o.changes + outcome.changes } : outcome,
-        );
-      }
-    }
-    this.#observeRows(resources, observed, actions, problems);
-    this.#publish();
-    return outcomes;
+    return { observed, actions, problems, outcomes };
   }
 
   /** Performs one planned action. */

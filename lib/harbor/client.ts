@@ -2,7 +2,8 @@
  * Harbor's REST API v2.0 as Berth uses it. Every request is stateless HTTP basic auth with the
  * robot account (no cookies, so Harbor's CSRF check never applies) and carries its own
  * `X-Request-Id`. Lookups are exact (`GET /projects/{name}` with `X-Is-Resource-Name: true`);
- * lists are paged to the end with `page_size=100`; created ids come from `Location`.
+ * lists are paged to the end with `page_size=100` (the pages after the first a few at a time);
+ * created ids come from `Location`.
  *
  * Errors stay {@link HttpError}s with the status, so callers branch on 404/409/412, and their
  * messages say what to fix. A refused credential (401) or a missing permission (403) is the
@@ -20,6 +21,7 @@ import {
   type Http,
   type QueryValue,
 } from "../http.ts";
+import { forEachLimit } from "../pool.ts";
 import {
   Health,
   Permission,
@@ -49,6 +51,8 @@ export interface HarborClientOptions {
 export const OIDC_GROUP = 3;
 export const PAGE_SIZE = 100;
 const MAX_PAGES = 100_000;
+/** Pages of one list read at a time once the first has said how many there are. */
+const PAGE_CONCURRENCY = 4;
 
 /** The Harbor calls Berth makes. */
 export interface HarborClient {
@@ -138,24 +142,54 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
     }
   }
 
+  /**
+   * Every page of a list. Page 1 gives `X-Total-Count`; the pages it announces are then read a
+   * few at a time, and paging goes on one by one past them while pages come back full (the list
+   * grew meanwhile, or the server sent no count).
+   */
   async function listAll<T>(
     path: string,
     schema: z.ZodType<T>,
     action: string,
     query: Record<string, QueryValue> = {},
   ): Promise<T[]> {
-    const out: T[] = [];
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const res = await call("GET", path, action, {
-        query: { ...query, page, page_size: PAGE_SIZE },
+    const page = async (n: number) =>
+      (await call("GET", path, action, {
+        query: { ...query, page: n, page_size: PAGE_SIZE },
         schema: z.array(schema),
+      })).data;
+    const first = await call("GET", path, action, {
+      query: { ...query, page: 1, page_size: PAGE_SIZE },
+      schema: z.array(schema),
+    });
+    const pages: T[][] = [first.data];
+    const total = Number(first.headers.get("x-total-count"));
+    const announced = first.headers.has("x-total-count") && Number.isFinite(total)
+      ? Math.min(MAX_PAGES, Math.ceil(total / PAGE_SIZE))
+      : 1;
+    if (first.data.length === PAGE_SIZE && announced > 1) {
+      let failure: { error: unknown } | undefined;
+      const rest = Array.from({ length: announced - 1 }, (_, i) => i + 2);
+      await forEachLimit(rest, PAGE_CONCURRENCY, async (n) => {
+        if (failure) return;
+        try {
+          pages[n - 1] = await page(n);
+        } catch (error) {
+          failure ??= { error };
+        }
       });
-      out.push(...res.data);
-      const total = Number(res.headers.get("x-total-count"));
-      if (res.data.length < PAGE_SIZE) break;
-      if (res.headers.has("x-total-count") && Number.isFinite(total) && out.length >= total) break;
+      if (failure) throw failure.error;
     }
-    return out;
+    const counted = announced > 1 || first.headers.has("x-total-count");
+    let seen = pages.reduce((n, p) => n + p.length, 0);
+    while (
+      pages.at(-1)?.length === PAGE_SIZE && pages.length < MAX_PAGES && !(counted && seen >= total)
+    ) {
+      const next = await page(pages.length + 1);
+      pages.push(next);
+      seen += next.length;
+    }
+    return pages.flat();
   }
 
   const encode = encodeURIComponent;

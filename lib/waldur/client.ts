@@ -1,6 +1,6 @@
 /**
  * Waldur's marketplace API as the site agent uses it: `Authorization: Token` (or an OIDC
- * client-credentials bearer), `page_size=100` paging to the end by `x-result-count`, repeated
+ * client-credentials bearer), `page_size=300` (DRF's maximum) paging to the end by `x-result-count`, repeated
  * `state=` params, every response parsed with zod. Paths are relative to the `/api` base.
  */
 import { z } from "zod";
@@ -43,7 +43,8 @@ export interface UsageItem {
   amount: string;
 }
 
-const PAGE_SIZE = 100;
+/** Waldur's maximum (a server that caps lower is still paged to the end by x-result-count). */
+const PAGE_SIZE = 300;
 const MAX_PAGES = 10_000;
 
 /** The Waldur calls the processors and commands use. */
