@@ -296,6 +296,11 @@ async function keycloakToken(): Promise<string> {
 }
 
 if (Deno.env.get("AGAIN") === "1") {
+  for (
+    const [name, m] of [["orders", orders], ["membership", membership], ["usage", usage]] as const
+  ) {
+    print(row(name, m));
+  }
   print(row("steady state", steady));
   for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
     for (const command of line.split("\n").slice(0, -1)) {

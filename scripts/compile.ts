@@ -9,6 +9,7 @@
  * `BERTH_STATE_DIR` (default /var/lib/berth), as the systemd unit, the image and the Kubernetes
  * manifests in deploy/ do.
  */
+import { V8_FLAGS_ARG } from "../lib/v8_flags.ts";
 import { VERSION } from "../lib/version.ts";
 
 /** The targets `deno compile` builds. */
@@ -28,6 +29,7 @@ export function compileArgs(
     "--allow-read",
     `--allow-write=${options.stateDir},${options.tmpDir}`,
     "--allow-env",
+    V8_FLAGS_ARG,
     "--output",
     `${options.outDir}/berth-${VERSION}-${target}`,
     "main.ts",

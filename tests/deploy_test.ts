@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import YAML from "yaml";
 import { z } from "zod";
 import { StatusRecord } from "../lib/status.ts";
+import { V8_FLAGS_ARG } from "../lib/v8_flags.ts";
 import { VERSION } from "../lib/version.ts";
 import { createApp } from "../routes/app.tsx";
 import { compileArgs, TARGETS } from "../scripts/compile.ts";
@@ -126,6 +127,7 @@ Deno.test("Dockerfile: two stages, non-root, HEALTHCHECK on /healthz of the port
   const listen = /"--listen", "0\.0\.0\.0:(\d+)"/.exec(text)?.[1];
   assert.equal(listen, expose);
   assert.match(text, /--allow-write=\/var\/lib\/berth,\/tmp/, "the same narrow writes as compile");
+  assert.ok(text.includes(` ${V8_FLAGS_ARG} `), "the same V8 flags as compile");
   assert.match(text, /^WORKDIR \/var\/lib\/berth$/m);
 });
 
@@ -163,6 +165,7 @@ Deno.test("deno task compile: both linux targets, narrow permissions, the versio
   assert.ok(!args.some((a) => a.startsWith("--allow-run") || a.startsWith("--allow-ffi")));
   assert.ok(args.includes("--allow-write=/var/lib/berth,/tmp"));
   assert.ok(args.includes("--frozen"));
+  assert.ok(args.includes(V8_FLAGS_ARG), "the binary carries Berth's V8 flags");
   assert.equal(
     args[args.indexOf("--output") + 1],
     `dist/berth-${VERSION}-aarch64-unknown-linux-gnu`,
@@ -171,9 +174,19 @@ Deno.test("deno task compile: both linux targets, narrow permissions, the versio
   assert.equal(VERSION, denoJson.version, "lib/version.ts follows deno.json");
 });
 
+Deno.test("deno task start and demo run with Berth's V8 flags", () => {
+  const tasks = z.object({ tasks: z.record(z.string(), z.string()) }).parse(
+    JSON.parse(read("deno.json")),
+  ).tasks;
+  for (const task of ["start", "demo"]) {
+    assert.ok(tasks[task]?.startsWith(`deno run ${V8_FLAGS_ARG} `), task);
+  }
+});
+
 Deno.test("berth --version prints the version", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", new URL("main.ts", root).pathname, "--version"],
+    // with Berth's V8 flags: deno exits 1 on a flag V8 does not know
+    args: ["run", V8_FLAGS_ARG, new URL("main.ts", root).pathname, "--version"],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -1,5 +1,6 @@
 /** The agent as a real process (`deno run main.ts run`), for the browser test and benchmarks. */
 import { type DemoConfigOptions, type DemoSite, startDemoSite } from "../../lib/demo/site.ts";
+import { V8_FLAGS } from "../../lib/v8_flags.ts";
 import { realWorld } from "../../lib/world.ts";
 
 /** A running agent. */
@@ -14,20 +15,24 @@ export interface AgentProcess {
 }
 
 /**
- * `deno run` arguments for the agent with the permissions it needs: `deno` flags (`--v8-flags`),
- * then the entry point (main.ts unless `main` names another), then the agent's own arguments.
+ * `deno run` arguments for the agent as it is shipped (its permissions and {@link V8_FLAGS}):
+ * `deno` flags (a `--v8-flags=` among them adds to Berth's), then the entry point (main.ts unless
+ * `main` names another), then the agent's own arguments.
  */
 export function agentArgs(
   args: readonly string[],
   options: { flags?: readonly string[]; main?: string } = {},
 ): string[] {
+  const flags = options.flags ?? [];
+  const v8 = flags.filter((f) => f.startsWith("--v8-flags=")).map((f) => f.slice(11));
   return [
     "run",
     "--allow-net",
     "--allow-read",
     "--allow-write",
     "--allow-env",
-    ...(options.flags ?? []),
+    `--v8-flags=${[...V8_FLAGS, ...v8].join(",")}`,
+    ...flags.filter((f) => !f.startsWith("--v8-flags=")),
     options.main ?? new URL("../../main.ts", import.meta.url).pathname,
     ...args,
   ];
