@@ -4,7 +4,7 @@
  * every change made to an external system, the order journal (attempts, backoff, outcome) and
  * the last usage reported per resource and billing period.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { BerthError } from "./errors.ts";
 
 /** A change made to an external system. */
@@ -67,6 +67,11 @@ const KEEP_ROWS = 50_000;
 /** The state store. */
 export class Store {
   #db: DatabaseSync;
+  /**
+   * Prepared statements by SQL text. A statement prepared per call holds a few KB of SQLite's
+   * memory that V8 does not see until it collects the wrapper: 10,000 orders left ~60 MB behind.
+   */
+  #statements = new Map<string, StatementSync>();
   readonly path: string;
 
   private constructor(db: DatabaseSync, path: string) {
@@ -107,6 +112,15 @@ export class Store {
     }
   }
 
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   #tx(work: () => void): void {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
@@ -120,7 +134,7 @@ export class Store {
 
   #run(sql: string, ...params: (string | number | null)[]): void {
     try {
-      this.#db.prepare(sql).run(...params);
+      this.#prepare(sql).run(...params);
     } catch (cause) {
       throw storeError(this.path, cause);
     }
@@ -142,7 +156,7 @@ export class Store {
 
   /** The most recent audit events, newest first. */
   recentAudit(limit = 50): AuditEvent[] {
-    return this.#db.prepare(
+    return this.#prepare(
       "SELECT at, offering, system, action, target, result, detail FROM audit ORDER BY id DESC LIMIT ?",
     ).all(limit).map((r) => ({
       at: Number(r.at),
@@ -173,7 +187,7 @@ export class Store {
 
   /** The last recorded run of a loop, if any. */
   lastRun(offering: string, loop: string): LoopRun | undefined {
-    const r = this.#db.prepare(
+    const r = this.#prepare(
       "SELECT * FROM loop_runs WHERE offering = ? AND loop = ? ORDER BY id DESC LIMIT 1",
     ).get(offering, loop);
     if (!r) return undefined;
@@ -189,7 +203,7 @@ export class Store {
 
   /** The journal entry of an order, if Berth has seen it before. */
   order(uuid: string): OrderJournal | undefined {
-    const r = this.#db.prepare("SELECT * FROM order_journal WHERE order_uuid = ?").get(uuid);
+    const r = this.#prepare("SELECT * FROM order_journal WHERE order_uuid = ?").get(uuid);
     if (!r) return undefined;
     const final = String(r.final_state);
     return {
@@ -224,7 +238,7 @@ export class Store {
 
   /** The amounts last reported for a resource and period, component → amount string. */
   lastUsage(resourceUuid: string, period: string): Record<string, string> {
-    const rows = this.#db.prepare(
+    const rows = this.#prepare(
       "SELECT component, amount FROM usage_reports WHERE resource_uuid = ? AND period = ?",
     ).all(resourceUuid, period);
     return Object.fromEntries(rows.map((r) => [String(r.component), String(r.amount)]));
@@ -240,7 +254,7 @@ export class Store {
     try {
       this.#tx(() => {
         for (const [component, amount] of Object.entries(amounts)) {
-          this.#db.prepare(
+          this.#prepare(
             `INSERT INTO usage_reports (resource_uuid, period, component, amount, reported_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (resource_uuid, period, component) DO UPDATE SET amount = excluded.amount, reported_at = excluded.reported_at`,
           ).run(resourceUuid, period, component, amount, at);
@@ -252,6 +266,7 @@ export class Store {
   }
 
   close(): void {
+    this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 }

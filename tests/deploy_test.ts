@@ -174,12 +174,16 @@ Deno.test("deno task compile: both linux targets, narrow permissions, the versio
   assert.equal(VERSION, denoJson.version, "lib/version.ts follows deno.json");
 });
 
-Deno.test("deno task start and demo run with Berth's V8 flags", () => {
+Deno.test("deno task start, demo and bench run with Berth's V8 flags", () => {
   const tasks = z.object({ tasks: z.record(z.string(), z.string()) }).parse(
     JSON.parse(read("deno.json")),
   ).tasks;
   for (const task of ["start", "demo"]) {
     assert.ok(tasks[task]?.startsWith(`deno run ${V8_FLAGS_ARG} `), task);
+  }
+  // the in-process benchmarks measure the same heap as shipped (scale.ts spawns agents with them)
+  for (const run of tasks.bench?.split(" && ") ?? []) {
+    if (!run.endsWith("bench/scale.ts")) assert.ok(run.includes(` ${V8_FLAGS_ARG} `), run);
   }
 });
 
