@@ -11,8 +11,8 @@ import { makeHarborSite } from "./support/harbor.ts";
 
 const GIB = 1024 ** 3;
 
-function setup(): { fake: FakeHarbor; client: HarborClient; paths: string[] } {
-  const fake = new FakeHarbor();
+/** A client whose answers pass through `edit` first. */
+function editedClient(fake: FakeHarbor, edit: (request: Request, response: Response) => Response) {
   const paths: string[] = [];
   const client = createHarborClient({
     url: "http://harbor.test/",
@@ -21,11 +21,16 @@ function setup(): { fake: FakeHarbor; client: HarborClient; paths: string[] } {
     fetch: async (request) => {
       const u = new URL(request.url);
       paths.push(`${request.method} ${u.pathname}${u.search}`);
-      return await fake.app.request(request);
+      return edit(request, await fake.app.request(request));
     },
     clock: new ManualClock(),
   });
-  return { fake, client, paths };
+  return { client, paths };
+}
+
+function setup(): { fake: FakeHarbor; client: HarborClient; paths: string[] } {
+  const fake = new FakeHarbor();
+  return { fake, ...editedClient(fake, (_, response) => response) };
 }
 
 async function rejects(p: Promise<unknown>): Promise<HttpError> {
@@ -56,23 +61,6 @@ Deno.test("lists page to the end with page_size=100, past Harbor's default of 10
   ]);
   assert.equal((await client.listQuotas()).length, 205);
 });
-
-/** A client whose answers pass through `edit` first. */
-function editedClient(fake: FakeHarbor, edit: (request: Request, response: Response) => Response) {
-  const paths: string[] = [];
-  const client = createHarborClient({
-    url: "http://harbor.test/",
-    username: fake.username,
-    password: fake.password,
-    fetch: async (request) => {
-      const u = new URL(request.url);
-      paths.push(`${request.method} ${u.pathname}${u.search}`);
-      return edit(request, await fake.app.request(request));
-    },
-    clock: new ManualClock(),
-  });
-  return { client, paths };
-}
 
 Deno.test("paging: a count that is a whole number of pages costs no empty page; without a count, pages are read until one is short", async () => {
   const fake = new FakeHarbor();
