@@ -108,6 +108,62 @@ Deno.test("berth run --once processes orders and exits 0; the identity is regist
   assert.equal(w.waldur.requests.filter((r) => r.path.includes("site-agent-identities")).length, 5);
 });
 
+Deno.test("berth run --once works the offerings side by side, each offering's passes in order", async () => {
+  const w = world(config);
+  const first = w.offeringUuid;
+  const second = w.waldur.addOffering("Second", []);
+  const yaml = `${config({ token: w.waldur.token, offering: first })}`.replace(
+    "state_file:",
+    `  - name: second
+    waldur_api_url: http://waldur.test/api/
+    waldur_api_token: ${w.waldur.token}
+    waldur_offering_uuid: ${second}
+    backend_type: memory
+    backend_settings: {}
+    backend_components:
+      storage: {measured_unit: GB, accounting_type: limit, label: Storage}
+state_file:`,
+  );
+  w.readFile = (p) => {
+    if (p !== "berth.yaml") throw new Deno.errors.NotFound(p);
+    return yaml;
+  };
+  // The first offering's orders list is held until the second offering asks for anything (or 2 s
+  // pass): one after the other, the second would never ask while the first is held.
+  const lists: string[] = [];
+  let holding = false;
+  let secondWhileHeld = false;
+  let release = () => {};
+  const inner = w.fetch;
+  w.fetch = async (request) => {
+    const url = new URL(request.url);
+    const offering = url.searchParams.get("offering_uuid");
+    if (offering) lists.push(`${offering === first ? "first" : "second"} ${url.pathname}`);
+    if (offering === second && holding) {
+      secondWhileHeld = true;
+      release();
+    }
+    if (offering === first && url.pathname.endsWith("/marketplace-orders/") && !secondWhileHeld) {
+      holding = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((r) => {
+        release = r;
+        timer = setTimeout(r, 2_000);
+      });
+      clearTimeout(timer);
+      holding = false;
+    }
+    return await inner(request);
+  };
+  assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0, w.logs.join("\n"));
+  assert.ok(secondWhileHeld, "the second offering's passes ran while the first was held");
+  for (const o of ["first", "second"]) {
+    const mine = lists.filter((l) => l.startsWith(`${o} `)).map((l) => l.split("/").at(-2));
+    assert.equal(mine[0], "marketplace-orders", `${o}: the orders pass first (${mine})`);
+    assert.ok(mine.includes("marketplace-provider-resources"), `${o}: membership and usage ran`);
+  }
+});
+
 Deno.test("berth run serves on status.listen (127.0.0.1:8080 by default) or --listen, behind status.token", async () => {
   const token = "status-token-0123456789";
   const w = world((c) => `${config(c)}status: {token: ${token}}\n`);

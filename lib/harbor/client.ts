@@ -153,39 +153,34 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
     action: string,
     query: Record<string, QueryValue> = {},
   ): Promise<T[]> {
-    const page = async (n: number) =>
-      (await call("GET", path, action, {
+    const page = (n: number) =>
+      call("GET", path, action, {
         query: { ...query, page: n, page_size: PAGE_SIZE },
         schema: z.array(schema),
-      })).data;
-    const first = await call("GET", path, action, {
-      query: { ...query, page: 1, page_size: PAGE_SIZE },
-      schema: z.array(schema),
-    });
+      });
+    const first = await page(1);
     const pages: T[][] = [first.data];
     const total = Number(first.headers.get("x-total-count"));
-    const announced = first.headers.has("x-total-count") && Number.isFinite(total)
-      ? Math.min(MAX_PAGES, Math.ceil(total / PAGE_SIZE))
-      : 1;
+    const counted = first.headers.has("x-total-count") && Number.isFinite(total);
+    const announced = counted ? Math.min(MAX_PAGES, Math.ceil(total / PAGE_SIZE)) : 1;
     if (first.data.length === PAGE_SIZE && announced > 1) {
       let failure: { error: unknown } | undefined;
       const rest = Array.from({ length: announced - 1 }, (_, i) => i + 2);
       await forEachLimit(rest, PAGE_CONCURRENCY, async (n) => {
         if (failure) return;
         try {
-          pages[n - 1] = await page(n);
+          pages[n - 1] = (await page(n)).data;
         } catch (error) {
           failure ??= { error };
         }
       });
       if (failure) throw failure.error;
     }
-    const counted = announced > 1 || first.headers.has("x-total-count");
     let seen = pages.reduce((n, p) => n + p.length, 0);
     while (
       pages.at(-1)?.length === PAGE_SIZE && pages.length < MAX_PAGES && !(counted && seen >= total)
     ) {
-      const next = await page(pages.length + 1);
+      const next = (await page(pages.length + 1)).data;
       pages.push(next);
       seen += next.length;
     }

@@ -1,7 +1,8 @@
 /**
  * Waldur's marketplace API as the site agent uses it: `Authorization: Token` (or an OIDC
- * client-credentials bearer), `page_size=300` (DRF's maximum) paging to the end by `x-result-count`, repeated
- * `state=` params, every response parsed with zod. Paths are relative to the `/api` base.
+ * client-credentials bearer), `page_size=300` (DRF's maximum) paging to the end by
+ * `x-result-count`, repeated `state=` params, every response parsed with zod. Paths are relative
+ * to the `/api` base.
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
