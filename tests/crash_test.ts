@@ -9,14 +9,13 @@ import assert from "node:assert/strict";
 import { type DemoSite, startDemoSite } from "../lib/demo/site.ts";
 import { print } from "../lib/log.ts";
 import { realWorld } from "../lib/world.ts";
+import { agentArgs } from "./support/agent_process.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
 const GIB = 1024 ** 3;
 
 async function runOnce(configPath: string): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, MAIN, "run", "--once", "-c", configPath],
+    args: agentArgs(["run", "--once", "-c", configPath]),
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -165,7 +164,7 @@ async function scenario(
     queueBatch(site);
     phase = "batch";
     child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMS, MAIN, "run", "-c", configPath],
+      args: agentArgs(["run", "-c", configPath]),
       stdout: "null",
       stderr: "null",
     }).spawn();

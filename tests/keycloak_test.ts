@@ -206,6 +206,26 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
   site.close();
 });
 
+Deno.test("Harbor with keycloak: a Harbor that cannot be read fails the pass, and the groups are still synced", async () => {
+  const clock = new ManualClock();
+  const kc = new FakeKeycloak({ now: () => clock.now() });
+  kc.addRealm("waldur");
+  kc.addUser("waldur", "ann");
+  const site = makeHarborSite(
+    `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
+    { "keycloak.test": kc.app },
+  );
+  order(site, "reg");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  // a refusal Harbor means (not a passing fault): the projects list answers 400
+  site.harbor.faults.add({ kind: "status", status: 400, method: "GET", path: /\/projects$/ });
+  await assert.rejects(syncMembership(site.offering.context), /cannot list projects: HTTP 400/);
+  // Keycloak's part had finished when the pass failed: nothing is left running behind it
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
+  site.close();
+});
+
 type OpenApi = {
   paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
 };

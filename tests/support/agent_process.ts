@@ -23,16 +23,17 @@ export function agentArgs(
   args: readonly string[],
   options: { flags?: readonly string[]; main?: string } = {},
 ): string[] {
+  const V8 = "--v8-flags=";
   const flags = options.flags ?? [];
-  const v8 = flags.filter((f) => f.startsWith("--v8-flags=")).map((f) => f.slice(11));
+  const v8 = flags.filter((f) => f.startsWith(V8)).map((f) => f.slice(V8.length));
   return [
     "run",
     "--allow-net",
     "--allow-read",
     "--allow-write",
     "--allow-env",
-    `--v8-flags=${[...V8_FLAGS, ...v8].join(",")}`,
-    ...flags.filter((f) => !f.startsWith("--v8-flags=")),
+    `${V8}${[...V8_FLAGS, ...v8].join(",")}`,
+    ...flags.filter((f) => !f.startsWith(V8)),
     options.main ?? new URL("../../main.ts", import.meta.url).pathname,
     ...args,
   ];
