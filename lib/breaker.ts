@@ -54,6 +54,8 @@ class Breaker {
   status: BreakerStatus;
   #openFor: number;
   #probing = false;
+  /** When the next probe may go, on monotonic time (`status.retryAt` is its wall-time view). */
+  #retryAt: number | null = null;
 
   constructor(system: string, target: string, readonly options: Required<BreakerOptions>) {
     this.status = {
@@ -72,13 +74,15 @@ class Breaker {
   /** Throws when the request may not go (open, or half-open with its probe in flight). */
   admit(): void {
     const s = this.status;
-    const now = this.options.clock.now();
-    if (s.state === "open" && s.retryAt !== null && now >= s.retryAt) {
+    if (
+      s.state === "open" && this.#retryAt !== null &&
+      this.options.clock.monotonic() >= this.#retryAt
+    ) {
       this.#set("half-open");
       this.#probing = false;
     }
     if (s.state === "open" || (s.state === "half-open" && this.#probing)) {
-      throw new CircuitOpenError({ ...s }, now);
+      throw new CircuitOpenError({ ...s }, this.options.clock.now());
     }
     if (s.state === "half-open") this.#probing = true;
   }
@@ -90,6 +94,7 @@ class Breaker {
     this.#openFor = this.options.openMs;
     if (s.state !== "closed") {
       s.retryAt = null;
+      this.#retryAt = null;
       this.#set("closed");
     }
   }
@@ -103,6 +108,7 @@ class Breaker {
     if (probeFailed || s.failures >= this.options.threshold) {
       if (probeFailed) this.#openFor = Math.min(this.options.maxOpenMs, this.#openFor * 2);
       s.retryAt = this.options.clock.now() + this.#openFor;
+      this.#retryAt = this.options.clock.monotonic() + this.#openFor;
       if (s.state !== "open") s.opens++;
       this.#set("open");
     }

@@ -348,6 +348,7 @@ function wire(world: World, configPath: string, statePath?: string): Wired | und
       offeringUuid: o.offeringUuid,
     })),
     now: () => world.clock.now(),
+    monotonic: () => world.clock.monotonic(),
     redact: (text) => redactor.redact(text),
   });
   const offerings = buildOfferings({
@@ -413,7 +414,6 @@ async function run(world: World, options: RunOptions): Promise<number> {
     const listen = options.listen ?? config.status.listen;
     const app = createApp({
       status,
-      now: () => world.clock.now(),
       ...(config.status.token ? { token: config.status.token } : {}),
       ...(world.runtime ? { deno: world.runtime } : {}),
     });

@@ -1,18 +1,26 @@
-/** The time source every loop and processor receives, so tests can drive time. */
+/**
+ * The time source every loop and processor receives, so tests can drive time. Wall time
+ * (`now`) is for what is shown or stored (timestamps); elapsed time (durations, deadlines,
+ * schedules, liveness, token lifetimes) is measured on `monotonic`, which an NTP step or a VM
+ * resumed after suspend never moves.
+ */
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch (wall time: it may step forwards or back). */
   now(): number;
-  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  /** Milliseconds on a clock that only moves forward at the pace of real time. */
+  monotonic(): number;
+  /** Resolves after `ms` of monotonic time, or early (without throwing) when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /**
  * A clock for tests. With `autoAdvance` (the default) a sleep moves time forward and returns at
  * once (virtual time: retries with backoff cost no real time). Without it, sleeps wait until a
- * test calls `advance`.
+ * test calls `advance`. `stepWall` moves the wall clock alone, as an NTP correction does.
  */
 export class ManualClock implements Clock {
   #now: number;
+  #monotonic = 0;
   #auto: boolean;
   #sleepers: { until: number; resolve: () => void }[] = [];
   /** Every sleep requested, in ms. */
@@ -27,6 +35,10 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
+  monotonic(): number {
+    return this.#monotonic;
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (ms <= 0 || signal?.aborted) return Promise.resolve();
     this.slept.push(ms);
@@ -35,17 +47,31 @@ export class ManualClock implements Clock {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const sleeper = { until: this.#now + ms, resolve };
+      const sleeper = { until: this.#monotonic + ms, resolve };
       this.#sleepers.push(sleeper);
-      signal?.addEventListener("abort", () => resolve(), { once: true });
+      signal?.addEventListener("abort", () => {
+        this.#sleepers = this.#sleepers.filter((s) => s !== sleeper);
+        resolve();
+      }, { once: true });
     });
   }
 
-  /** Moves time forward and wakes every sleeper whose time has come. */
+  /** Sleepers waiting for {@link advance}. */
+  get sleeping(): number {
+    return this.#sleepers.length;
+  }
+
+  /** Moves time forward (wall and monotonic) and wakes every sleeper whose time has come. */
   advance(ms: number): void {
     this.#now += ms;
-    const due = this.#sleepers.filter((s) => s.until <= this.#now);
-    this.#sleepers = this.#sleepers.filter((s) => s.until > this.#now);
+    this.#monotonic += ms;
+    const due = this.#sleepers.filter((s) => s.until <= this.#monotonic);
+    this.#sleepers = this.#sleepers.filter((s) => s.until > this.#monotonic);
     for (const s of due) s.resolve();
+  }
+
+  /** Steps the wall clock alone (an NTP correction, a resumed VM); sleepers are not woken. */
+  stepWall(ms: number): void {
+    this.#now += ms;
   }
 }

@@ -110,7 +110,7 @@ export function createHttp(options: HttpOptions): Http {
       }
     }
     const what = opts.action ?? `${method} ${path}`;
-    const started = options.clock.now();
+    const started = options.clock.monotonic();
     // A timer cleared once the body is read (AbortSignal.timeout would keep every request's
     // signal, and what listens to it, alive for the whole timeout).
     const deadline = new AbortController();
@@ -162,7 +162,7 @@ export function createHttp(options: HttpOptions): Http {
       method,
       path,
       status: response.status,
-      durationMs: options.clock.now() - started,
+      durationMs: options.clock.monotonic() - started,
     });
     if (!response.ok) {
       const excerpt = text.replace(/\s+/g, " ").slice(0, 300);

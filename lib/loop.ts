@@ -34,6 +34,7 @@ export async function runPass(
 ): Promise<PassResult> {
   const { clock, status, store, log } = deps;
   const startedAt = clock.now();
+  const started = clock.monotonic();
   status.loopStarted(spec.offering, spec.loop);
   let result: PassResult;
   try {
@@ -41,13 +42,14 @@ export async function runPass(
   } catch (error) {
     result = { outcome: "failed", error: errorMessage(error), stats: {} };
   }
-  const finishedAt = clock.now();
+  const elapsed = clock.monotonic() - started;
+  const finishedAt = startedAt + elapsed;
   status.loopFinished(
     spec.offering,
     spec.loop,
     result.outcome,
     result.error,
-    startedAt + spec.intervalMs,
+    Math.max(0, spec.intervalMs - elapsed),
   );
   try {
     store.recordRun({
@@ -65,7 +67,7 @@ export async function runPass(
   const fields = {
     offering: spec.offering,
     loop: spec.loop,
-    ms: finishedAt - startedAt,
+    ms: Math.round(elapsed),
     ...result.stats,
   };
   if (result.outcome === "ok") log.info(`${spec.loop} pass ok`, fields);
@@ -73,16 +75,16 @@ export async function runPass(
   return result;
 }
 
-/** Runs a loop until `signal` aborts. */
+/** Runs a loop until `signal` aborts. Its schedule is on monotonic time: a wall-clock step moves no pass. */
 export async function runLoop(spec: LoopSpec, deps: LoopDeps, signal: AbortSignal): Promise<void> {
-  let next = deps.clock.now();
+  let next = deps.clock.monotonic();
   deps.status.addLoop(spec.offering, spec.loop, spec.intervalMs);
   while (!signal.aborted) {
-    const wait = next - deps.clock.now();
+    const wait = next - deps.clock.monotonic();
     if (wait > 0) await deps.clock.sleep(wait, signal);
     if (signal.aborted) break;
-    const started = deps.clock.now();
+    const started = deps.clock.monotonic();
     await runPass(spec, deps, signal);
-    next = Math.max(started + spec.intervalMs, deps.clock.now());
+    next = Math.max(started + spec.intervalMs, deps.clock.monotonic());
   }
 }

@@ -12,6 +12,7 @@ function deps(clock: ManualClock) {
     configPath: "c",
     offerings: [],
     now: () => clock.now(),
+    monotonic: () => clock.monotonic(),
   });
   return { clock, status, store: Store.open(":memory:"), log: silentLogger() };
 }
@@ -56,6 +57,49 @@ Deno.test("a loop runs at start, then on its interval, survives a throwing pass 
   await done;
   assert.equal(d.store.lastRun("o", "orders")?.outcome, "ok");
   d.store.close();
+});
+
+Deno.test("a wall-clock step moves no pass: the schedule is on monotonic time", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const d = deps(clock);
+  const stop = new AbortController();
+  const steps = [-60 * 60_000, 2 * 60 * 60_000]; // during pass 2, then during pass 3
+  let passes = 0;
+  const done = runLoop(
+    {
+      offering: "o",
+      loop: "orders",
+      intervalMs: 60_000,
+      pass: () => {
+        passes++;
+        if (passes > 1) clock.stepWall(steps[passes - 2] ?? 0);
+        return Promise.resolve({ outcome: "ok", error: "", stats: {} });
+      },
+    },
+    d,
+    stop.signal,
+  );
+  try {
+    await tick();
+    assert.equal(passes, 1);
+    clock.advance(60_000);
+    await tick();
+    assert.equal(passes, 2, "pass 2 steps the wall clock back an hour");
+    clock.advance(60_000);
+    await tick();
+    assert.equal(passes, 3, "the pass after a step back runs on time, not an hour late");
+    clock.advance(30_000);
+    await tick();
+    assert.equal(passes, 3, "a step forward (in pass 3) runs no pass early");
+    clock.advance(30_000);
+    await tick();
+    assert.equal(passes, 4);
+    assert.equal(d.status.loops()[0]?.durationMs, 0, "durations are elapsed time, not wall steps");
+  } finally {
+    stop.abort();
+    await done;
+    d.store.close();
+  }
 });
 
 Deno.test("a loop never overlaps itself: a slow pass delays the next one", async () => {

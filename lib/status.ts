@@ -94,6 +94,23 @@ export type StatusModel = z.infer<typeof StatusModel>;
 const KEEP_EVENTS = 200;
 const KEEP_ERRORS = 100;
 
+/** A loop's signs of life on monotonic time (see {@link StatusRecord.liveness}). */
+export interface LoopLiveness {
+  offering: string;
+  loop: string;
+  running: boolean;
+  /** Milliseconds since the last sign of life. */
+  silentMs: number;
+  /** Milliseconds past the time the next pass was due (negative: not due yet); 0 while running. */
+  lateMs: number;
+}
+
+interface LoopAlive {
+  heartbeat: number;
+  started: number | null;
+  nextRun: number;
+}
+
 /** Counters behind `/metrics`. */
 export interface Counters {
   loopRuns: Map<string, number>;
@@ -145,14 +162,20 @@ export class StatusRecord {
     { source: () => BackendSnapshot; value?: BackendSnapshot & { offering: string } }
   >();
   #breakers = new Map<string, BreakerStatus>();
+  /** Per loop, its signs of life on monotonic time (the probes' view). */
+  #alive = new Map<string, LoopAlive>();
   #now: () => number;
+  #monotonic: () => number;
   #redact: (text: string) => string;
 
   constructor(options: {
     version: string;
     configPath: string;
     offerings: StatusModel["offerings"];
+    /** Wall time, for what is shown. */
     now: () => number;
+    /** Elapsed time for liveness and durations (`performance.now`); defaults to `now`. */
+    monotonic?: () => number;
     /** Applied to every text written here, so no secret reaches the page or the API. */
     redact?: (text: string) => string;
   }) {
@@ -161,11 +184,14 @@ export class StatusRecord {
     this.configPath = options.configPath;
     this.offerings = options.offerings;
     this.#now = options.now;
+    this.#monotonic = options.monotonic ?? options.now;
     this.startedAt = options.now();
   }
 
   /** Declares a loop so it shows as "never run" before its first pass. */
   addLoop(offering: string, loop: string, intervalMs: number): void {
+    const mono = this.#monotonic();
+    this.#alive.set(`${offering}/${loop}`, { heartbeat: mono, started: null, nextRun: mono });
     this.#loops.set(`${offering}/${loop}`, {
       offering,
       loop,
@@ -182,43 +208,49 @@ export class StatusRecord {
     });
   }
 
-  #loop(offering: string, loop: string): LoopStatus {
+  #loop(offering: string, loop: string): { l: LoopStatus; alive: LoopAlive } {
     const key = `${offering}/${loop}`;
-    let l = this.#loops.get(key);
-    if (!l) {
-      this.addLoop(offering, loop, 0);
-      l = this.#loops.get(key);
-    }
-    if (!l) throw new Error("unreachable");
-    return l;
+    if (!this.#loops.has(key)) this.addLoop(offering, loop, 0);
+    const l = this.#loops.get(key);
+    const alive = this.#alive.get(key);
+    if (!l || !alive) throw new Error("unreachable");
+    return { l, alive };
   }
 
   loopStarted(offering: string, loop: string): void {
-    const l = this.#loop(offering, loop);
+    const { l, alive } = this.#loop(offering, loop);
     l.state = "running";
     l.lastStart = this.#now();
     l.heartbeat = l.lastStart;
+    alive.started = alive.heartbeat = this.#monotonic();
   }
 
   /** A sign of life from a long pass (each item processed). */
   heartbeat(offering: string, loop: string): void {
-    this.#loop(offering, loop).heartbeat = this.#now();
+    const { l, alive } = this.#loop(offering, loop);
+    l.heartbeat = this.#now();
+    alive.heartbeat = this.#monotonic();
   }
 
+  /** A pass ended; the next one is due in `nextRunInMs`. */
   loopFinished(
     offering: string,
     loop: string,
     outcome: "ok" | "partial" | "failed",
     error: string,
-    nextRun: number,
+    nextRunInMs: number,
   ): void {
-    const l = this.#loop(offering, loop);
+    const { l, alive } = this.#loop(offering, loop);
     const now = this.#now();
+    const mono = this.#monotonic();
     l.state = outcome;
     l.lastEnd = now;
-    l.durationMs = l.lastStart === null ? null : now - l.lastStart;
-    l.nextRun = nextRun;
+    l.durationMs = alive.started === null ? null : mono - alive.started;
+    l.nextRun = now + nextRunInMs;
     l.heartbeat = now;
+    alive.heartbeat = mono;
+    alive.started = null;
+    alive.nextRun = mono + nextRunInMs;
     l.runs++;
     if (outcome === "ok") l.lastSuccess = now;
     l.lastError = this.#redact(error);
@@ -298,6 +330,25 @@ export class StatusRecord {
 
   loops(): LoopStatus[] {
     return [...this.#loops.values()].map((l) => ({ ...l }));
+  }
+
+  /**
+   * Each loop's signs of life as elapsed monotonic time: how long its pass has been silent, or
+   * how late its next pass is. The probes read this, so a wall-clock step never fails them.
+   */
+  liveness(): LoopLiveness[] {
+    const mono = this.#monotonic();
+    return [...this.#loops.entries()].map(([key, l]) => {
+      const alive = this.#alive.get(key);
+      const running = l.state === "running";
+      return {
+        offering: l.offering,
+        loop: l.loop,
+        running,
+        silentMs: alive ? mono - alive.heartbeat : 0,
+        lateMs: alive && !running ? mono - alive.nextRun : 0,
+      };
+    });
   }
 
   /** The whole model, as `/api/status` returns it. */

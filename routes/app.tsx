@@ -14,7 +14,6 @@ import { MAX_PAGE_SIZE, PAGE_SIZE } from "./view.ts";
 /** Options of {@link createApp}. */
 export interface AppOptions {
   status: StatusRecord;
-  now: () => number;
   /** `status.token`: when set, everything but the probes needs it. */
   token?: string;
   /** The runtime's version, for `berth_build_info`. */
@@ -65,7 +64,7 @@ export function createApp(options: AppOptions): Hono {
   });
   app.use("*", requireToken(options.token));
   app.get("/healthz", (c) => {
-    const problems = livenessProblems(options.status.loops(), options.now());
+    const problems = livenessProblems(options.status.liveness());
     return c.json({ ok: problems.length === 0, problems }, problems.length === 0 ? 200 : 503);
   });
   app.get("/readyz", (c) => {

@@ -1,26 +1,23 @@
 /**
  * Liveness and readiness. `/healthz` fails only when a loop is wedged (its pass has shown no
  * sign of life past the deadline, or the scheduler missed its start by as much): a failing
- * Waldur, Harbor, Rancher or Keycloak never restarts the pod. `/readyz` is ready once every loop
- * has finished a first pass.
+ * Waldur, Harbor, Rancher or Keycloak never restarts the pod. Both deadlines are elapsed
+ * monotonic time, so a wall-clock step (NTP, a resumed VM) never fails the probe either.
+ * `/readyz` is ready once every loop has finished a first pass.
  */
-import type { LoopStatus } from "../lib/status.ts";
+import type { LoopLiveness, LoopStatus } from "../lib/status.ts";
 
 /** A pass that shows no sign of life for this long is wedged. */
 export const WEDGE_MS = 10 * 60_000;
 
 /** Why the process is not live, or [] when it is. */
-export function livenessProblems(loops: readonly LoopStatus[], now: number): string[] {
+export function livenessProblems(loops: readonly LoopLiveness[]): string[] {
   const problems: string[] = [];
   for (const l of loops) {
-    if (l.state === "running" && now - l.heartbeat > WEDGE_MS) {
-      problems.push(
-        `${l.offering}/${l.loop}: pass silent for ${Math.round((now - l.heartbeat) / 1000)} s`,
-      );
-    } else if (l.state !== "running" && l.nextRun !== null && now - l.nextRun > WEDGE_MS) {
-      problems.push(
-        `${l.offering}/${l.loop}: scheduler ${Math.round((now - l.nextRun) / 1000)} s late`,
-      );
+    if (l.running && l.silentMs > WEDGE_MS) {
+      problems.push(`${l.offering}/${l.loop}: pass silent for ${Math.round(l.silentMs / 1000)} s`);
+    } else if (!l.running && l.lateMs > WEDGE_MS) {
+      problems.push(`${l.offering}/${l.loop}: scheduler ${Math.round(l.lateMs / 1000)} s late`);
     }
   }
   return problems;

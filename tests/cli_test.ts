@@ -7,6 +7,7 @@ import { MemoryBackend } from "../lib/memory/backend.ts";
 import { FakeWaldur } from "../lib/waldur/fake.ts";
 
 interface TestWorld extends World {
+  clock: ManualClock;
   waldur: FakeWaldur;
   backend: MemoryBackend;
   offeringUuid: string;
@@ -17,7 +18,9 @@ interface TestWorld extends World {
 }
 
 function world(configFor: (w: { token: string; offering: string }) => string): TestWorld {
-  const clock = new ManualClock();
+  // Time moves only when a test advances it: no loop's sleep can push another loop past its
+  // schedule (an auto-advancing clock shared by three loops made /healthz report them late).
+  const clock = new ManualClock({ autoAdvance: false });
   const waldur = new FakeWaldur({ now: () => clock.now() });
   const offeringUuid = waldur.addOffering("Registry", [
     { type: "storage", name: "Old name", billing_type: "limit", measured_unit: "GB" },
@@ -48,14 +51,7 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
       return f;
     },
     fetch: (r) => Promise.resolve(waldur.app.request(r)),
-    // Virtual time, but every sleep yields a real tick so the test's own timers run.
-    clock: {
-      now: () => clock.now(),
-      sleep: async (ms, signal) => {
-        await new Promise((r) => setTimeout(r, 1));
-        await clock.sleep(ms, signal);
-      },
-    },
+    clock,
     isTerminal: false,
     onSignal: (h) => {
       handler = h;
@@ -181,6 +177,16 @@ Deno.test("berth run serves on status.listen (127.0.0.1:8080 by default) or --li
   assert.equal(await get("/"), 401);
   assert.equal(await get("/api/status", { authorization: `Bearer ${token}` }), 200);
   assert.equal(await get("/healthz"), 200, "the liveness probe needs no token");
+  for (let i = 0; i < 50 && w.clock.sleeping < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(w.clock.sleeping, 3, "the three loops finished their first pass");
+  assert.equal(await get("/readyz"), 200);
+  w.clock.stepWall(60 * 60_000);
+  assert.equal(await get("/healthz"), 200, "the wall clock an hour ahead wedges nothing");
+  w.clock.stepWall(-2 * 60 * 60_000);
+  assert.equal(await get("/healthz"), 200, "nor an hour behind");
+  w.clock.advance(60_000);
+  for (let i = 0; i < 50 && w.clock.sleeping < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(await get("/healthz"), 200, "the orders loop ran again on schedule");
   w.signal();
   assert.equal(await running, 0);
   assert.ok(!w.logs.join("\n").includes(token), "the token is never logged");

@@ -49,7 +49,7 @@ function ofKind(kind: string, name?: string) {
 /** The probe answers of a fresh app: a probe path must exist (200 or 503, never 404). */
 async function answers(path: string): Promise<number> {
   const status = new StatusRecord({ version: "t", configPath: "c", offerings: [], now: () => 0 });
-  const res = await createApp({ status, now: () => 0 }).request(path);
+  const res = await createApp({ status }).request(path);
   await res.body?.cancel();
   return res.status;
 }

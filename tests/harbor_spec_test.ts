@@ -14,7 +14,7 @@ import { reportUsage } from "../lib/usage.ts";
 import { FakeHarbor } from "../lib/harbor/fake.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
 
-const SPEC = new URL("../../shared/specs/harbor-v2.0-swagger.yaml", import.meta.url);
+const SPEC = new URL("../spec/harbor-v2.0-swagger.yaml", import.meta.url);
 
 interface Param {
   name: string;

@@ -12,7 +12,7 @@ import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
 
-const SPEC = new URL("../../shared/specs/keycloak-admin-openapi.json", import.meta.url);
+const SPEC = new URL("../spec/keycloak-admin-openapi.json", import.meta.url);
 
 function setup(extra: Record<string, unknown> = {}) {
   const clock = new ManualClock({ start: Date.parse("2026-11-15T12:00:00Z") });

@@ -7,8 +7,8 @@ import { checkExposition, type Sample } from "./support/exposition.ts";
 import { fixtureStatus } from "./support/status_fixture.ts";
 
 async function scrape() {
-  const { status, clock } = fixtureStatus();
-  const app = createApp({ status, now: () => clock.now(), deno: "2.9.6" });
+  const { status } = fixtureStatus();
+  const app = createApp({ status, deno: "2.9.6" });
   const res = await app.request("/metrics");
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
@@ -134,7 +134,7 @@ Deno.test("label values with quotes, backslashes and newlines are escaped", asyn
       flags: [],
     }],
   });
-  const text = await (await createApp({ status, now: () => 0 }).request("/metrics")).text();
+  const text = await (await createApp({ status }).request("/metrics")).text();
   assert.ok(
     text.includes('project="we\\"ird\\\\name\\nx",kind="hard"} +Inf'),
     "unlimited is +Inf",

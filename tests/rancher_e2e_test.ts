@@ -102,15 +102,54 @@ Deno.test("rancher: a second pass writes nothing; membership adds and removes; m
   site.close();
 });
 
-Deno.test("rancher: usernames are looked up by username when keycloak_use_user_id is false", async () => {
+/** The Keycloak user reads a membership pass sent: `id <x>` or `username <x>`. */
+function userLookups(site: RancherSite): string[] {
+  return site.keycloak.requests.filter((r) => r.method === "GET").flatMap((r) => {
+    const url = new URL(r.path, "http://k");
+    const byId = /\/admin\/realms\/[^/]+\/users\/([^/]+)$/.exec(url.pathname);
+    if (byId) return [`id ${byId[1]}`];
+    if (url.pathname.endsWith("/users")) return [`username ${url.searchParams.get("username")}`];
+    return [];
+  });
+}
+
+Deno.test("rancher: usernames are looked up by username, never by id, when keycloak_use_user_id is false", async () => {
   const site = makeRancherSite({ keycloak: true, settings: "keycloak_use_user_id: false" });
-  site.keycloak.addUser("waldur", "ann");
-  orderProject(site, "Analytics");
-  await processOrders(site.offering.context);
-  site.waldur.setTeam("proj", [{ username: "ann" }]);
-  await syncMembership(site.offering.context);
-  assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
-  site.close();
+  try {
+    const ann = site.keycloak.addUser("waldur", "ann");
+    site.keycloak.addUser("waldur", "bob");
+    orderProject(site, "Analytics");
+    await processOrders(site.offering.context);
+    // bob's Waldur username is his Keycloak username; the other one is ann's Keycloak *id*,
+    // which names nobody when usernames are usernames
+    site.waldur.setTeam("proj", [{ username: "bob" }, { username: ann }]);
+    const before = site.keycloak.requests.length;
+    await syncMembership(site.offering.context);
+    site.keycloak.requests.splice(0, before);
+    assert.deepEqual(userLookups(site).sort(), [`username ${ann}`, "username bob"]);
+    assert.deepEqual(childOf(site, GROUP)?.usernames, ["bob"], "an id is not a username");
+    const row = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
+    assert.deepEqual(row?.missing, [ann]);
+  } finally {
+    site.close();
+  }
+});
+
+Deno.test("rancher: usernames are Keycloak ids, read by id, when keycloak_use_user_id is true", async () => {
+  const site = makeRancherSite({ keycloak: true, settings: "keycloak_use_user_id: true" });
+  try {
+    const ann = site.keycloak.addUser("waldur", "ann");
+    orderProject(site, "Analytics");
+    await processOrders(site.offering.context);
+    site.waldur.setTeam("proj", [{ username: ann }]);
+    const before = site.keycloak.requests.length;
+    await syncMembership(site.offering.context);
+    site.keycloak.requests.splice(0, before);
+    assert.deepEqual(userLookups(site), [`id ${ann}`], "one read by id, no username search");
+    assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
+  } finally {
+    site.close();
+  }
 });
 
 Deno.test("rancher: an Update order sets the new quota; drift is repaired by the membership pass", async () => {

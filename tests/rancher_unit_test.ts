@@ -338,7 +338,7 @@ type OpenApi = {
 Deno.test("every Keycloak request of a Rancher scenario is a spec operation with known parameters", async () => {
   const spec = JSON.parse(
     Deno.readTextFileSync(
-      new URL("../../shared/specs/keycloak-admin-openapi.json", import.meta.url),
+      new URL("../spec/keycloak-admin-openapi.json", import.meta.url),
     ),
   ) as OpenApi;
   const site = makeRancherSite({ keycloak: true });

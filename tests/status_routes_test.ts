@@ -9,7 +9,6 @@ function appFor(options: FixtureOptions & { token?: string } = {}) {
   const { status, clock } = fixtureStatus(options);
   const app = createApp({
     status,
-    now: () => clock.now(),
     deno: "2.9.6",
     ...(options.token ? { token: options.token } : {}),
   });
@@ -184,7 +183,7 @@ Deno.test("/healthz stays 200 while remotes fail, and is 503 only for a wedged l
   let res = await app.request("/healthz");
   assert.equal(res.status, 200, "a partial pass and a Keycloak error do not fail liveness");
   await res.body?.cancel();
-  status.loopFinished("registry", "orders", "failed", "Waldur unreachable", clock.now() + 60_000);
+  status.loopFinished("registry", "orders", "failed", "Waldur unreachable", 60_000);
   res = await app.request("/healthz");
   assert.equal(res.status, 200, "Waldur down does not restart the pod");
   await res.body?.cancel();
@@ -194,19 +193,42 @@ Deno.test("/healthz stays 200 while remotes fail, and is 503 only for a wedged l
   const body = await res.json();
   assert.ok(body.problems.some((p: string) => /k8s\/usage: pass silent/.test(p)), body.problems);
   status.heartbeat("k8s", "usage");
-  status.loopFinished("k8s", "usage", "ok", "", clock.now() + 1_800_000);
-  for (const l of status.loops()) status.loopFinished(l.offering, l.loop, "ok", "", clock.now());
+  status.loopFinished("k8s", "usage", "ok", "", 1_800_000);
+  for (const l of status.loops()) status.loopFinished(l.offering, l.loop, "ok", "", 0);
   res = await app.request("/healthz");
   assert.equal(res.status, 200);
   await res.body?.cancel();
 });
 
-Deno.test("/readyz is 503 with reasons until every loop finished a first pass", async () => {
+Deno.test("/healthz stays 200 when the wall clock steps an hour forward or back; only elapsed time wedges", async () => {
   const { app, status, clock } = appFor();
+  // every loop idle and due within its interval, as a healthy agent's loops are
+  status.heartbeat("k8s", "usage");
+  status.loopFinished("k8s", "usage", "ok", "", 1_800_000);
+  const health = async () => {
+    const res = await app.request("/healthz");
+    const body = await res.json();
+    return `${res.status} ${body.problems.join("; ")}`.trim();
+  };
+  assert.equal(await health(), "200");
+  clock.stepWall(60 * 60_000); // NTP corrects a clock an hour slow
+  assert.equal(await health(), "200", "a step forward is not a late scheduler");
+  clock.stepWall(-2 * 60 * 60_000); // a VM resumed with its clock an hour behind
+  assert.equal(await health(), "200", "a step back is not a late scheduler either");
+  status.loopStarted("registry", "orders");
+  clock.stepWall(60 * 60_000);
+  assert.equal(await health(), "200", "a running pass is not silent because the wall clock jumped");
+  status.loopFinished("registry", "orders", "ok", "", 60_000);
+  clock.advance(WEDGE_MS + 61_000); // real time passes and no loop runs
+  assert.match(await health(), /^503 .*registry\/orders: scheduler 601 s late/);
+});
+
+Deno.test("/readyz is 503 with reasons until every loop finished a first pass", async () => {
+  const { app, status } = appFor();
   let res = await app.request("/readyz");
   assert.equal(res.status, 503);
   assert.deepEqual((await res.json()).problems, ["k8s/usage: first pass not finished"]);
-  status.loopFinished("k8s", "usage", "failed", "Rancher down", clock.now() + 60_000);
+  status.loopFinished("k8s", "usage", "failed", "Rancher down", 60_000);
   res = await app.request("/readyz");
   assert.equal(res.status, 200, "a finished pass, even a failed one, makes the agent ready");
   await res.body?.cancel();

@@ -11,7 +11,7 @@ import { syncMembership } from "../lib/membership.ts";
 import { reportUsage } from "../lib/usage.ts";
 import { makeSite, orderCreate } from "./support/site.ts";
 
-const SPEC = new URL("../../shared/specs/waldur-openapi-schema-8.0.5.yaml", import.meta.url);
+const SPEC = new URL("../spec/waldur-openapi-schema-8.0.5.yaml", import.meta.url);
 
 type Spec = { paths: Record<string, Record<string, unknown>> };
 let cached: Spec | undefined;

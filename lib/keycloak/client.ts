@@ -119,7 +119,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
   });
 
   async function grant(form: Record<string, string>): Promise<void> {
-    const started = options.clock.now();
+    const started = options.clock.monotonic();
     const res = await tokenHttp.request("POST", tokenPath, {
       body: new URLSearchParams(form),
       schema: Token,
@@ -167,7 +167,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
   }
 
   async function accessToken(): Promise<string> {
-    const now = options.clock.now();
+    const now = options.clock.monotonic();
     if (token && token.expiresAt - now > token.lifeMs * REFRESH_AT) return token.access;
     if (token?.refresh && token.refreshExpiresAt - now > 5_000) {
       try {

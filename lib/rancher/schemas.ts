@@ -1,6 +1,6 @@
 /**
  * zod schemas of what Rancher's v3 (Norman) API and the Kubernetes core/v1 API answer, as far
- * as Berth reads them (`../shared/specs/rancher-v3-notes.md`, `kubernetes-core-v1-notes.md`).
+ * as Berth reads them (`spec/rancher-v3-notes.md`, `spec/kubernetes-core-v1-notes.md`).
  * Objects are loose: servers add fields, and Berth must not break on them.
  */
 import { z } from "zod";

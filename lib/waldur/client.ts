@@ -102,7 +102,7 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     const base = { "user-agent": options.userAgent };
     if (config.token !== undefined) return { ...base, authorization: `Token ${config.token}` };
     if (!config.oidc || !tokenHttp) return base;
-    if (!bearer || bearer.until <= clock.now()) {
+    if (!bearer || bearer.until <= clock.monotonic()) {
       const form = new URLSearchParams({
         grant_type: "client_credentials",
         client_id: config.oidc.clientId,
@@ -114,7 +114,7 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
         action: "get an OIDC token",
       });
       const ttl = Math.max(30, (data.expires_in ?? 300) - 30) * 1000;
-      bearer = { token: data.access_token, until: clock.now() + ttl };
+      bearer = { token: data.access_token, until: clock.monotonic() + ttl };
     }
     return { ...base, authorization: `Bearer ${bearer.token}` };
   }

@@ -86,6 +86,7 @@ ${options.yamlExtra ?? ""}`,
     configPath: "test.yaml",
     offerings: [{ name: "registry", backendType: options.backendType, offeringUuid }],
     now: () => clock.now(),
+    monotonic: () => clock.monotonic(),
   });
   const site: Site<unknown> = {
     clock,

@@ -35,6 +35,7 @@ export function fixtureStatus(
       { name: "k8s", backendType: "rancher", offeringUuid: "0b1c0000000000000000000000000002" },
     ],
     now: () => clock.now(),
+    monotonic: () => clock.monotonic(),
     redact: (text) => secrets.reduce((t, s) => t.split(s).join("[redacted]"), text),
   });
   status.addLoop("registry", "orders", 60_000);
@@ -44,10 +45,10 @@ export function fixtureStatus(
 
   status.loopStarted("registry", "orders");
   clock.advance(1_200);
-  status.loopFinished("registry", "orders", "ok", "", clock.now() + 60_000);
+  status.loopFinished("registry", "orders", "ok", "", 60_000);
   status.loopStarted("registry", "membership");
   clock.advance(3_400);
-  status.loopFinished("registry", "membership", "ok", "", clock.now() + 300_000);
+  status.loopFinished("registry", "membership", "ok", "", 300_000);
   status.loopStarted("k8s", "orders");
   clock.advance(800);
   status.loopFinished(
@@ -55,7 +56,7 @@ export function fixtureStatus(
     "orders",
     "partial",
     "order 7f3e: Rancher POST /v3/projects: HTTP 422 InvalidBodyContent\nthe project limit is below the namespace default",
-    clock.now() + 60_000,
+    60_000,
   );
   status.loopStarted("k8s", "usage");
   clock.advance(500);
