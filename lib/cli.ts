@@ -11,7 +11,7 @@ import type { Clock } from "./clock.ts";
 import { type Config, configSchema, LOOP_NAMES, type LoopName, parseConfig } from "./config.ts";
 import { errorMessage } from "./errors.ts";
 import type { Fetch } from "./http.ts";
-import { createLogger, type Logger, print, printError, Redactor } from "./log.ts";
+import { createLogger, type Logger, Redactor } from "./log.ts";
 import { type LoopDeps, runLoop, runPass } from "./loop.ts";
 import { teamUsernames } from "./membership.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
@@ -48,6 +48,10 @@ export interface World {
   runtime?: string;
   /** Where log lines go (tests collect them); defaults to stderr. */
   writeLog?: (line: string) => void;
+  /** A command's output (plans, reports, JSON), one call per line or block. */
+  stdout: (text: string) => void;
+  /** A command's error report (usage errors, a bad config) before a logger exists. */
+  stderr: (text: string) => void;
 }
 
 const USAGE: Record<string, string> = {
@@ -116,10 +120,10 @@ export async function main(args: readonly string[], world: World): Promise<numbe
       error instanceof TypeError && "code" in error &&
       String(error.code).startsWith("ERR_PARSE_ARGS")
     ) {
-      printError(`berth: ${error.message}\n\n${USAGE.main}`);
+      world.stderr(`berth: ${error.message}\n\n${USAGE.main}`);
       return 2;
     }
-    printError(`berth: ${errorMessage(error)}`);
+    world.stderr(`berth: ${errorMessage(error)}`);
     return 1;
   }
 }
@@ -138,16 +142,16 @@ async function dispatch(args: string[], world: World): Promise<number> {
       strict: true,
     });
     if (values.version) {
-      print(`berth ${world.version}`);
+      world.stdout(`berth ${world.version}`);
       return 0;
     }
     if (values.help || values.mode === undefined) {
-      print(USAGE.main ?? "");
+      world.stdout(USAGE.main ?? "");
       return values.help ? 0 : 2;
     }
     const mode = PYTHON_MODES[values.mode];
     if (!mode) {
-      printError(
+      world.stderr(
         `berth: mode ${values.mode} is not supported (use order_process, membership_sync or report)`,
       );
       return 2;
@@ -173,10 +177,10 @@ async function dispatch(args: string[], world: World): Promise<number> {
         },
         strict: true,
       });
-      if (values.help) return help(command);
+      if (values.help) return help(world, command);
       const loops = values.mode === "all" ? LOOP_NAMES : [PYTHON_MODES[values.mode] ?? values.mode];
       if (!loops.every((l): l is LoopName => (LOOP_NAMES as readonly string[]).includes(l))) {
-        printError(`berth run: --mode must be orders, membership, usage or all\n\n${USAGE.run}`);
+        world.stderr(`berth run: --mode must be orders, membership, usage or all\n\n${USAGE.run}`);
         return 2;
       }
       return await run(world, {
@@ -192,7 +196,7 @@ async function dispatch(args: string[], world: World): Promise<number> {
     case "check-config":
     case "load-components": {
       const { values } = parseArgs({ args: rest, options: CONFIG_OPTIONS, strict: true });
-      if (values.help) return help(command);
+      if (values.help) return help(world, command);
       if (command === "check-config") return checkConfig(world, values.config);
       if (command === "plan") return await plan(world, values.config);
       if (command === "diagnose") return await diagnose(world, values.config);
@@ -204,9 +208,9 @@ async function dispatch(args: string[], world: World): Promise<number> {
         options: { help: CONFIG_OPTIONS.help },
         strict: true,
       });
-      if (values.help) return help(command);
+      if (values.help) return help(world, command);
       const schemas = Object.fromEntries(world.plugins.map((p) => [p.type, p.settings]));
-      print(
+      world.stdout(
         JSON.stringify(
           z.toJSONSchema(configSchema(schemas), { io: "input", unrepresentable: "any" }),
           null,
@@ -225,7 +229,7 @@ async function dispatch(args: string[], world: World): Promise<number> {
         },
         strict: true,
       });
-      if (values.help) return help(command);
+      if (values.help) return help(world, command);
       return await runDemo(world, {
         ...(values.listen ? { listen: values.listen } : {}),
         ...(values.state ? { state: values.state } : {}),
@@ -238,14 +242,14 @@ async function dispatch(args: string[], world: World): Promise<number> {
         allowPositionals: true,
         strict: true,
       });
-      if (values.help) return help(command);
+      if (values.help) return help(world, command);
       return await probe(world, positionals[0] ?? "http://127.0.0.1:8080/healthz");
     }
     case "help":
-      print(USAGE[rest[0] ?? "main"] ?? USAGE.main ?? "");
+      world.stdout(USAGE[rest[0] ?? "main"] ?? USAGE.main ?? "");
       return 0;
     default:
-      printError(`berth: unknown command ${command}\n\n${USAGE.main}`);
+      world.stderr(`berth: unknown command ${command}\n\n${USAGE.main}`);
       return 2;
   }
 }
@@ -255,16 +259,16 @@ async function probe(world: World, url: string): Promise<number> {
   try {
     const res = await world.fetch(new Request(url, { signal: AbortSignal.timeout(5000) }));
     const body = (await res.text()).slice(0, 200);
-    (res.ok ? print : printError)(`${res.status} ${body}`);
+    (res.ok ? world.stdout : world.stderr)(`${res.status} ${body}`);
     return res.ok ? 0 : 1;
   } catch (error) {
-    printError(`berth probe: ${url}: ${errorMessage(error)}`);
+    world.stderr(`berth probe: ${url}: ${errorMessage(error)}`);
     return 1;
   }
 }
 
-function help(command: string): number {
-  print(USAGE[command] ?? USAGE.main ?? "");
+function help(world: World, command: string): number {
+  world.stdout(USAGE[command] ?? USAGE.main ?? "");
   return 0;
 }
 
@@ -274,7 +278,7 @@ function loadConfig(world: World, path: string): Config | undefined {
   try {
     text = world.readFile(path);
   } catch (error) {
-    printError(
+    world.stderr(
       `berth: cannot read configuration ${path}: ${error instanceof Error ? error.name : "error"}`,
     );
     return undefined;
@@ -282,12 +286,12 @@ function loadConfig(world: World, path: string): Config | undefined {
   const schemas = Object.fromEntries(world.plugins.map((p) => [p.type, p.settings]));
   const result = parseConfig(text, { env: world.env, readFile: world.readFile, schemas });
   if (!result.ok) {
-    printError(
+    world.stderr(
       `berth: ${path} has ${result.problems.length} problem${
         result.problems.length === 1 ? "" : "s"
       }:`,
     );
-    for (const p of result.problems) printError(`  ${p}`);
+    for (const p of result.problems) world.stderr(`  ${p}`);
     return undefined;
   }
   return result.config;
@@ -296,13 +300,13 @@ function loadConfig(world: World, path: string): Config | undefined {
 function checkConfig(world: World, path: string): number {
   const config = loadConfig(world, path);
   if (!config) return 1;
-  for (const w of config.warnings) print(`warning: ${w}`);
-  print(
+  for (const w of config.warnings) world.stdout(`warning: ${w}`);
+  world.stdout(
     `${path}: ok, ${config.offerings.length} offering${config.offerings.length === 1 ? "" : "s"}`,
   );
   for (const o of config.offerings) {
     const loops = LOOP_NAMES.filter((l) => o.loops[l]).join(", ") || "none";
-    print(`  ${o.name}: ${o.backendType}, offering ${o.offeringUuid}, loops: ${loops}`);
+    world.stdout(`  ${o.name}: ${o.backendType}, offering ${o.offeringUuid}, loops: ${loops}`);
   }
   return 0;
 }
@@ -435,14 +439,14 @@ async function plan(world: World, configPath: string): Promise<number> {
   if (!wired) return 1;
   let failed = false;
   for (const o of wired.offerings) {
-    print(`== ${o.config.name} (${o.config.backendType})`);
+    world.stdout(`== ${o.config.name} (${o.config.backendType})`);
     try {
       const orders = await o.waldur.listOrders(o.config.offeringUuid, [
         "pending-provider",
         "executing",
       ]);
       for (const order of orders.items) {
-        print(`  order  ${order.type.padEnd(9)} ${order.resource_name} (${order.state})`);
+        world.stdout(`  order  ${order.type.padEnd(9)} ${order.resource_name} (${order.state})`);
       }
       const resources = await o.waldur.listResources(o.config.offeringUuid, ["OK", "Erred"]);
       const teams = new Map<string, string[]>();
@@ -455,11 +459,11 @@ async function plan(world: World, configPath: string): Promise<number> {
         items.push({ resource: toSpec(r, parseLimits(r.limits, "resource limits")), usernames });
       }
       const actions = await o.backend.plan(items);
-      for (const a of actions) print(`  ${a.action.padEnd(22)} ${a.target}  ${a.detail}`);
-      if (actions.length === 0 && orders.items.length === 0) print("  nothing to change");
+      for (const a of actions) world.stdout(`  ${a.action.padEnd(22)} ${a.target}  ${a.detail}`);
+      if (actions.length === 0 && orders.items.length === 0) world.stdout("  nothing to change");
     } catch (error) {
       failed = true;
-      print(`  cannot plan: ${wired.redactor.redact(errorMessage(error))}`);
+      world.stdout(`  cannot plan: ${wired.redactor.redact(errorMessage(error))}`);
     }
   }
   wired.store.close();
@@ -472,10 +476,10 @@ async function diagnose(world: World, configPath: string): Promise<number> {
   let failed = 0;
   const report = (name: string, ok: boolean, detail: string) => {
     if (!ok) failed++;
-    print(`  ${ok ? "ok  " : "FAIL"} ${name.padEnd(28)} ${wired.redactor.redact(detail)}`);
+    world.stdout(`  ${ok ? "ok  " : "FAIL"} ${name.padEnd(28)} ${wired.redactor.redact(detail)}`);
   };
   for (const o of wired.offerings) {
-    print(`== ${o.config.name} (${o.config.backendType})`);
+    world.stdout(`== ${o.config.name} (${o.config.backendType})`);
     try {
       const me = await o.waldur.me();
       report("waldur credentials", true, `token user ${me.username}`);
@@ -505,7 +509,9 @@ async function diagnose(world: World, configPath: string): Promise<number> {
     }
   }
   wired.store.close();
-  print(failed === 0 ? "all checks passed" : `${failed} check${failed === 1 ? "" : "s"} failed`);
+  world.stdout(
+    failed === 0 ? "all checks passed" : `${failed} check${failed === 1 ? "" : "s"} failed`,
+  );
   return failed === 0 ? 0 : 1;
 }
 
@@ -542,11 +548,11 @@ async function loadComponents(world: World, configPath: string): Promise<number>
             uuid: existing.uuid,
           });
         } else await o.waldur.createOfferingComponent(o.config.offeringUuid, body);
-        print(`${o.config.name}: ${existing ? "updated" : "created"} component ${type}`);
+        world.stdout(`${o.config.name}: ${existing ? "updated" : "created"} component ${type}`);
       }
     } catch (error) {
       failed = true;
-      printError(`${o.config.name}: ${wired.redactor.redact(errorMessage(error))}`);
+      world.stderr(`${o.config.name}: ${wired.redactor.redact(errorMessage(error))}`);
     }
   }
   wired.store.close();

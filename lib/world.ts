@@ -5,6 +5,7 @@
  */
 import type { World } from "./cli.ts";
 import type { Clock } from "./clock.ts";
+import { print, printError } from "./log.ts";
 import { PLUGINS } from "./plugins.ts";
 import { VERSION } from "./version.ts";
 
@@ -72,5 +73,7 @@ export function realWorld(): World {
     plugins: PLUGINS,
     version: VERSION,
     runtime: Deno.version.deno,
+    stdout: print,
+    stderr: printError,
   };
 }

@@ -8,6 +8,9 @@ import { FakeWaldur } from "../lib/waldur/fake.ts";
 
 interface TestWorld extends World {
   clock: ManualClock;
+  /** What commands printed to stdout and stderr. */
+  out: string[];
+  err: string[];
   waldur: FakeWaldur;
   backend: MemoryBackend;
   offeringUuid: string;
@@ -36,8 +39,14 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
     "berth.yaml": configFor({ token: waldur.token, offering: offeringUuid }),
   };
   const logs: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
   const served: TestWorld["served"] = [];
   return {
+    out,
+    err,
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
     served,
     waldur,
     backend,
@@ -70,6 +79,16 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
     version: "9.9.9",
     writeLog: (line) => logs.push(line),
   };
+}
+
+/** What `main(args)` printed to stdout (uuids and Rancher ids made stable), and its exit code. */
+async function printed(w: TestWorld, args: string[]): Promise<string> {
+  w.out.length = 0;
+  const code = await main(args, w);
+  const text = w.out.join("\n")
+    .replace(/\b[0-9a-f]{32}\b/g, "<uuid>")
+    .replace(/\bp-[a-z0-9]{5}\b/g, "p-<id>");
+  return `$ berth ${args.join(" ")}\n${text}\n(exit ${code})\n`;
 }
 
 const config = ({ token, offering }: { token: string; offering: string }) => `
@@ -254,23 +273,26 @@ Deno.test("berth load-components updates existing components from backend_compon
   );
 });
 
-Deno.test("berth diagnose checks Waldur and the backend and fails on bad credentials", async () => {
+Deno.test("berth diagnose checks Waldur and the backend and fails on bad credentials", async (t) => {
   const ok = world(config);
   assert.equal(await main(["load-components", "-c", "berth.yaml"], ok), 0);
-  assert.equal(await main(["diagnose", "-c", "berth.yaml"], ok), 0);
   const bad = world((c) => config({ ...c, token: "nope-nope-nope" }));
-  assert.equal(await main(["diagnose", "-c", "berth.yaml"], bad), 1);
+  await t.assertSnapshot(
+    (await printed(ok, ["diagnose", "-c", "berth.yaml"])) +
+      (await printed(bad, ["diagnose", "-c", "berth.yaml"])),
+  );
+  assert.ok(!bad.out.join("\n").includes("nope-nope-nope"), "the token is redacted");
 });
 
-Deno.test("berth plan changes nothing", async () => {
+Deno.test("berth plan prints the orders waiting and changes nothing", async (t) => {
   const w = world(config);
   w.waldur.orderCreate(w.offeringUuid, { name: "planned", project: "p", customer: "c" });
-  assert.equal(await main(["plan", "-c", "berth.yaml"], w), 0);
+  await t.assertSnapshot(await printed(w, ["plan", "-c", "berth.yaml"]));
   assert.deepEqual(w.waldur.writes(), []);
   assert.equal(w.backend.writes.length, 0);
 });
 
-Deno.test("berth run --once with the shipped plugins drives a Harbor offering from YAML", async () => {
+Deno.test("berth run --once with the shipped plugins drives a Harbor offering from YAML; plan and diagnose print what they see", async (t) => {
   const { PLUGINS } = await import("../lib/plugins.ts");
   const { FakeHarbor } = await import("../lib/harbor/fake.ts");
   const harbor = new FakeHarbor();
@@ -301,14 +323,25 @@ state_file: ":memory:"
   assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0);
   assert.equal(w.waldur.order(order).state, "done");
   assert.equal(harbor.project("waldur-from-yaml")?.hard, 2 * 1024 ** 3);
+  // what plan must show: a new order, a quota changed by hand, the group unbound by hand
+  w.waldur.orderCreate(w.offeringUuid, {
+    name: "next",
+    limits: { storage: 1 },
+    project: "p",
+    customer: "c",
+  });
+  harbor.setHard("waldur-from-yaml", 5 * 1024 ** 3);
+  harbor.removeGroupMember("waldur-from-yaml", "waldur-p");
   const writes = harbor.writes().length;
-  assert.equal(await main(["plan", "-c", "berth.yaml"], w), 0);
-  assert.equal(await main(["diagnose", "-c", "berth.yaml"], w), 0);
+  await t.assertSnapshot(
+    (await printed(w, ["plan", "-c", "berth.yaml"])) +
+      (await printed(w, ["diagnose", "-c", "berth.yaml"])),
+  );
   assert.equal(harbor.writes().length, writes, "plan and diagnose change nothing");
   assert.ok(!w.logs.join("\n").includes(harbor.password));
 });
 
-Deno.test("berth run --once drives a Rancher offering with Keycloak from the Python agent's YAML", async () => {
+Deno.test("berth run --once drives a Rancher offering with Keycloak from the Python agent's YAML; plan and diagnose print what they see", async (t) => {
   const { PLUGINS } = await import("../lib/plugins.ts");
   const { FakeRancher } = await import("../lib/rancher/fake.ts");
   const { FakeKeycloak } = await import("../lib/keycloak/fake.ts");
@@ -374,8 +407,15 @@ state_file: ":memory:"
     keycloak.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length;
   const before = changes();
   assert.ok(before > 0);
-  assert.equal(await main(["plan", "-c", "berth.yaml"], w), 0);
-  assert.equal(await main(["diagnose", "-c", "berth.yaml"], w), 0);
+  // what plan must show: a new team member, a quota changed by hand
+  const bob = keycloak.addUser("waldur", "bob");
+  w.waldur.setTeam("p", [{ username: ann }, { username: bob }]);
+  project.resourceQuota = { limit: { limitsCpu: "64", limitsMemory: "1Ti" } };
+  await t.assertSnapshot(
+    ((await printed(w, ["plan", "-c", "berth.yaml"])) +
+      (await printed(w, ["diagnose", "-c", "berth.yaml"])))
+      .replaceAll(ann, "<ann's id>").replaceAll(bob, "<bob's id>"),
+  );
   assert.equal(changes(), before, "plan and diagnose change nothing");
   assert.equal(keycloak.group("waldur", "c_cm7x2k9q") !== undefined, true);
   assert.ok(!w.logs.join("\n").includes(rancher.secretKey));

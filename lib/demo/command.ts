@@ -5,7 +5,6 @@
  * is given; Ctrl-C stops everything.
  */
 import type { World } from "../cli.ts";
-import { print } from "../log.ts";
 import { startDemoSite } from "./site.ts";
 import { runTimeline } from "./timeline.ts";
 
@@ -53,15 +52,15 @@ export async function runDemo(
         handler();
       }),
   };
-  print(
+  world.stdout(
     `berth demo: fake Waldur ${site.urls.waldur}, Harbor ${site.urls.harbor}, ` +
       `Rancher ${site.urls.rancher}, Keycloak ${site.urls.keycloak}`,
   );
-  print(`berth demo: state in ${state}`);
+  world.stdout(`berth demo: state in ${state}`);
   const timeline = runTimeline(site, {
     clock: world.clock,
     signal: stopTimeline.signal,
-    note: (text) => print(`berth demo: ${text}`),
+    note: (text) => world.stdout(`berth demo: ${text}`),
   });
   let code: number;
   try {
@@ -69,7 +68,7 @@ export async function runDemo(
       config: DEMO_CONFIG_PATH,
       listen,
       state,
-      onListening: (url) => print(`berth demo: status page on ${url} (Ctrl-C stops)`),
+      onListening: (url) => world.stdout(`berth demo: status page on ${url} (Ctrl-C stops)`),
     });
   } finally {
     stopTimeline.abort();
