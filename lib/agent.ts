@@ -8,7 +8,7 @@ import { Breakers } from "./breaker.ts";
 import type { Clock } from "./clock.ts";
 import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
 import { BerthError } from "./errors.ts";
-import type { Exchange, Fetch } from "./http.ts";
+import { capResponses, type Exchange, type Fetch } from "./http.ts";
 import type { Logger, Redactor } from "./log.ts";
 import type { LoopSpec } from "./loop.ts";
 import { syncMembership } from "./membership.ts";
@@ -58,9 +58,12 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     },
   });
   for (const offering of deps.config.offerings) labelTargets(breakers, offering);
-  const fetch = breakers.wrap(deps.fetch);
+  // Bodies are capped outside the breaker: an oversized answer is the server's fault, not an
+  // outage to back off from.
+  const cap = (f: Fetch) => capResponses(f, deps.config.maxResponseBytes);
+  const fetch = cap(breakers.wrap(deps.fetch));
   const tlsFetch = deps.tlsFetch
-    ? (pem: string) => breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch)
+    ? (pem: string) => cap(breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch))
     : () => fetch;
   return deps.config.offerings.map((offering) => {
     const plugin = deps.plugins.find((p) => p.type === offering.backendType) as
@@ -82,6 +85,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       clock: deps.clock,
       userAgent: `berth/${deps.version}`,
       onExchange,
+      onSecret: (value) => deps.redactor.addRuntime(value),
     });
     const backend = plugin.create({
       offering: offering.name,
@@ -103,6 +107,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
         ),
       publish: (snapshot) => deps.status.publish(offering.name, snapshot),
       concurrency: offering.concurrency,
+      onSecret: (value) => deps.redactor.addRuntime(value),
     });
     const context: ProcessorContext = {
       offering,

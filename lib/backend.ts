@@ -112,6 +112,8 @@ export interface BackendContext<S> {
   publish: (snapshot: () => BackendSnapshot) => void;
   /** Requests a pass keeps in flight for per-project reads and changes (`concurrency`). */
   concurrency: number;
+  /** Registers a secret obtained at run time (a token) with the redactor. */
+  onSecret: (value: string) => void;
 }
 
 /** What a backend shows on the status page; each kind defines its own rows. */

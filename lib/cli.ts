@@ -325,6 +325,7 @@ function wire(world: World, configPath: string, statePath?: string): Wired | und
   if (!config) return undefined;
   const redactor = new Redactor();
   for (const secret of config.secrets) redactor.add(secret);
+  for (const [user, password] of config.credentialPairs) redactor.addBasic(user, password);
   const format = config.logFormat === "auto"
     ? (world.isTerminal ? "pretty" : "json")
     : config.logFormat;

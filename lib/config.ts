@@ -140,6 +140,7 @@ function fileSchema(schemas: SettingsSchemas) {
       usage: Duration.optional(),
     }).strict().default({}),
     concurrency: z.number().int().min(1).max(64).default(4),
+    max_response_mb: z.number().min(1).max(1024).default(32),
     ...Object.fromEntries(IGNORED_ROOT_KEYS.map((k) => [k, z.unknown().optional()])),
   }).strict();
 }
@@ -177,10 +178,14 @@ export interface Config {
   status: { listen: string; token?: string };
   stateFile: string;
   intervals: Record<LoopName, number>;
+  /** The cap on any upstream response body (`max_response_mb`). */
+  maxResponseBytes: number;
   /** Keys that were accepted but have no effect in Berth. */
   warnings: string[];
   /** Every secret value found, for the log redactor. */
   secrets: string[];
+  /** `[username, password]` pairs (basic auth sends them as one base64 text), for the redactor. */
+  credentialPairs: [string, string][];
 }
 
 /** What loading needs from the outside world. */
@@ -326,10 +331,35 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
       },
       stateFile: file.state_file,
       intervals,
+      maxResponseBytes: Math.round(file.max_response_mb * 1024 ** 2),
       warnings,
       secrets,
+      credentialPairs: credentialPairs(resolved),
     },
   };
+}
+
+const PAIRS = [
+  ["robot_username", "robot_password"],
+  ["username", "password"],
+  ["keycloak_username", "keycloak_password"],
+  ["client_id", "client_secret"],
+  ["oidc_client_id", "oidc_client_secret"],
+] as const;
+
+/** Every username/password pair in the resolved file, wherever it sits. */
+function credentialPairs(value: unknown, out: [string, string][] = []): [string, string][] {
+  if (Array.isArray(value)) { for (const v of value) credentialPairs(v, out); }
+  else if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    for (const [user, password] of PAIRS) {
+      const u = o[user];
+      const p = o[password];
+      if (typeof u === "string" && typeof p === "string" && p !== "") out.push([u, p]);
+    }
+    for (const v of Object.values(o)) credentialPairs(v, out);
+  }
+  return out;
 }
 
 /** `https://h/api/`, `https://h/api` and `https://h/` all become `https://h/api`; hosts are untouched. */

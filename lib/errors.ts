@@ -116,3 +116,41 @@ export function terminal(system: System, message: string, cause?: unknown): Bert
 export function transient(system: System, message: string, cause?: unknown): BerthError {
   return new BerthError(message, { system, transient: true, cause });
 }
+
+/** Characters of an upstream body a customer may read when details are exposed. */
+const CUSTOMER_EXCERPT_CHARS = 100;
+
+/** The text put where an upstream body was, when details are not exposed. */
+export const WITHHELD = "(the server's answer is in the agent's log)";
+
+/**
+ * What a customer reads in Waldur (an erred order's or resource's `error_message`): Berth's own
+ * message, with the upstream server's words cut to a short excerpt when `expose` is on
+ * (`expose_backend_error_details`) and left out when it is off. An error that is not Berth's
+ * (a bug) is only named, as the Python agent does. The caller still redacts the result.
+ */
+export function customerMessage(error: unknown, expose: boolean): string {
+  if (!(error instanceof BerthError)) {
+    return expose
+      ? errorMessage(error)
+      : "internal error in the site agent; the service provider has the details in its log";
+  }
+  let message = error.message;
+  for (const excerpt of upstreamExcerpts(error)) {
+    const short = excerpt.length > CUSTOMER_EXCERPT_CHARS
+      ? `${excerpt.slice(0, CUSTOMER_EXCERPT_CHARS - 1)}…`
+      : excerpt;
+    message = message.split(excerpt).join(expose ? short : WITHHELD);
+  }
+  return message;
+}
+
+/** The upstream body excerpts an error (and the errors it wraps) carries, longest first. */
+function upstreamExcerpts(error: unknown): string[] {
+  const out = new Set<string>();
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++) {
+    if (e instanceof HttpError && e.bodyExcerpt) out.add(e.bodyExcerpt);
+    e = e.cause;
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}

@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import type { Clock } from "./clock.ts";
 import { BerthError, HttpError, type System } from "./errors.ts";
+import { scrubCredentials } from "./log.ts";
 
 /** The one function a client needs to reach a server. */
 export type Fetch = (request: Request) => Promise<Response>;
@@ -79,6 +80,60 @@ export interface Http {
   ): Promise<HttpResponse<T>>;
 }
 
+/** The body cap when none is configured (`max_response_mb`). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 ** 2;
+
+/** A response body that passed the configured cap; the read stops there. */
+export class ResponseTooLarge extends BerthError {
+  constructor(readonly maxBytes: number) {
+    super(`the response is larger than ${formatMiB(maxBytes)} (max_response_mb)`, {
+      system: "backend",
+      transient: false,
+    });
+    this.name = "ResponseTooLarge";
+  }
+}
+
+function formatMiB(bytes: number): string {
+  return `${Math.round((bytes / 1024 ** 2) * 100) / 100} MiB`;
+}
+
+/**
+ * `fetch` whose response bodies stop with {@link ResponseTooLarge} past `maxBytes` (a
+ * Content-Length above it stops the read before the first byte), so no upstream answer can
+ * take the agent's memory with it.
+ */
+export function capResponses(fetch: Fetch, maxBytes: number): Fetch {
+  return async (request) => {
+    const response = await fetch(request);
+    if (!response.body) return response;
+    const declared = Number(response.headers.get("content-length") ?? "");
+    const init = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    };
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await response.body.cancel();
+      const refused = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.error(new ResponseTooLarge(maxBytes)),
+      });
+      return new Response(refused, init);
+    }
+    let seen = 0;
+    const capped = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > maxBytes) controller.error(new ResponseTooLarge(maxBytes));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(capped, init);
+  };
+}
+
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 8_000 };
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 /** A Retry-After longer than this is not waited for inside one call: the pass moves on. */
@@ -128,10 +183,16 @@ export function createHttp(options: HttpOptions): Http {
             headers,
             body: body ?? null,
             signal: deadline.signal,
+            // A redirect would carry credentials (a password form, a bearer token) to wherever
+            // it points, and a followed list could answer "nothing": none is ever followed.
+            redirect: "manual",
           }),
         );
       } catch (cause) {
         options.onExchange?.({ system: options.system, method, path, status: 0, durationMs: 0 });
+        if (cause instanceof ResponseTooLarge) {
+          throw tooLarge(options.system, { what, method, path, status: 0 }, cause);
+        }
         const reason = cause instanceof DOMException && cause.name === "TimeoutError"
           ? `no answer within ${timeoutMs} ms`
           : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
@@ -146,6 +207,9 @@ export function createHttp(options: HttpOptions): Http {
       try {
         text = method === "HEAD" ? "" : await response.text();
       } catch (cause) {
+        if (cause instanceof ResponseTooLarge) {
+          throw tooLarge(options.system, { what, method, path, status: response.status }, cause);
+        }
         throw new HttpError(`${options.system}: cannot ${what}: the response was cut off`, {
           system: options.system,
           method,
@@ -164,8 +228,18 @@ export function createHttp(options: HttpOptions): Http {
       status: response.status,
       durationMs: options.clock.monotonic() - started,
     });
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.headers.get("location") ?? "(no Location)";
+      throw new HttpError(
+        `${options.system}: cannot ${what}: the server redirected to ${
+          cleanExcerpt(location, 200)
+        } (HTTP ${response.status}); Berth follows no redirect: if that is the right address, ` +
+          `put it in the ${options.system} URL of the configuration`,
+        { system: options.system, method, path, status: response.status, transient: false },
+      );
+    }
     if (!response.ok) {
-      const excerpt = text.replace(/\s+/g, " ").slice(0, 300);
+      const excerpt = cleanExcerpt(text, EXCERPT_CHARS);
       const retryAfterMs = parseRetryAfter(
         response.headers.get("retry-after"),
         options.clock.now(),
@@ -231,6 +305,56 @@ export function createHttp(options: HttpOptions): Http {
   }
 
   return { system: options.system, baseUrl: options.baseUrl, request };
+}
+
+function tooLarge(
+  system: System,
+  at: { what: string; method: string; path: string; status: number },
+  cause: ResponseTooLarge,
+): HttpError {
+  return new HttpError(
+    `${system}: cannot ${at.what}: the response is larger than ${
+      formatMiB(cause.maxBytes)
+    }; refused (raise max_response_mb if the server is right)`,
+    { system, method: at.method, path: at.path, status: at.status, transient: false, cause },
+  );
+}
+
+/** Characters of an upstream body kept in an error message. */
+const EXCERPT_CHARS = 200;
+
+/**
+ * An upstream text as it may appear in a message: one line, no control characters, credentials
+ * in any form it might echo (`Authorization: Basic …`, bearer tokens, JWTs, `password=…`)
+ * replaced, and cut to `max` characters.
+ */
+export function cleanExcerpt(text: string, max: number): string {
+  const line = scrubCredentials(text.slice(0, max * 4))
+    // deno-lint-ignore no-control-regex -- control characters are what is removed
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/**
+ * A URL path built from data: each interpolated value is one percent-encoded segment, and a
+ * value that is empty or `.`/`..` (which URL parsing would resolve into another path) is
+ * refused. `urlPath\`/projects/${id}/members\`` can never reach another endpoint.
+ */
+export function urlPath(strings: TemplateStringsArray, ...values: (string | number)[]): string {
+  let out = strings[0] ?? "";
+  values.forEach((value, i) => {
+    const text = String(value);
+    if (text === "" || text === "." || text === "..") {
+      throw new BerthError(`refusing the identifier "${text}" as a URL path segment`, {
+        system: "backend",
+        transient: false,
+      });
+    }
+    out += encodeURIComponent(text) + (strings[i + 1] ?? "");
+  });
+  return out;
 }
 
 /** `base` + `path` + query, keeping the base's path prefix (`https://h/api/` + `/x/` → `/api/x/`). */

@@ -24,20 +24,70 @@ export interface Logger {
 const SECRET_KEY = /(token|password|secret|authorization|passcode|api_key|apikey|credential)/i;
 const REDACTED = "[redacted]";
 
-/** Replaces known secret values in text; values are registered as the config is loaded. */
+/** Runtime secrets (tokens obtained while running) kept for redaction, newest last. */
+const KEEP_RUNTIME = 64;
+
+/** Credentials in the forms servers echo them, whoever's they are, replaced by `[redacted]`. */
+export function scrubCredentials(text: string): string {
+  return text
+    // Authorization: Basic xxx / Bearer xxx (a header or an echoed request), Waldur's Token
+    .replace(/\b(Basic|Bearer|Negotiate)(\s+|%20|\+)[A-Za-z0-9._~+/%-]{6,}=*/gi, "$1$2[redacted]")
+    .replace(/\b(Token)(\s+|%20|\+)[0-9a-f]{20,}/gi, "$1$2[redacted]")
+    // JSON Web Tokens (Keycloak access and refresh tokens, OIDC)
+    .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, "[redacted]")
+    // key=value and "key": "value" for secret-looking keys (forms, JSON, query strings)
+    .replace(
+      /((?:password|passwd|passcode|secret|client_secret|access_token|refresh_token|id_token|api_key|apikey|token|secret_key|private_key)["']?\s*(?:=|:|%3D)\s*["']?)([^"'&\s,;}]+)/gi,
+      "$1[redacted]",
+    );
+}
+
+/** The base64 of a text's UTF-8 bytes (what HTTP basic auth sends). */
+export function base64Utf8(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/**
+ * Replaces secrets in text: the configured values in every form they travel in (as they are,
+ * URL- and form-encoded, JSON-escaped, base64, and `user:password` pairs as basic auth sends
+ * them), tokens obtained at run time, and credentials of any origin in the forms servers echo
+ * them (`Authorization: Basic …`, bearer tokens, JWTs, `password=…`).
+ */
 export class Redactor {
   #secrets = new Set<string>();
+  #runtime: string[] = [];
 
-  /** Registers a value that must never be printed. Very short values are ignored. */
+  /** Registers a value that must never be printed, in every derived form. Very short values are ignored. */
   add(value: string): void {
-    if (value.length >= 4) this.#secrets.add(value);
+    if (value.length < 4) return;
+    for (const form of derivedForms(value)) this.#secrets.add(form);
   }
 
-  /** `text` with every registered secret replaced. */
+  /** Registers a basic-auth pair: both values, and `base64(user:password)`. */
+  addBasic(username: string, password: string): void {
+    this.add(password);
+    if (password.length >= 4) this.#secrets.add(base64Utf8(`${username}:${password}`));
+  }
+
+  /** Registers a token obtained at run time; only the most recent few are kept. */
+  addRuntime(value: string): void {
+    if (value.length < 8 || this.#runtime.includes(value)) return;
+    this.#runtime.push(value);
+    if (this.#runtime.length > KEEP_RUNTIME) this.#runtime.shift();
+  }
+
+  /** `text` with every registered secret, and every credential-looking text, replaced. */
   redact(text: string): string {
     let out = text;
-    for (const secret of this.#secrets) out = out.split(secret).join(REDACTED);
-    return out;
+    for (const secret of this.#secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
+    for (const secret of this.#runtime) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
+    return scrubCredentials(out);
   }
 
   /** A copy of `value` with secret-looking keys and registered secret values redacted. */
@@ -126,6 +176,18 @@ export function print(text: string): void {
 export function printError(text: string): void {
   // deno-lint-ignore no-console -- the one place that writes command errors
   console.error(text);
+}
+
+/** The forms a secret takes on the wire: raw, URL- and form-encoded, JSON-escaped, base64. */
+function derivedForms(value: string): string[] {
+  const forms = new Set([
+    value,
+    encodeURIComponent(value),
+    new URLSearchParams({ v: value }).toString().slice(2),
+    JSON.stringify(value).slice(1, -1),
+    base64Utf8(value),
+  ]);
+  return [...forms].filter((f) => f.length >= 4);
 }
 
 /** A logger that drops everything (tests that do not look at logs). */

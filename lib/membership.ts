@@ -5,7 +5,7 @@
  * an empty team.
  */
 import type { MemberSync } from "./backend.ts";
-import { errorMessage, isTransient } from "./errors.ts";
+import { customerMessage, errorMessage, isTransient } from "./errors.ts";
 import { forEachLimit } from "./pool.ts";
 import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
@@ -90,7 +90,8 @@ export async function syncMembership(
     const message = ctx.redact(errorMessage(outcome.error));
     failures.push(`resource ${r.name}: ${message}`);
     if (!isTransient(outcome.error) && r.state !== "Erred") {
-      await markResource(ctx, r, "erred", message, failures);
+      const told = ctx.redact(customerMessage(outcome.error, ctx.exposeErrorDetails));
+      await markResource(ctx, r, "erred", told, failures);
     }
   }
   return passResult(failures, {

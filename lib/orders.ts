@@ -6,7 +6,14 @@
  * terminal failures send it to erred with a clear message. A delete that did not happen is
  * never reported as done.
  */
-import { BerthError, errorMessage, HttpError, isTransient, terminal } from "./errors.ts";
+import {
+  BerthError,
+  customerMessage,
+  errorMessage,
+  HttpError,
+  isTransient,
+  terminal,
+} from "./errors.ts";
 import { forEachLimit } from "./pool.ts";
 import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
@@ -85,7 +92,11 @@ async function handle(ctx: ProcessorContext, order: Order): Promise<"done" | "er
       const traceback = ctx.exposeErrorDetails && error instanceof Error
         ? ctx.redact(error.stack ?? "")
         : "";
-      await ctx.waldur.setOrderErred(order.uuid, message, traceback);
+      await ctx.waldur.setOrderErred(
+        order.uuid,
+        ctx.redact(customerMessage(error, ctx.exposeErrorDetails)),
+        traceback,
+      );
     } catch (reportError) {
       deferOrder(
         ctx,

@@ -678,6 +678,7 @@ export const harborPlugin: BackendPlugin<HarborSettings> = {
         fetch: context.fetch,
         clock: context.clock,
         onExchange: context.onExchange,
+        onSecret: context.onSecret,
       }),
       realm: kc.keycloak_realm,
       log: context.log,

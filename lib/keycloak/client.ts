@@ -59,6 +59,8 @@ export interface KeycloakClientOptions {
   fetch: Fetch;
   clock: Clock;
   onExchange?: (exchange: Exchange) => void;
+  /** Called with every token obtained at run time, so the redactor knows it. */
+  onSecret?: (value: string) => void;
 }
 
 /** The Keycloak calls Berth makes. */
@@ -139,6 +141,8 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       }
       throw error;
     });
+    options.onSecret?.(res.data.access_token);
+    if (res.data.refresh_token) options.onSecret?.(res.data.refresh_token);
     const lifeMs = res.data.expires_in * 1000;
     token = {
       access: res.data.access_token,

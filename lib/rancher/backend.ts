@@ -1193,6 +1193,7 @@ export const rancherPlugin: BackendPlugin<RancherSettings> = {
       fetch: context.fetch,
       clock: context.clock,
       onExchange: context.onExchange,
+      onSecret: context.onSecret,
     });
     return new RancherBackend({ context: { ...context, fetch }, keycloak });
   },

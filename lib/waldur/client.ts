@@ -30,6 +30,8 @@ export interface WaldurClientOptions {
   clock: Clock;
   userAgent: string;
   onExchange?: (exchange: Exchange) => void;
+  /** Called with every token obtained at run time, so the redactor knows it. */
+  onSecret?: (value: string) => void;
 }
 
 /** A list whose malformed items were set aside instead of failing the whole call. */
@@ -114,6 +116,7 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
         action: "get an OIDC token",
       });
       const ttl = Math.max(30, (data.expires_in ?? 300) - 30) * 1000;
+      options.onSecret?.(data.access_token);
       bearer = { token: data.access_token, until: clock.monotonic() + ttl };
     }
     return { ...base, authorization: `Bearer ${bearer.token}` };
