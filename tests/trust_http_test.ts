@@ -16,7 +16,7 @@ import { makeHarborSite, order } from "./support/harbor.ts";
 import { makeSite, orderCreate } from "./support/site.ts";
 
 /** A loopback server that answers with `handler` and records what it was sent. */
-async function loopback(handler: (request: Request) => Response | Promise<Response>) {
+function loopback(handler: (request: Request) => Response | Promise<Response>) {
   const seen: { method: string; path: string; body: string }[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (r) => {
     seen.push({ method: r.method, path: new URL(r.url).pathname, body: await r.text() });
@@ -33,8 +33,8 @@ async function loopback(handler: (request: Request) => Response | Promise<Respon
 
 for (const status of [307, 308]) {
   Deno.test(`a ${status} from the Keycloak token endpoint is refused: the password is never re-sent`, async () => {
-    await using elsewhere = await loopback(() => Response.json({ access_token: "stolen" }));
-    await using keycloak = await loopback(() =>
+    await using elsewhere = loopback(() => Response.json({ access_token: "stolen" }));
+    await using keycloak = loopback(() =>
       new Response(null, { status, headers: { location: `${elsewhere.url}/collect` } })
     );
     const client = createKeycloakClient({
@@ -59,8 +59,8 @@ for (const status of [307, 308]) {
 }
 
 Deno.test("a 308 from Waldur's OIDC token endpoint is refused: the client secret is never re-sent", async () => {
-  await using elsewhere = await loopback(() => Response.json({ access_token: "x" }));
-  await using idp = await loopback(() =>
+  await using elsewhere = loopback(() => Response.json({ access_token: "x" }));
+  await using idp = loopback(() =>
     new Response(null, { status: 308, headers: { location: `${elsewhere.url}/token` } })
   );
   const waldur = createWaldurClient({
