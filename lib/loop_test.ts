@@ -38,25 +38,30 @@ Deno.test("a loop runs at start, then on its interval, survives a throwing pass 
     d,
     stop.signal,
   );
-  await tick();
-  assert.equal(passes, 1, "runs at start");
-  clock.advance(59_000);
-  await tick();
-  assert.equal(passes, 1, "not before its interval");
-  clock.advance(1_000);
-  await tick();
-  assert.equal(passes, 2);
-  const [l] = d.status.loops();
-  assert.equal(l?.state, "failed");
-  assert.equal(l?.lastError, "boom");
-  clock.advance(60_000);
-  await tick();
-  assert.equal(passes, 3, "an error does not kill the loop");
-  assert.equal(d.status.loops()[0]?.state, "ok");
-  stop.abort();
-  await done;
-  assert.equal(d.store.lastRun("o", "orders")?.outcome, "ok");
-  d.store.close();
+  try {
+    await tick();
+    assert.equal(passes, 1, "runs at start");
+    clock.advance(59_000);
+    await tick();
+    assert.equal(passes, 1, "not before its interval");
+    clock.advance(1_000);
+    await tick();
+    assert.equal(passes, 2);
+    const [l] = d.status.loops();
+    assert.equal(l?.state, "failed");
+    assert.equal(l?.lastError, "boom");
+    clock.advance(60_000);
+    await tick();
+    assert.equal(passes, 3, "an error does not kill the loop");
+    assert.equal(d.status.loops()[0]?.state, "ok");
+    stop.abort();
+    await done;
+    assert.equal(d.store.lastRun("o", "orders")?.outcome, "ok");
+  } finally {
+    stop.abort();
+    await done;
+    d.store.close();
+  }
 });
 
 Deno.test("a wall-clock step moves no pass: the schedule is on monotonic time", async () => {
@@ -125,16 +130,19 @@ Deno.test("a loop never overlaps itself: a slow pass delays the next one", async
     d,
     stop.signal,
   );
-  await tick();
-  clock.advance(10_000);
-  await tick();
-  assert.equal(running, 1);
-  release();
-  await tick();
-  await tick();
-  assert.equal(maxRunning, 1);
-  stop.abort();
-  release();
-  await done;
-  d.store.close();
+  try {
+    await tick();
+    clock.advance(10_000);
+    await tick();
+    assert.equal(running, 1);
+    release();
+    await tick();
+    await tick();
+    assert.equal(maxRunning, 1);
+  } finally {
+    stop.abort();
+    release();
+    await done;
+    d.store.close();
+  }
 });

@@ -64,8 +64,8 @@ const MIGRATIONS: readonly string[] = [
 /** How many rows of each history table are kept. */
 const KEEP_ROWS = 50_000;
 
-/** The state store. */
-export class Store {
+/** The state store; `using store = Store.open(path)` closes it at the end of the scope. */
+export class Store implements Disposable {
   #db: DatabaseSync;
   /**
    * Prepared statements by SQL text. A statement prepared per call holds a few KB of SQLite's
@@ -265,9 +265,15 @@ export class Store {
     }
   }
 
+  /** Closes the state file; closing again does nothing. */
   close(): void {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** {@link close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

@@ -22,19 +22,20 @@ Deno.test({
       token: TOKEN,
     });
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
     try {
+      // closed (with its contexts) at the end of this block, before the agent stops
+      await using browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      });
       const unauthorized = await fetch(agent.url);
       await unauthorized.body?.cancel();
       assert.equal(unauthorized.status, 401, "the page needs the token");
@@ -133,7 +134,6 @@ Deno.test({
       assert.equal(api.status, 200);
       await api.body?.cancel();
     } finally {
-      await browser.close();
       const code = await stop();
       assert.equal(code, 0, `the agent stops cleanly on SIGTERM:\n${agent.lines.join("\n")}`);
     }

@@ -5,7 +5,7 @@ import { reportUsage } from "../lib/usage.ts";
 import { makeSite, orderCreate } from "./support/site.ts";
 
 Deno.test("a Create order provisions the resource, sets backend_id and ends done", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { order, resource } = orderCreate(site, "Team Images", { storage: 20 });
   const result = await processOrders(site.offering.context);
   assert.equal(result.outcome, "ok");
@@ -16,20 +16,18 @@ Deno.test("a Create order provisions the resource, sets backend_id and ends done
   assert.deepEqual(site.backend.projects.get("waldur-team-images")?.limits, { storage: 20 });
   // Waldur's limits were complete: nothing is pushed back.
   assert.ok(!site.waldur.writes().some((w) => w.path.endsWith("/set_limits/")));
-  site.close();
 });
 
 Deno.test("a Create order without a storage limit gets the default and set_limits reports it", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { resource } = orderCreate(site, "No Limits", {});
   await processOrders(site.offering.context);
   assert.deepEqual(site.waldur.resource(resource).limits, { storage: 10 });
   assert.equal(site.waldur.writes().filter((w) => w.path.endsWith("/set_limits/")).length, 1);
-  site.close();
 });
 
 Deno.test("a Create order costs at most 5 Waldur requests, and an idle pass only the orders list", async () => {
-  const site = makeSite();
+  using site = makeSite();
   for (let i = 0; i < 30; i++) orderCreate(site, `res-${i}`);
   await processOrders(site.offering.context);
   const perOrder = site.waldur.requests.length / 30;
@@ -39,11 +37,10 @@ Deno.test("a Create order costs at most 5 Waldur requests, and an idle pass only
   assert.deepEqual(site.waldur.requests.slice(before).map((r) => `${r.method} ${r.path}`), [
     "GET /api/marketplace-orders/",
   ]);
-  site.close();
 });
 
 Deno.test("a second pass after Create writes nothing anywhere", async () => {
-  const site = makeSite();
+  using site = makeSite();
   orderCreate(site, "alpha");
   site.waldur.setTeam("proj", [{ username: "ann" }]);
   await processOrders(site.offering.context);
@@ -56,11 +53,10 @@ Deno.test("a second pass after Create writes nothing anywhere", async () => {
   await reportUsage(site.offering.context);
   assert.equal(site.waldur.writes().length, waldurWrites);
   assert.deepEqual(site.backend.writes.slice(backendWrites), []);
-  site.close();
 });
 
 Deno.test("an Update order applies the new limits and ends done", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { resource } = orderCreate(site, "beta", { storage: 5 });
   await processOrders(site.offering.context);
   const update = site.waldur.orderUpdate(resource, { storage: 50 });
@@ -68,11 +64,10 @@ Deno.test("an Update order applies the new limits and ends done", async () => {
   assert.equal(site.waldur.order(update).state, "done");
   assert.equal(site.backend.projects.get("waldur-beta")?.limits.storage, 50);
   assert.equal(site.waldur.resource(resource).limits.storage, 50);
-  site.close();
 });
 
 Deno.test("a Terminate order deletes the project and ends done", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { resource } = orderCreate(site, "gamma");
   await processOrders(site.offering.context);
   const terminate = site.waldur.orderTerminate(resource);
@@ -80,11 +75,10 @@ Deno.test("a Terminate order deletes the project and ends done", async () => {
   assert.equal(site.waldur.order(terminate).state, "done");
   assert.equal(site.backend.projects.has("waldur-gamma"), false);
   assert.equal(site.waldur.resource(resource).state, "Terminated");
-  site.close();
 });
 
 Deno.test("a refused delete is never reported as done: the order goes to erred with the reason", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { resource } = orderCreate(site, "full");
   await processOrders(site.offering.context);
   const project = site.backend.projects.get("waldur-full");
@@ -96,11 +90,10 @@ Deno.test("a refused delete is never reported as done: the order goes to erred w
   assert.equal(o.state, "erred");
   assert.match(o.error_message, /still holds 3 items/);
   assert.ok(site.backend.projects.has("waldur-full"));
-  site.close();
 });
 
 Deno.test("a transient failure leaves the order executing and the next due pass finishes it", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { order } = orderCreate(site, "delta");
   site.backend.fail("ensure", "transient");
   const first = await processOrders(site.offering.context);
@@ -112,13 +105,12 @@ Deno.test("a transient failure leaves the order executing and the next due pass 
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(order).state, "done");
   assert.equal(site.status.snapshot().orders.length, 0);
-  site.close();
 });
 
 Deno.test("repeated transient failures: the order is tried once per pass and is done at the first pass after the fault clears", async () => {
   // Backing off a failing server is the circuit breaker's job (tests/faults_test.ts); an order
   // that waited longer than one interval would delay the recovery.
-  const site = makeSite();
+  using site = makeSite();
   const { order } = orderCreate(site, "epsilon");
   site.backend.fail("ensure", "transient", 3);
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -131,11 +123,10 @@ Deno.test("repeated transient failures: the order is tried once per pass and is 
   }
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(order).state, "done", "the first pass after the fault clears");
-  site.close();
 });
 
 Deno.test("a terminal failure sends the order to erred with its message", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { order, resource } = orderCreate(site, "zeta");
   site.backend.fail("ensure", "terminal");
   await processOrders(site.offering.context);
@@ -144,11 +135,10 @@ Deno.test("a terminal failure sends the order to erred with its message", async 
   assert.match(o.error_message, /ensure failed \(terminal fault injected\)/);
   assert.equal(o.error_traceback, "", "no stack trace unless configured");
   assert.equal(site.waldur.resource(resource).state, "Erred");
-  site.close();
 });
 
 Deno.test("hostile limits in an order end in a clear terminal error and nothing is created", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const bad = [
     [{ storage: -5 }, /order limits\.storage: must not be negative/],
     [{ storage: "lots" }, /order limits\.storage: expected a number/],
@@ -164,11 +154,10 @@ Deno.test("hostile limits in an order end in a clear terminal error and nothing 
     assert.match(o.error_message, message);
   }
   assert.equal(site.backend.projects.size, 0);
-  site.close();
 });
 
 Deno.test("a crash between the backend create and set_backend_id is repaired without a duplicate", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { order, resource } = orderCreate(site, "crashy");
   // The agent dies when set_backend_id is due: the project exists, Waldur does not know it.
   let cut = true;
@@ -186,11 +175,10 @@ Deno.test("a crash between the backend create and set_backend_id is repaired wit
   assert.equal(site.waldur.order(order).state, "done");
   assert.equal(site.waldur.resource(resource).backend_id, "waldur-crashy");
   assert.equal(site.backend.writes.filter((w) => w === "create waldur-crashy").length, 1);
-  site.close();
 });
 
 Deno.test("a secret in a backend error is redacted before it reaches Waldur", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { order } = orderCreate(site, "leaky");
   site.backend.ensure = () => Promise.reject(new Error(`login with ${site.waldur.token} refused`));
   await processOrders(site.offering.context);
@@ -199,11 +187,10 @@ Deno.test("a secret in a backend error is redacted before it reaches Waldur", as
   assert.ok(!o.error_message.includes(site.waldur.token), o.error_message);
   assert.match(o.error_message, /\[redacted\]/);
   assert.ok(!site.logs.join("\n").includes(site.waldur.token));
-  site.close();
 });
 
 Deno.test("membership adds and removes team members and repairs limit drift from Waldur", async () => {
-  const site = makeSite();
+  using site = makeSite();
   orderCreate(site, "omega", { storage: 30 });
   await processOrders(site.offering.context);
   site.waldur.setTeam("proj", [{ username: "ann" }, { username: "bob" }, {
@@ -218,11 +205,10 @@ Deno.test("membership adds and removes team members and repairs limit drift from
   await syncMembership(site.offering.context);
   assert.deepEqual([...p?.members ?? []], ["bob"]);
   assert.equal(p?.limits.storage, 30, "drift repaired to Waldur's limit, not to a default");
-  site.close();
 });
 
 Deno.test("a team that cannot be read is not taken as empty: nobody is removed", async () => {
-  const site = makeSite();
+  using site = makeSite();
   orderCreate(site, "kappa");
   await processOrders(site.offering.context);
   site.waldur.setTeam("proj", [{ username: "ann" }]);
@@ -235,11 +221,10 @@ Deno.test("a team that cannot be read is not taken as empty: nobody is removed",
   assert.equal(result.outcome, "partial");
   assert.match(result.error, /team of project proj not read/);
   assert.deepEqual([...site.backend.projects.get("waldur-kappa")?.members ?? []], ["ann"]);
-  site.close();
 });
 
 Deno.test("usage is reported with two decimals, skipped when unchanged, and decreases are reported", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { resource } = orderCreate(site, "usage");
   await processOrders(site.offering.context);
   const p = site.backend.projects.get("waldur-usage");
@@ -255,11 +240,10 @@ Deno.test("usage is reported with two decimals, skipped when unchanged, and decr
   p.used.storage = 1.5; // garbage collection shrank the registry
   await reportUsage(site.offering.context);
   assert.equal(site.waldur.usagesOf(resource)[0]?.usage, "1.50");
-  site.close();
 });
 
 Deno.test("a failed usage read is skipped and shown, never reported as 0", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const { resource } = orderCreate(site, "broken");
   await processOrders(site.offering.context);
   site.backend.fail("usage", "transient");
@@ -267,5 +251,4 @@ Deno.test("a failed usage read is skipped and shown, never reported as 0", async
   assert.equal(result.outcome, "partial");
   assert.match(result.error, /usage of broken not read/);
   assert.deepEqual(site.waldur.usagesOf(resource), []);
-  site.close();
 });

@@ -133,12 +133,14 @@ function problems(site: DemoSite): string[] {
 async function scenario(
   killAt: number | null,
 ): Promise<{ requests: number; problems: string[]; pendingAtKill: number }> {
+  await using temp = new AsyncDisposableStack(); // removes the directory, last
   const dir = await Deno.makeTempDir({ prefix: "berth-crash-" });
+  temp.defer(() => Deno.remove(dir, { recursive: true }));
   let phase: "setup" | "batch" = "setup";
   let count = 0;
   let child: Deno.ChildProcess | undefined;
   let pendingAtKill = 0;
-  const site: DemoSite = await startDemoSite(realWorld().serve, {
+  await using site: DemoSite = await startDemoSite(realWorld().serve, {
     now: () => Date.now(),
     onRequest: () => {
       if (phase !== "batch") return;
@@ -198,8 +200,6 @@ async function scenario(
   } finally {
     kill(child, "SIGKILL");
     await child?.status.catch(() => undefined);
-    await site.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -25,40 +25,46 @@ Deno.test("berth demo runs the seeded site on free ports: orders get done, both 
     },
   };
   const running = main(["demo", "--listen", "127.0.0.1:0"], world);
-  const url = await waitFor("the status page", () =>
-    Promise.resolve(
-      logs.map((l) => /status on (http:\/\/[^\s"]+)/.exec(l)?.[1]).find((u) => u !== undefined),
-    ));
-  const model = await waitFor("the first orders to be done", async () => {
-    const m = StatusModel.parse(await (await fetch(`${url}api/status`)).json());
-    const done = m.events.filter((e) => e.action === "Create order done").length;
-    return done >= 20 ? m : undefined;
-  }, 30_000);
-  const harbor = model.backends.find((b) => b.kind === "harbor");
-  const rancher = model.backends.find((b) => b.kind === "rancher");
-  assert.ok((harbor?.rows.length ?? 0) >= 10, "ten Harbor projects");
-  assert.ok((rancher?.rows.length ?? 0) >= 10, "ten Rancher projects");
-  assert.ok(harbor?.rows.some((r) => r.resourceName === "ml-models"));
-  assert.ok(rancher?.rows.some((r) => r.resourceName === "genomics-pipelines"));
-  assert.equal(model.configPath, "(embedded demo site)");
-  assert.equal(model.orders.length, 0, "no order left in flight");
-  const page = await fetch(url);
-  assert.equal(page.status, 200);
-  assert.match(await page.text(), /Harbor projects/);
-  const missing = await waitFor("the membership pass", async () => {
-    const m = StatusModel.parse(await (await fetch(`${url}api/status`)).json());
-    return m.backends.flatMap((b) => b.groups ?? []).find((g) =>
-      Array.isArray(g.missing) && g.missing.includes("frank")
-    );
-  });
-  assert.ok(missing, "the team member missing in Keycloak shows");
+  try {
+    const url = await waitFor("the status page", () =>
+      Promise.resolve(
+        logs.map((l) => /status on (http:\/\/[^\s"]+)/.exec(l)?.[1]).find((u) => u !== undefined),
+      ));
+    const model = await waitFor("the first orders to be done", async () => {
+      const m = StatusModel.parse(await (await fetch(`${url}api/status`)).json());
+      const done = m.events.filter((e) => e.action === "Create order done").length;
+      return done >= 20 ? m : undefined;
+    }, 30_000);
+    const harbor = model.backends.find((b) => b.kind === "harbor");
+    const rancher = model.backends.find((b) => b.kind === "rancher");
+    assert.ok((harbor?.rows.length ?? 0) >= 10, "ten Harbor projects");
+    assert.ok((rancher?.rows.length ?? 0) >= 10, "ten Rancher projects");
+    assert.ok(harbor?.rows.some((r) => r.resourceName === "ml-models"));
+    assert.ok(rancher?.rows.some((r) => r.resourceName === "genomics-pipelines"));
+    assert.equal(model.configPath, "(embedded demo site)");
+    assert.equal(model.orders.length, 0, "no order left in flight");
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Harbor projects/);
+    const missing = await waitFor("the membership pass", async () => {
+      const m = StatusModel.parse(await (await fetch(`${url}api/status`)).json());
+      return m.backends.flatMap((b) => b.groups ?? []).find((g) =>
+        Array.isArray(g.missing) && g.missing.includes("frank")
+      );
+    });
+    assert.ok(missing, "the team member missing in Keycloak shows");
 
-  stop();
-  assert.equal(await running, 0);
-  assert.equal(dirs.length, 1);
-  await assert.rejects(
-    Deno.stat(dirs[0] ?? ""),
-    Deno.errors.NotFound,
-    "the temporary state is gone",
-  );
+    stop();
+    assert.equal(await running, 0);
+    assert.equal(dirs.length, 1);
+    await assert.rejects(
+      Deno.stat(dirs[0] ?? ""),
+      Deno.errors.NotFound,
+      "the temporary state is gone",
+    );
+  } finally {
+    // a failed check still stops the demo (its servers, state file and directory)
+    stop();
+    await running.catch(() => undefined);
+  }
 });

@@ -54,7 +54,8 @@ interface Target {
   system: string;
   method: string;
   path: RegExp;
-  build(): { site: Site<unknown>; faults: Faults; check(): string[] };
+  /** A site with the target's order; `using` closes the site. */
+  build(): { site: Site<unknown>; faults: Faults; check(): string[] } & Disposable;
 }
 
 const harbor = (
@@ -79,6 +80,7 @@ const harbor = (
         if (groups !== 1) out.push(`${groups} OIDC groups`);
         return out;
       },
+      [Symbol.dispose]: () => site.close(),
     };
   },
 });
@@ -108,6 +110,7 @@ const rancher = (system: "rancher" | "keycloak", method: string, path: RegExp): 
         if (groups.length !== 2) out.push(`${groups.length} groups`);
         return out;
       },
+      [Symbol.dispose]: () => site.close(),
     };
   },
 });
@@ -127,7 +130,8 @@ Deno.test("transient faults on every system's routes never err an order or leave
   const failures: string[] = [];
   for (const target of TARGETS) {
     for (const fault of TRANSIENT) {
-      const { site, faults, check } = target.build();
+      using built = target.build();
+      const { site, faults, check } = built;
       faults.add({ ...fault, method: target.method, path: target.path, times: 3 });
       const passes = await drive(site);
       const where = `${target.system} ${target.method} ${target.path.source} ${label(fault)}`;
@@ -138,7 +142,6 @@ Deno.test("transient faults on every system's routes never err an order or leave
       for (const p of check()) failures.push(`${where}: ${p}`);
       // three faults, then one interval: the work is done by the fifth pass
       if (passes > 5) failures.push(`${where}: ${passes} passes to recover`);
-      site.close();
     }
   }
   assert.deepEqual(failures, []);
@@ -147,9 +150,10 @@ Deno.test("transient faults on every system's routes never err an order or leave
 Deno.test("a 60-second outage of each system: bounded requests, an open circuit, recovery within one interval", async () => {
   const lines: string[] = [];
   for (const system of ["waldur", "harbor", "rancher", "keycloak"] as const) {
-    const { site, faults, check } = system === "waldur" || system === "harbor"
+    using built = system === "waldur" || system === "harbor"
       ? harbor(system, "GET", /./).build()
       : rancher(system, "GET", /./).build();
+    const { site, faults, check } = built;
     faults.add({ kind: "status", status: 503 });
     const outageStart = site.clock.now();
     // the loops keep running every 10 s through the outage
@@ -178,13 +182,12 @@ Deno.test("a 60-second outage of each system: bounded requests, an open circuit,
       `${system}: ${during} requests in 60 s of outage, circuit opened ${breaker.opens}×, ` +
         `done ${Math.round((site.clock.now() - cleared) / 1000)} s after it cleared`,
     );
-    site.close();
   }
   print(lines.join("\n"));
 });
 
 Deno.test("orders pages that change between calls lose nothing and repeat nothing", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   // two pages at Waldur's page size of 300
   for (let i = 0; i < 350; i++) order(site, `reg${i}`, { storage: 1 }, `p${i % 10}`);
   let added = 0;
@@ -210,7 +213,6 @@ Deno.test("orders pages that change between calls lose nothing and repeat nothin
     assert.equal(finals, 1, `${o.resource_name} finished ${finals} times`);
   }
   assert.equal(site.harbor.projects.size, 352);
-  site.close();
 });
 
 Deno.test("a delay past the client's timeout is a transient error, and the retry gets the answer", async () => {

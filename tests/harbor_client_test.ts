@@ -273,7 +273,7 @@ Deno.test("plan table: what each observed state plans", () => {
 });
 
 Deno.test("diagnose names each missing permission in operator words", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   site.harbor.revoke("project:delete", "member:create");
   const checks = await site.backend.diagnose();
   const perms = checks.find((c) => c.name === "harbor permissions");
@@ -284,11 +284,10 @@ Deno.test("diagnose names each missing permission in operator words", async () =
   site.harbor.password = "nope";
   const denied = await site.backend.diagnose();
   assert.equal(denied.find((c) => c.name === "harbor credentials")?.ok, false);
-  site.close();
 });
 
 Deno.test("plan lists the repairs and changes nothing", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   site.waldur.orderCreate(site.offeringUuid, {
     name: "planned",
     limits: { storage: 3 },
@@ -311,5 +310,4 @@ Deno.test("plan lists the repairs and changes nothing", async () => {
   }]);
   assert.equal(site.harbor.writes().length, writes);
   assert.equal(resource.backend_id, "waldur-planned");
-  site.close();
 });

@@ -11,7 +11,7 @@ import { harborRequestsSince, makeHarborSite, order } from "./support/harbor.ts"
 const GIB = 1024 ** 3;
 
 Deno.test("Create makes the project with its quota, the OIDC group and its membership", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { order: o, resource } = order(site, "Team Images", { storage: 20 });
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(o).state, "done");
@@ -29,11 +29,10 @@ Deno.test("Create makes the project with its quota, the OIDC group and its membe
   );
   // Waldur's limit was complete: nothing is pushed back.
   assert.ok(!site.waldur.writes().some((w) => w.path.endsWith("/set_limits/")));
-  site.close();
 });
 
 Deno.test("a Create order costs at most 4 Harbor requests", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   order(site, "first");
   await processOrders(site.offering.context);
   // The first order also created the group; the next one of the same project finds it.
@@ -47,11 +46,10 @@ Deno.test("a Create order costs at most 4 Harbor requests", async () => {
     "GET /api/v2.0/usergroups/search",
     "POST /api/v2.0/projects/2/members",
   ]);
-  site.close();
 });
 
 Deno.test("every Harbor request is basic auth with its own X-Request-Id and no cookie", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const seen: Headers[] = [];
   site.intercept = (request, next) => {
     if (new URL(request.url).hostname === "harbor.test") seen.push(request.headers);
@@ -67,11 +65,10 @@ Deno.test("every Harbor request is basic auth with its own X-Request-Id and no c
     assert.match(h.get("authorization") ?? "", /^Basic /);
     assert.equal(h.get("cookie"), null);
   }
-  site.close();
 });
 
 Deno.test("a second pass after Create writes nothing to Waldur or Harbor", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   order(site, "alpha");
   order(site, "beta", {});
   site.waldur.setTeam("proj", [{ username: "ann" }]);
@@ -86,29 +83,26 @@ Deno.test("a second pass after Create writes nothing to Waldur or Harbor", async
   assert.equal(result.outcome, "ok");
   assert.deepEqual(site.waldur.writes().slice(waldurWrites), []);
   assert.deepEqual(site.harbor.writes().slice(harborWrites), []);
-  site.close();
 });
 
 Deno.test("no storage limit: the default fills it and set_limits tells Waldur", async () => {
-  const site = makeHarborSite("default_storage_quota_gb: 7");
+  using site = makeHarborSite("default_storage_quota_gb: 7");
   const { resource } = order(site, "nolimit", {});
   await processOrders(site.offering.context);
   assert.equal(site.harbor.project("waldur-nolimit")?.hard, 7 * GIB);
   assert.deepEqual(site.waldur.resource(resource).limits, { storage: 7 });
-  site.close();
 });
 
 Deno.test("a 0 GB limit means no storage: a 1-byte quota, never unlimited or the default", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { order: o } = order(site, "zero", { storage: 0 });
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(o).state, "done");
   assert.equal(site.harbor.project("waldur-zero")?.hard, 1);
-  site.close();
 });
 
 Deno.test("Update sets the new quota, even below usage, and flags it", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "grow", { storage: 5 });
   await processOrders(site.offering.context);
   site.harbor.push("waldur-grow", "app", 3 * GIB);
@@ -121,22 +115,20 @@ Deno.test("Update sets the new quota, even below usage, and flags it", async () 
   assert.ok(site.logs.some((l) => l.includes("below the 3 GB already used")));
   const snapshot = site.status.snapshot();
   assert.ok(JSON.stringify(snapshot).includes("over quota"));
-  site.close();
 });
 
 Deno.test("Terminate deletes an empty project and the order is done", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "gone");
   await processOrders(site.offering.context);
   const t = site.waldur.orderTerminate(resource);
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(t).state, "done");
   assert.equal(site.harbor.project("waldur-gone"), undefined);
-  site.close();
 });
 
 Deno.test("Terminate refuses a non-empty project: erred with the count and size, nothing deleted", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "full");
   await processOrders(site.offering.context);
   site.harbor.push("waldur-full", "web", 1.5 * GIB);
@@ -148,11 +140,10 @@ Deno.test("Terminate refuses a non-empty project: erred with the count and size,
   assert.match(o.error_message, /still holds 2 repositories \(2 GB\)/);
   assert.match(o.error_message, /termination: purge/);
   assert.equal(site.harbor.project("waldur-full")?.repositories.length, 2);
-  site.close();
 });
 
 Deno.test("Terminate with purge deletes every repository page by page, then the project", async () => {
-  const site = makeHarborSite("termination: purge");
+  using site = makeHarborSite("termination: purge");
   const { resource } = order(site, "purged");
   await processOrders(site.offering.context);
   for (let i = 0; i < 130; i++) site.harbor.push("waldur-purged", `team/app-${i}`, 1024);
@@ -166,11 +157,10 @@ Deno.test("Terminate with purge deletes every repository page by page, then the 
   assert.equal(deletes.length, 130);
   // Slashes in repository names are encoded twice, as Harbor requires.
   assert.ok(deletes.every((d) => d.path.includes("team%252Fapp-")));
-  site.close();
 });
 
 Deno.test("a delete Harbor refuses (412) is never reported done", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "racy");
   await processOrders(site.offering.context);
   // An image lands between the check and the delete.
@@ -185,11 +175,10 @@ Deno.test("a delete Harbor refuses (412) is never reported done", async () => {
   assert.equal(site.waldur.order(t).state, "erred");
   assert.match(site.waldur.order(t).error_message, /HTTP 412/);
   assert.ok(site.harbor.project("waldur-racy"));
-  site.close();
 });
 
 Deno.test("the membership pass repairs a removed group membership and a changed quota", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "drift", { storage: 12 });
   await processOrders(site.offering.context);
   site.harbor.removeGroupMember("waldur-drift", "waldur-proj");
@@ -201,22 +190,20 @@ Deno.test("the membership pass repairs a removed group membership and a changed 
   assert.ok(p?.members.some((m) => m.entityName === "waldur-proj" && m.roleId === 2));
   assert.deepEqual(site.waldur.resource(resource).limits, { storage: 12 });
   assert.ok(!site.waldur.writes().some((w) => w.path.endsWith("/set_limits/")));
-  site.close();
 });
 
 Deno.test("the membership pass puts a changed group role back", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   order(site, "role");
   await processOrders(site.offering.context);
   const m = site.harbor.project("waldur-role")!.members.find((x) => x.entityType === "g")!;
   m.roleId = 1;
   await syncMembership(site.offering.context);
   assert.equal(m.roleId, 2);
-  site.close();
 });
 
 Deno.test("usage: storage in GB with two decimals, read with list calls, decreases reported", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "used");
   await processOrders(site.offering.context);
   site.harbor.push("waldur-used", "app", 1.5 * GIB);
@@ -229,11 +216,10 @@ Deno.test("usage: storage in GB with two decimals, read with list calls, decreas
   assert.deepEqual(harborRequestsSince(site, before), [
     "GET /api/v2.0/quotas?reference=project&page=1&page_size=100",
   ]);
-  site.close();
 });
 
 Deno.test("usage: a failed read reports nothing, never 0", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { resource } = order(site, "blind");
   await processOrders(site.offering.context);
   site.harbor.push("waldur-blind", "app", GIB);
@@ -244,22 +230,20 @@ Deno.test("usage: a failed read reports nothing, never 0", async () => {
   const result = await reportUsage(site.offering.context);
   assert.equal(result.outcome, "partial");
   assert.deepEqual(site.waldur.usagesOf(resource), []);
-  site.close();
 });
 
 Deno.test("an invalid project name errs the order naming Harbor's rule, and creates nothing", async () => {
-  const site = makeHarborSite('allocation_prefix: "Waldur_"');
+  using site = makeHarborSite('allocation_prefix: "Waldur_"');
   const { order: o } = order(site, "caps");
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(o).state, "erred");
   assert.match(site.waldur.order(o).error_message, /lower-case letters and digits/);
   assert.equal(site.harbor.projects.size, 0);
   assert.equal(site.harbor.writes().length, 0);
-  site.close();
 });
 
 Deno.test("an existing project of exactly the expected name is adopted, logged and flagged", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   site.harbor.addProject("waldur-old", -1);
   site.harbor.addProject("waldur-old-two", 5 * GIB);
   const { order: o, resource } = order(site, "old", { storage: 3 });
@@ -273,11 +257,10 @@ Deno.test("an existing project of exactly the expected name is adopted, logged a
   assert.deepEqual(site.backend.rows().find((r) => r.project === "waldur-old")?.flags, [
     "adopted",
   ]);
-  site.close();
 });
 
 Deno.test("Harbor unreachable: the order waits and is retried, never erred", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   const { order: o } = order(site, "later");
   site.intercept = (request, next) =>
     new URL(request.url).hostname === "harbor.test"
@@ -290,11 +273,10 @@ Deno.test("Harbor unreachable: the order waits and is retried, never erred", asy
   site.clock.advance(10 * 60_000);
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(o).state, "done");
-  site.close();
 });
 
 Deno.test("a wrong robot password keeps orders waiting with a message that says what to fix", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   site.harbor.password = "rotated";
   const { order: o } = order(site, "locked");
   await processOrders(site.offering.context);
@@ -303,11 +285,10 @@ Deno.test("a wrong robot password keeps orders waiting with a message that says 
   assert.match(error, /refused the credentials of robot\$berth \(HTTP 401\)/);
   assert.match(error, /robot_password/);
   assert.ok(!site.logs.some((l) => l.includes("robot-secret")));
-  site.close();
 });
 
 Deno.test("a missing permission names the operation", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   site.harbor.revoke("project:create");
   const { order: o } = order(site, "denied");
   await processOrders(site.offering.context);
@@ -315,11 +296,10 @@ Deno.test("a missing permission names the operation", async () => {
     site.store.order(o)?.lastError ?? "",
     /cannot create project waldur-denied: the robot account robot\$berth lacks the permission/,
   );
-  site.close();
 });
 
 Deno.test("a resource whose Harbor project vanished is flagged and reported, others still sync", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   order(site, "kept");
   order(site, "lost");
   await processOrders(site.offering.context);
@@ -330,11 +310,10 @@ Deno.test("a resource whose Harbor project vanished is flagged and reported, oth
   assert.equal(site.harbor.project("waldur-kept")?.hard, 20 * GIB);
   const rows = site.backend.rows();
   assert.deepEqual(rows.find((r) => r.project === "waldur-lost")?.flags, ["not found"]);
-  site.close();
 });
 
 Deno.test("the status rows show quota, usage, repositories, group binding and near-quota", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   order(site, "almost", { storage: 10 });
   await processOrders(site.offering.context);
   site.harbor.push("waldur-almost", "big", 9.5 * GIB);
@@ -363,5 +342,4 @@ Deno.test("the status rows show quota, usage, repositories, group binding and ne
   );
   const published = site.status.snapshot().backends;
   assert.ok(JSON.stringify(published).includes("waldur-almost"));
-  site.close();
 });

@@ -147,7 +147,7 @@ Deno.test("the conformance check catches a wrong body, an unknown field and an u
 });
 
 Deno.test("every request the Harbor backend sends in a full scenario conforms to the swagger", async () => {
-  const site = makeHarborSite("termination: purge");
+  using site = makeHarborSite("termination: purge");
   const sent: { method: string; url: URL; headers: Headers; body: unknown }[] = [];
   site.intercept = async (request, next) => {
     const url = new URL(request.url);
@@ -184,5 +184,4 @@ Deno.test("every request the Harbor backend sends in a full scenario conforms to
   assert.ok(kinds.size >= 14, [...kinds].join("\n"));
   const problems = sent.flatMap((s) => check(s.method, s.url, s.headers, s.body));
   assert.deepEqual(problems, []);
-  site.close();
 });

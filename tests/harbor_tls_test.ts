@@ -17,6 +17,7 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
 
 Deno.test("ca_file: a registry signed by its own CA is trusted with it, refused without; HTTP_PROXY applies", async () => {
   const dir = await Deno.makeTempDir();
+  const stop = new AbortController(); // stops the HTTPS server, after its checks or if they fail
   try {
     await openssl(
       dir,
@@ -67,7 +68,6 @@ Deno.test("ca_file: a registry signed by its own CA is trusted with it, refused 
       "ext.cnf",
     );
     const harbor = new FakeHarbor();
-    const stop = new AbortController();
     const addr = await new Promise<Deno.NetAddr>((resolve) => {
       Deno.serve({
         hostname: "127.0.0.1",
@@ -122,6 +122,7 @@ Deno.test("ca_file: a registry signed by its own CA is trusted with it, refused 
       proxy.abort();
     }
   } finally {
+    stop.abort();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -22,7 +22,7 @@ const HOSTILE_SLUGS = [
 
 Deno.test("hostile resource names: the order errs with a clear message and Harbor gets nothing", async () => {
   for (const slug of HOSTILE_SLUGS) {
-    const site = makeHarborSite();
+    using site = makeHarborSite();
     const { order: uuid } = site.waldur.orderCreate(site.offeringUuid, {
       name: slug || "empty",
       slug,
@@ -37,13 +37,12 @@ Deno.test("hostile resource names: the order errs with a clear message and Harbo
     assert.ok(!o.error_message.includes("    at "), "no stack trace in the message");
     assert.equal(site.harbor.projects.size, 0, "nothing created");
     assert.equal(site.harbor.writes().length, 0, "nothing written to Harbor");
-    site.close();
   }
 });
 
 Deno.test("hostile resource names: Rancher and Keycloak get nothing either", async () => {
   for (const slug of HOSTILE_SLUGS) {
-    const site = makeRancherSite({ keycloak: true });
+    using site = makeRancherSite({ keycloak: true });
     const { order: uuid } = site.waldur.orderCreate(site.offeringUuid, {
       name: slug || "empty",
       slug,
@@ -61,12 +60,11 @@ Deno.test("hostile resource names: Rancher and Keycloak get nothing either", asy
       r.method !== "GET" && !r.path.includes("/token")
     );
     assert.deepEqual(kcWrites, [], "nothing written to Keycloak");
-    site.close();
   }
 });
 
 Deno.test("a hostile project slug never becomes a Keycloak group path", async () => {
-  const site = makeRancherSite({ keycloak: true });
+  using site = makeRancherSite({ keycloak: true });
   site.keycloak.addUser("waldur", "ann");
   site.waldur.orderCreate(site.offeringUuid, {
     name: "fine",
@@ -85,7 +83,6 @@ Deno.test("a hostile project slug never becomes a Keycloak group path", async ()
   assert.equal(o?.state, "erred");
   assert.match(o?.error_message ?? "", /the project slug "\.\.\/admins\/x" is not a slug/);
   assert.equal(site.rancher.projects.size, 0, "no project whose group would be wrong");
-  site.close();
 });
 
 Deno.test("hostile limits: negative, huge, non-numeric and non-object limits err the order, nothing is created", async () => {
@@ -100,7 +97,7 @@ Deno.test("hostile limits: negative, huge, non-numeric and non-object limits err
     "20",
   ];
   for (const limits of cases) {
-    const site = makeHarborSite();
+    using site = makeHarborSite();
     const { order: uuid } = order(site, "reg", {});
     // the fake stores what it is given; the limits go out exactly as a broken Waldur would send them
     site.waldur.order(uuid).limits = limits as Record<string, unknown>;
@@ -109,7 +106,6 @@ Deno.test("hostile limits: negative, huge, non-numeric and non-object limits err
     assert.equal(o.state, "erred", JSON.stringify(limits));
     assert.match(o.error_message, /limits/, JSON.stringify(limits));
     assert.equal(site.harbor.projects.size, 0, JSON.stringify(limits));
-    site.close();
   }
 });
 
@@ -122,7 +118,7 @@ Deno.test("malformed Waldur pages fail the pass with a clear error and create no
     ["null", () => null],
   ];
   for (const [what, breakIt] of breakages) {
-    const site = makeHarborSite();
+    using site = makeHarborSite();
     order(site, "reg");
     site.intercept = async (request, next) => {
       const res = await next(request);
@@ -142,16 +138,14 @@ Deno.test("malformed Waldur pages fail the pass with a clear error and create no
     assert.match(result.error, /unexpected response|expected/, what);
     assert.ok(!result.error.includes("    at "), "no stack trace");
     assert.equal(site.harbor.projects.size, 0, what);
-    site.close();
   }
 });
 
 Deno.test("a huge page of orders is processed in full, not truncated", async () => {
-  const site = makeHarborSite();
+  using site = makeHarborSite();
   for (let i = 0; i < 450; i++) order(site, `reg${i}`, { storage: 1 }, `p${i % 30}`);
   await processOrders(site.offering.context);
   const done = [...site.waldur.orders.values()].filter((o) => o.state === "done").length;
   assert.equal(done, 450);
   assert.equal(site.harbor.projects.size, 450);
-  site.close();
 });

@@ -174,7 +174,7 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
   const kc = new FakeKeycloak({ now: () => clock.now() });
   kc.addRealm("waldur");
   for (const u of ["ann", "bob"]) kc.addUser("waldur", u);
-  const site = makeHarborSite(
+  using site = makeHarborSite(
     `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
     { "keycloak.test": kc.app },
   );
@@ -203,7 +203,6 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
     kc.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length,
     writes,
   );
-  site.close();
 });
 
 Deno.test("Harbor with keycloak: a Harbor that cannot be read fails the pass, and the groups are still synced", async () => {
@@ -211,7 +210,7 @@ Deno.test("Harbor with keycloak: a Harbor that cannot be read fails the pass, an
   const kc = new FakeKeycloak({ now: () => clock.now() });
   kc.addRealm("waldur");
   kc.addUser("waldur", "ann");
-  const site = makeHarborSite(
+  using site = makeHarborSite(
     `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
     { "keycloak.test": kc.app },
   );
@@ -223,7 +222,6 @@ Deno.test("Harbor with keycloak: a Harbor that cannot be read fails the pass, an
   await assert.rejects(syncMembership(site.offering.context), /cannot list projects: HTTP 400/);
   // Keycloak's part had finished when the pass failed: nothing is left running behind it
   assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
-  site.close();
 });
 
 type OpenApi = {

@@ -34,7 +34,7 @@ function writes(site: RancherSite) {
 }
 
 Deno.test("rancher create with keycloak: project, quotas, namespace, group tree and binding", async () => {
-  const site = makeRancherSite({ keycloak: true, settings: `namespace_labels: {team: blue}` });
+  using site = makeRancherSite({ keycloak: true, settings: `namespace_labels: {team: blue}` });
   const { order, resource } = orderProject(site, "Analytics");
   const result = await processOrders(site.offering.context);
   assert.equal(result.outcome, "ok", result.error);
@@ -64,11 +64,10 @@ Deno.test("rancher create with keycloak: project, quotas, namespace, group tree 
   const parent = site.keycloak.group("waldur", PARENT);
   assert.ok(parent, "the cluster's parent group exists");
   assert.ok(childOf(site, GROUP), "the project's child group exists under it");
-  site.close();
 });
 
 Deno.test("rancher: a second pass writes nothing; membership adds and removes; missing users are shown", async () => {
-  const site = makeRancherSite({ keycloak: true });
+  using site = makeRancherSite({ keycloak: true });
   const ann = site.keycloak.addUser("waldur", "ann");
   const bob = site.keycloak.addUser("waldur", "bob");
   orderProject(site, "Analytics");
@@ -99,7 +98,6 @@ Deno.test("rancher: a second pass writes nothing; membership adds and removes; m
   const after = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
   assert.deepEqual(after?.removed, ["bob"]);
   assert.equal(after?.members, 1);
-  site.close();
 });
 
 /** The Keycloak user reads a membership pass sent: `id <x>` or `username <x>`. */
@@ -153,7 +151,7 @@ Deno.test("rancher: usernames are Keycloak ids, read by id, when keycloak_use_us
 });
 
 Deno.test("rancher: an Update order sets the new quota; drift is repaired by the membership pass", async () => {
-  const site = makeRancherSite({ keycloak: true });
+  using site = makeRancherSite({ keycloak: true });
   const { resource } = orderProject(site, "Analytics");
   await processOrders(site.offering.context);
   const id = site.waldur.resource(resource).backend_id;
@@ -181,7 +179,6 @@ Deno.test("rancher: an Update order sets the new quota; drift is repaired by the
   });
   assert.equal(site.rancher.prtbsOf(id).length, 1);
   assert.deepEqual(site.rancher.namespacesOf(id), ["waldur-analytics"]);
-  site.close();
 });
 
 function specOf(site: RancherSite, uuid: string) {
@@ -202,7 +199,7 @@ function specOf(site: RancherSite, uuid: string) {
 }
 
 Deno.test("rancher: two resources of one Waldur project share the group; it goes with the last", async () => {
-  const site = makeRancherSite({ keycloak: true });
+  using site = makeRancherSite({ keycloak: true });
   const ann = site.keycloak.addUser("waldur", "ann");
   const a = orderProject(site, "Alpha");
   const b = orderProject(site, "Beta");
@@ -224,11 +221,10 @@ Deno.test("rancher: two resources of one Waldur project share the group; it goes
   assert.equal(result.outcome, "ok", result.error);
   assert.equal(childOf(site, GROUP), undefined, "no resource uses the group: deleted");
   assert.equal(site.keycloak.group("waldur", PARENT), undefined, "the parent had no children left");
-  site.close();
 });
 
 Deno.test("rancher: Keycloak down during create — the project is made, the error shown, groups come later", async () => {
-  const site = makeRancherSite({ keycloak: true });
+  using site = makeRancherSite({ keycloak: true });
   let down = true;
   site.intercept = (request, next) => {
     if (down && new URL(request.url).hostname === "keycloak.test") {
@@ -259,11 +255,10 @@ Deno.test("rancher: Keycloak down during create — the project is made, the err
   assert.equal(pass.outcome, "ok", pass.error);
   assert.ok(childOf(site, GROUP));
   assert.equal(site.backend.groupRows()[0]?.error, "");
-  site.close();
 });
 
 Deno.test("rancher: an expired Keycloak token is renewed and the pass goes on", async () => {
-  const site = makeRancherSite({ keycloak: true, tokenTtl: 60 });
+  using site = makeRancherSite({ keycloak: true, tokenTtl: 60 });
   const ann = site.keycloak.addUser("waldur", "ann");
   orderProject(site, "Analytics");
   await processOrders(site.offering.context);
@@ -276,11 +271,10 @@ Deno.test("rancher: an expired Keycloak token is renewed and the pass goes on", 
   site.clock.advance(58_000);
   await syncMembership(site.offering.context);
   assert.deepEqual(site.keycloak.grants, ["password", "password", "refresh_token"]);
-  site.close();
 });
 
 Deno.test("rancher terminate: refused while claims exist, done with purge; never done when it failed", async () => {
-  const site = makeRancherSite();
+  using site = makeRancherSite();
   const { resource } = orderProject(site, "Analytics");
   await processOrders(site.offering.context);
   const id = site.waldur.resource(resource).backend_id;
@@ -295,9 +289,8 @@ Deno.test("rancher terminate: refused while claims exist, done with purge; never
     /still holds 2 persistent volume claims \(10\.50 GB\) in waldur-analytics; it was not deleted/,
   );
   assert.ok(site.rancher.projects.has(id));
-  site.close();
 
-  const purge = makeRancherSite({ settings: "termination: purge" });
+  using purge = makeRancherSite({ settings: "termination: purge" });
   const r2 = orderProject(purge, "Analytics");
   await processOrders(purge.offering.context);
   purge.rancher.addPvc(purge.cluster, "waldur-analytics", "data", "10Gi");
@@ -306,11 +299,10 @@ Deno.test("rancher terminate: refused while claims exist, done with purge; never
   assert.equal(purge.waldur.order(o2).state, "done");
   assert.equal(purge.rancher.projects.size, 0);
   assert.equal(purge.rancher.namespaces.get(purge.cluster)?.size, 0);
-  purge.close();
 });
 
 Deno.test("rancher usage: pod requests and claims by namespace, every quantity form, one list each", async () => {
-  const site = makeRancherSite();
+  using site = makeRancherSite();
   const a = orderProject(site, "Alpha");
   const b = orderProject(site, "Beta");
   await processOrders(site.offering.context);
@@ -355,11 +347,10 @@ Deno.test("rancher usage: pod requests and claims by namespace, every quantity f
   assert.equal(row?.cpuLimit, 4);
   assert.equal(row?.storageRequestedBytes, 20 * 1024 ** 3);
   assert.deepEqual(row?.namespaces, ["waldur-alpha"]);
-  site.close();
 });
 
 Deno.test("rancher usage: a quantity that does not parse skips that project, never reports 0", async () => {
-  const site = makeRancherSite();
+  using site = makeRancherSite();
   const a = orderProject(site, "Alpha");
   const b = orderProject(site, "Beta");
   await processOrders(site.offering.context);
@@ -374,11 +365,10 @@ Deno.test("rancher usage: a quantity that does not parse skips that project, nev
   assert.match(result.error, /"lots" is not a Kubernetes quantity/);
   assert.deepEqual(site.waldur.usagesOf(a.resource), []);
   assert.equal(site.waldur.usagesOf(b.resource).find((u) => u.type === "cpu")?.usage, "2.00");
-  site.close();
 });
 
 Deno.test("rancher: a refused API key fails the pass with a clear error and keeps orders waiting", async () => {
-  const site = makeRancherSite();
+  using site = makeRancherSite();
   site.rancher.keys.clear();
   const { order } = orderProject(site, "Analytics");
   const result = await processOrders(site.offering.context);
@@ -393,11 +383,10 @@ Deno.test("rancher: a refused API key fails the pass with a clear error and keep
   });
   await assert.rejects(syncMembership(site.offering.context), /HTTP 401/);
   assert.ok(!site.logs.some((l) => l.includes("s3cr3t-rancher-key")), "the secret is never logged");
-  site.close();
 });
 
 Deno.test("rancher create: adopts a project of that name, refuses hostile names, repairs a crash", async () => {
-  const site = makeRancherSite();
+  using site = makeRancherSite();
   const existing = await (await site.rancher.app.request("http://rancher.test/v3/projects", {
     method: "POST",
     headers: { authorization: `Bearer ${site.rancher.accessKey}:${site.rancher.secretKey}` },
@@ -443,5 +432,4 @@ Deno.test("rancher create: adopts a project of that name, refuses hostile names,
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(crash.order).state, "done");
   assert.equal(site.rancher.projectsNamed("waldur-crashy").length, 1, "exactly one project");
-  site.close();
 });

@@ -341,7 +341,7 @@ Deno.test("every Keycloak request of a Rancher scenario is a spec operation with
       new URL("../spec/keycloak-admin-openapi.json", import.meta.url),
     ),
   ) as OpenApi;
-  const site = makeRancherSite({ keycloak: true });
+  using site = makeRancherSite({ keycloak: true });
   const sent: { method: string; url: URL }[] = [];
   site.intercept = (request, next) => {
     const url = new URL(request.url);
@@ -377,13 +377,12 @@ Deno.test("every Keycloak request of a Rancher scenario is a spec operation with
     }
   }
   assert.ok(operations.size >= 9, [...operations].join("\n"));
-  site.close();
 });
 
 Deno.test("rancher ca_file: every Rancher request goes through the fetch that trusts that CA", async () => {
   const seen: string[] = [];
   const pems: string[] = [];
-  const site = makeRancherSite({
+  using site = makeRancherSite({
     settings: "ca_file: /etc/berth/rancher-ca.pem, verify_cert: false",
     files: { "/etc/berth/rancher-ca.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n" },
     tlsFetch: (pem, next) => {
@@ -400,7 +399,6 @@ Deno.test("rancher ca_file: every Rancher request goes through the fetch that tr
   assert.deepEqual(pems, ["-----BEGIN CERTIFICATE-----\nMIIB\n"]);
   assert.ok(seen.length >= 4 && seen.every((h) => h === "rancher.test"));
   assert.ok(site.logs.some((l) => l.includes("give Rancher's CA certificate with ca_file")));
-  site.close();
   assert.throws(
     () => makeRancherSite({ settings: "ca_file: /nope.pem" }),
     /rancher: cannot read ca_file \/nope.pem/,

@@ -42,7 +42,7 @@ Deno.test("every route the fake Waldur serves exists in the spec with that metho
 });
 
 Deno.test("every request the agent sends in a full cycle is a spec operation", async () => {
-  const site = makeSite();
+  using site = makeSite();
   const sent: { method: string; path: string }[] = [];
   site.intercept = (request, next) => {
     sent.push({ method: request.method, path: new URL(request.url).pathname });
@@ -70,5 +70,4 @@ Deno.test("every request the agent sends in a full cycle is a spec operation", a
   for (const s of sent) {
     assert.ok(specPath(s.path, s.method), `${s.method} ${s.path} is not in the spec`);
   }
-  site.close();
 });

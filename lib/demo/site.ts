@@ -36,8 +36,10 @@ export interface DemoSite {
   /** Makes a server answer 503 to everything (an outage) until `up` is called. */
   down(system: DemoSystem): void;
   up(system: DemoSystem): void;
-  /** Stops the servers. */
+  /** Stops the servers; stopping again does nothing more. */
   close(): Promise<void>;
+  /** {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What the generated config says beyond the site's addresses. */
@@ -140,6 +142,10 @@ export async function startDemoSite(
       )
     ),
   );
+  const close = async (): Promise<void> => {
+    stop.abort();
+    await Promise.all(servers.map((s) => s.finished));
+  };
   const [w, h, r, k] = servers.map((s) => s.url);
   if (!w || !h || !r || !k) throw new Error("unreachable: four servers started");
 
@@ -176,10 +182,8 @@ export async function startDemoSite(
       }, c),
     down: (system) => outage.add(system),
     up: (system) => outage.delete(system),
-    close: async () => {
-      stop.abort();
-      await Promise.all(servers.map((s) => s.finished));
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -3,8 +3,8 @@ import { type DemoConfigOptions, type DemoSite, startDemoSite } from "../../lib/
 import { V8_FLAGS } from "../../lib/v8_flags.ts";
 import { realWorld } from "../../lib/world.ts";
 
-/** A running agent. */
-export interface AgentProcess {
+/** A running agent; `await using` SIGTERMs it (unless it has exited) and waits for it. */
+export interface AgentProcess extends AsyncDisposable {
   child: Deno.ChildProcess;
   /** The status server's URL, ending in `/`. */
   url: string;
@@ -50,16 +50,21 @@ export async function startAgent(configPath: string): Promise<AgentProcess> {
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let url = "";
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the agent exited before listening:\n${lines.join("\n")}`);
-    buffer += value;
-    const parts = buffer.split("\n");
-    buffer = parts.pop() ?? "";
-    for (const line of parts) {
-      lines.push(line);
-      url ||= /status on (http:\/\/[^\s"]+)/.exec(line)?.[1] ?? "";
+  try {
+    while (!url) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the agent exited before listening:\n${lines.join("\n")}`);
+      buffer += value;
+      const parts = buffer.split("\n");
+      buffer = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        url ||= /status on (http:\/\/[^\s"]+)/.exec(line)?.[1] ?? "";
+      }
     }
+  } catch (error) {
+    await child[Symbol.asyncDispose]();
+    throw error;
   }
   // keep draining stderr so the agent never blocks on a full pipe
   const drained = (async () => {
@@ -69,7 +74,16 @@ export async function startAgent(configPath: string): Promise<AgentProcess> {
       lines.push(value);
     }
   })();
-  return { child, url, lines, drained };
+  return {
+    child,
+    url,
+    lines,
+    drained,
+    async [Symbol.asyncDispose]() {
+      await child[Symbol.asyncDispose]();
+      await drained;
+    },
+  };
 }
 
 /** Polls `probe` every 100 ms until it returns a value, or throws after `ms`. */
@@ -87,11 +101,17 @@ export async function waitFor<T>(
   }
 }
 
-/** An agent process on the loopback demo site, ready (every loop finished a first pass). */
-export interface DemoRun {
+/**
+ * An agent process on the loopback demo site, ready (every loop finished a first pass);
+ * `await using` stops it as {@link DemoRun.stop} does.
+ */
+export interface DemoRun extends AsyncDisposable {
   site: DemoSite;
   agent: AgentProcess;
-  /** SIGTERM, then waits; resolves with the agent's exit code once everything is closed. */
+  /**
+   * SIGTERM, then waits; resolves with the agent's exit code once everything is closed. Calling
+   * it again resolves the same way and stops nothing twice.
+   */
   stop(): Promise<number>;
 }
 
@@ -99,31 +119,40 @@ export interface DemoRun {
 export async function startAgentOnDemoSite(
   options: Pick<DemoConfigOptions, "intervals" | "token">,
 ): Promise<DemoRun> {
+  // what is started so far, closed in reverse if a later step throws
+  await using started = new AsyncDisposableStack();
   const dir = await Deno.makeTempDir({ prefix: "berth-agent-" });
-  const site = await startDemoSite(realWorld().serve, { now: () => Date.now() });
+  started.defer(() => Deno.remove(dir, { recursive: true }));
+  const site = started.use(await startDemoSite(realWorld().serve, { now: () => Date.now() }));
   const configPath = `${dir}/config.yaml`;
   await Deno.writeTextFile(
     configPath,
     site.config({ listen: "127.0.0.1:0", stateFile: `${dir}/berth.db`, ...options }),
   );
-  const agent = await startAgent(configPath);
-  const stop = async () => {
-    agent.child.kill("SIGTERM");
-    const status = await agent.child.status;
-    await agent.drained;
-    await site.close();
-    await Deno.remove(dir, { recursive: true });
-    return status.code;
+  const agent = started.use(await startAgent(configPath));
+  await waitFor("the agent to be ready", async () => {
+    const res = await fetch(`${agent.url}readyz`);
+    await res.body?.cancel();
+    return res.status === 200 ? true : undefined;
+  });
+  const running = started.move();
+  let stopped: Promise<number> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        agent.child.kill("SIGTERM");
+        return (await agent.child.status).code;
+      } finally {
+        // the agent (already exited: its stderr drains), the site, the directory
+        await running.disposeAsync();
+      }
+    })();
+  return {
+    site,
+    agent,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+    },
   };
-  try {
-    await waitFor("the agent to be ready", async () => {
-      const res = await fetch(`${agent.url}readyz`);
-      await res.body?.cancel();
-      return res.status === 200 ? true : undefined;
-    });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { site, agent, stop };
 }

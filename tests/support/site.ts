@@ -26,7 +26,10 @@ export interface Site<B = MemoryBackend> {
   logs: string[];
   /** Wraps every request to a fake; replace to inject faults. */
   intercept: (request: Request, next: Fetch) => Promise<Response>;
+  /** Closes the state store; closing again does nothing. */
   close(): void;
+  /** {@link close}, for `using site = makeSite()`. */
+  [Symbol.dispose](): void;
 }
 
 /** What a site is built from. */
@@ -80,7 +83,9 @@ ${options.yamlExtra ?? ""}`,
     write: (line) => logs.push(line),
     now: () => clock.now(),
   });
-  const store = Store.open(":memory:");
+  // closed if building the offering throws (an unreadable ca_file); handed to the site once built
+  using opened = new DisposableStack();
+  const store = opened.use(Store.open(":memory:"));
   const status = new StatusRecord({
     version: "test",
     configPath: "test.yaml",
@@ -100,6 +105,7 @@ ${options.yamlExtra ?? ""}`,
     intercept: (request, next) => next(request),
     offering: undefined as unknown as OfferingRuntime,
     close: () => store.close(),
+    [Symbol.dispose]: () => site.close(),
   };
   const hosts: Record<string, { request: (r: Request) => Response | Promise<Response> }> = {
     ...options.hosts,
@@ -133,6 +139,7 @@ ${options.yamlExtra ?? ""}`,
   if (!offering) throw new Error("no offering");
   site.offering = offering;
   site.backend = offering.backend;
+  opened.move();
   return site;
 }
 
