@@ -177,16 +177,28 @@ Deno.test("a crash between the backend create and set_backend_id is repaired wit
   assert.equal(site.backend.writes.filter((w) => w === "create waldur-crashy").length, 1);
 });
 
-Deno.test("a secret in a backend error is redacted before it reaches Waldur", async () => {
-  using site = makeSite();
-  const { order } = orderCreate(site, "leaky");
-  site.backend.ensure = () => Promise.reject(new Error(`login with ${site.waldur.token} refused`));
-  await processOrders(site.offering.context);
-  const o = site.waldur.order(order);
-  assert.equal(o.state, "erred");
-  assert.ok(!o.error_message.includes(site.waldur.token), o.error_message);
-  assert.match(o.error_message, /\[redacted\]/);
-  assert.ok(!site.logs.join("\n").includes(site.waldur.token));
+Deno.test("a secret in a backend error never reaches Waldur, exposed details or not", async () => {
+  for (const expose of [false, true]) {
+    using site = makeSite({ yamlExtra: `expose_backend_error_details: ${expose}` });
+    const { order } = orderCreate(site, "leaky");
+    site.backend.ensure = () =>
+      Promise.reject(new Error(`login with ${site.waldur.token} refused`));
+    await processOrders(site.offering.context);
+    const o = site.waldur.order(order);
+    assert.equal(o.state, "erred");
+    assert.ok(!o.error_message.includes(site.waldur.token), o.error_message);
+    assert.ok(!o.error_traceback.includes(site.waldur.token), o.error_traceback);
+    if (expose) assert.match(o.error_message, /login with \[redacted\] refused/);
+    else {
+      assert.equal(
+        o.error_message,
+        "internal error in the site agent; the service provider has the details in its log",
+        "an error that is not Berth's own is only named to customers",
+      );
+    }
+    assert.ok(!site.logs.join("\n").includes(site.waldur.token));
+    assert.match(site.logs.join("\n"), /login with \[redacted\] refused/);
+  }
 });
 
 Deno.test("membership adds and removes team members and repairs limit drift from Waldur", async () => {

@@ -80,7 +80,7 @@ Deno.test("a 308 from Waldur's OIDC token endpoint is refused: the client secret
 });
 
 Deno.test("a 302 on the orders list is an error naming where it points, never 'no orders'", async () => {
-  using site = disposable(makeSite());
+  using site = makeSite();
   const { order: uuid } = orderCreate(site, "alpha");
   site.intercept = (request, next) =>
     new URL(request.url).pathname.endsWith("/marketplace-orders/")
@@ -96,7 +96,7 @@ Deno.test("a 302 on the orders list is an error naming where it points, never 'n
 });
 
 Deno.test("credentials a server echoes never reach Waldur, the page, the log or the state file", async () => {
-  using site = disposable(makeHarborSite());
+  using site = makeHarborSite();
   const basic = base64Utf8(`${site.harbor.username}:${site.harbor.password}`);
   site.intercept = (request, next) =>
     request.method === "POST" && new URL(request.url).pathname === "/api/v2.0/projects"
@@ -136,9 +136,7 @@ Deno.test("credentials a server echoes never reach Waldur, the page, the log or 
 });
 
 Deno.test("expose_backend_error_details: true adds a short cleaned excerpt, still without credentials", async () => {
-  using site = disposable(
-    makeHarborSite("", {}, { yamlExtra: "expose_backend_error_details: true" }),
-  );
+  using site = makeHarborSite("", {}, { yamlExtra: "expose_backend_error_details: true" });
   const secretish = `Bearer ${"a1b2c3d4".repeat(8)}`;
   site.intercept = (request, next) =>
     request.method === "POST" && new URL(request.url).pathname === "/api/v2.0/projects"
@@ -157,7 +155,7 @@ Deno.test("expose_backend_error_details: true adds a short cleaned excerpt, stil
 });
 
 Deno.test("a body past max_response_mb is refused without being read whole, and the pass says why", async () => {
-  using site = disposable(makeSite({ yamlExtra: "max_response_mb: 1" }));
+  using site = makeSite({ yamlExtra: "max_response_mb: 1" });
   orderCreate(site, "big");
   let produced = 0;
   site.intercept = (request, next) => {
@@ -253,8 +251,3 @@ Deno.test("urlPath: any id is one encoded segment or refused, never another endp
   }
   assert.ok(refused > 0);
 });
-
-/** A site with `[Symbol.dispose]`, so a failing assertion still closes its store. */
-function disposable<S extends { close(): void }>(site: S): S & Disposable {
-  return Object.assign(site, { [Symbol.dispose]: () => site.close() });
-}

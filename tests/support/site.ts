@@ -76,6 +76,7 @@ ${options.yamlExtra ?? ""}`,
   const config = parsed.config;
   const redactor = new Redactor();
   for (const s of config.secrets) redactor.add(s);
+  for (const [user, password] of config.credentialPairs) redactor.addBasic(user, password);
   const logs: string[] = [];
   const log = createLogger({
     level: "debug",
