@@ -352,7 +352,10 @@ export function urlPath(strings: TemplateStringsArray, ...values: (string | numb
         transient: false,
       });
     }
-    out += encodeURIComponent(text) + (strings[i + 1] ?? "");
+    // `:` and `@` are path characters (RFC 3986 pchar) and stay as they are: Rancher's project
+    // ids (`c-abcde:p-xyz12`) are sent as its UI and CLI send them
+    out += encodeURIComponent(text).replace(/%3A/gi, ":").replace(/%40/gi, "@") +
+      (strings[i + 1] ?? "");
   });
   return out;
 }

@@ -9,10 +9,12 @@ import { base64Utf8 } from "../lib/log.ts";
 import { HttpError } from "../lib/errors.ts";
 import { capResponses, createHttp, joinUrl, urlPath } from "../lib/http.ts";
 import { createKeycloakClient, KeycloakSettings } from "../lib/keycloak/client.ts";
+import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { createWaldurClient } from "../lib/waldur/client.ts";
 import { realWorld } from "../lib/world.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
+import { makeRancherSite, orderProject } from "./support/rancher.ts";
 import { makeSite, orderCreate } from "./support/site.ts";
 
 /** A loopback server that answers with `handler` and records what it was sent. */
@@ -250,4 +252,23 @@ Deno.test("urlPath: any id is one encoded segment or refused, never another endp
     assert.equal(url.hash, "");
   }
   assert.ok(refused > 0);
+});
+
+Deno.test("a Waldur username shaped like a path reaches no other Keycloak endpoint (keycloak_use_user_id)", async () => {
+  using site = makeRancherSite({ keycloak: true, settings: "keycloak_use_user_id: true" });
+  const admin = site.keycloak.addUser("master", "admin-victim");
+  orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: `../../master/users/${admin}` }]);
+  const before = site.keycloak.requests.length;
+  await syncMembership(site.offering.context);
+  const sent = site.keycloak.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+  assert.ok(
+    sent.every((r) => !r.includes("/realms/master/users")),
+    `reached another realm:\n${sent.join("\n")}`,
+  );
+  const paths = site.keycloak.requests.slice(before).map((r) =>
+    new URL(r.path, "http://k").pathname
+  );
+  assert.ok(paths.every((p) => !p.includes(admin)), `the id became a path:\n${paths.join("\n")}`);
 });

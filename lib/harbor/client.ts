@@ -20,6 +20,7 @@ import {
   type Fetch,
   type Http,
   type QueryValue,
+  urlPath,
 } from "../http.ts";
 import { forEachLimit } from "../pool.ts";
 import {
@@ -187,8 +188,6 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
     return pages.flat();
   }
 
-  const encode = encodeURIComponent;
-
   return {
     http,
     apiBase,
@@ -202,7 +201,7 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
       })).data,
     projectByName: async (name) => {
       try {
-        return (await call("GET", `/projects/${encode(name)}`, `read project ${name}`, {
+        return (await call("GET", urlPath`/projects/${name}`, `read project ${name}`, {
           headers: byName,
           schema: Project,
         })).data;
@@ -219,7 +218,7 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
       return idFromLocation(res.headers.get("location"), `create project ${name}`);
     },
     deleteProject: async (id) => {
-      await call("DELETE", `/projects/${id}`, `delete project ${id}`);
+      await call("DELETE", urlPath`/projects/${harborId(id)}`, `delete project ${id}`);
     },
     listQuotas: () => listAll("/quotas", Quota, "list quotas", { reference: "project" }),
     projectQuota: async (projectId) => {
@@ -230,7 +229,7 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
       return res.data[0] ?? null;
     },
     updateQuota: async (quotaId, storageBytes) => {
-      await call("PUT", `/quotas/${quotaId}`, `update quota ${quotaId}`, {
+      await call("PUT", urlPath`/quotas/${harborId(quotaId)}`, `update quota ${quotaId}`, {
         body: { hard: { storage: storageBytes } },
       });
     },
@@ -254,14 +253,14 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
     },
     listMembers: (projectId) =>
       listAll(
-        `/projects/${projectId}/members`,
+        urlPath`/projects/${harborId(projectId)}/members`,
         ProjectMemberEntity,
         `list members of project ${projectId}`,
       ),
     addGroupMember: async (projectId, group, roleId) => {
       await call(
         "POST",
-        `/projects/${projectId}/members`,
+        urlPath`/projects/${harborId(projectId)}/members`,
         `add group ${group.group_name} to project ${projectId}`,
         {
           body: {
@@ -274,14 +273,14 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
     updateMemberRole: async (projectId, memberId, roleId) => {
       await call(
         "PUT",
-        `/projects/${projectId}/members/${memberId}`,
+        urlPath`/projects/${harborId(projectId)}/members/${harborId(memberId)}`,
         `set the role of member ${memberId} of project ${projectId}`,
         { body: { role_id: roleId } },
       );
     },
     listRepositories: (projectName) =>
       listAll(
-        `/projects/${encode(projectName)}/repositories`,
+        urlPath`/projects/${projectName}/repositories`,
         Repository,
         `list repositories of ${projectName}`,
       ),
@@ -292,7 +291,7 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
         : repositoryName;
       await call(
         "DELETE",
-        `/projects/${encode(projectName)}/repositories/${encode(encode(inProject))}`,
+        urlPath`/projects/${projectName}/repositories/${encodeURIComponent(inProject)}`,
         `delete repository ${repositoryName}`,
       );
     },
@@ -317,4 +316,15 @@ function explain(error: unknown, action: string, username: string): unknown {
     );
   }
   return error;
+}
+
+/** A Harbor id (project, quota, member) as a path segment: a positive integer, nothing else. */
+function harborId(id: number): number {
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new BerthError(`refusing "${id}" as a Harbor id: not a positive integer`, {
+      system: "harbor",
+      transient: false,
+    });
+  }
+  return id;
 }

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
-import { createHttp, type Exchange, type Fetch, type QueryValue } from "../http.ts";
+import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
 
 /** `backend_settings.keycloak`, as the Python agent's Keycloak client reads it. */
 export const KeycloakSettings = z.object({
@@ -261,7 +261,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
   /** `exact` search is still a search (case, other matches): the name is compared here. */
   async function findChild(parentId: string, name: string): Promise<Group | null> {
     const found = await pages(
-      `/groups/${parentId}/children`,
+      urlPath`/groups/${kcId(parentId)}/children`,
       Group,
       `find child group ${name} of ${parentId}`,
       { search: name, exact: true, briefRepresentation: true },
@@ -271,7 +271,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
 
   const idFrom = (location: string | null, what: string) => {
     const id = location?.split("/").filter(Boolean).at(-1);
-    if (!id) {
+    if (!id || !KC_ID.test(id)) {
       // the group may exist now: the next pass finds it by name
       throw new BerthError(`keycloak: ${what}: no id in the Location header`, {
         system: "keycloak",
@@ -288,7 +288,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       })).data,
     findGroup,
     children: (id) =>
-      pages(`/groups/${id}/children`, Group, `list children of group ${id}`, {
+      pages(urlPath`/groups/${kcId(id)}/children`, Group, `list children of group ${id}`, {
         briefRepresentation: true,
       }),
     findChild,
@@ -307,9 +307,14 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
     },
     createChild: async (parentId, name, attributes) => {
       try {
-        const res = await call("POST", `/groups/${parentId}/children`, `create group ${name}`, {
-          body: { name, attributes },
-        });
+        const res = await call(
+          "POST",
+          urlPath`/groups/${kcId(parentId)}/children`,
+          `create group ${name}`,
+          {
+            body: { name, attributes },
+          },
+        );
         return idFrom(res.headers.get("location"), `create group ${name}`);
       } catch (error) {
         if (!(error instanceof HttpError && error.status === 409)) throw error;
@@ -319,10 +324,10 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       }
     },
     deleteGroup: async (id) => {
-      await call("DELETE", `/groups/${id}`, `delete group ${id}`);
+      await call("DELETE", urlPath`/groups/${kcId(id)}`, `delete group ${id}`);
     },
     members: (id) =>
-      pages(`/groups/${id}/members`, User, `list members of group ${id}`, {
+      pages(urlPath`/groups/${kcId(id)}/members`, User, `list members of group ${id}`, {
         briefRepresentation: true,
       }),
     userByUsername: async (username) => {
@@ -333,8 +338,11 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       return res.data.find((u) => u.username.toLowerCase() === username.toLowerCase()) ?? null;
     },
     userById: async (id) => {
+      // a Waldur username that is not shaped like an id names no user by id: nothing is asked
+      if (!KC_ID.test(id)) return null;
       try {
-        return (await call("GET", `/users/${id}`, `read user ${id}`, { schema: User })).data;
+        return (await call("GET", urlPath`/users/${id}`, `read user ${id}`, { schema: User }))
+          .data;
       } catch (error) {
         if (error instanceof HttpError && error.status === 404) return null;
         throw error;
@@ -343,16 +351,30 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
     addToGroup: async (userId, groupId) => {
       await call(
         "PUT",
-        `/users/${userId}/groups/${groupId}`,
+        urlPath`/users/${kcId(userId)}/groups/${kcId(groupId)}`,
         `add user ${userId} to group ${groupId}`,
       );
     },
     removeFromGroup: async (userId, groupId) => {
       await call(
         "DELETE",
-        `/users/${userId}/groups/${groupId}`,
+        urlPath`/users/${kcId(userId)}/groups/${kcId(groupId)}`,
         `remove user ${userId} from group ${groupId}`,
       );
     },
   };
+}
+
+/** Keycloak ids: UUIDs, or the ids of federated users (letters, digits, `-`, `_`). */
+const KC_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** A Keycloak id as a path segment, or a refusal. */
+function kcId(id: string): string {
+  if (!KC_ID.test(id)) {
+    throw new BerthError(`refusing ${JSON.stringify(id.slice(0, 80))} as a Keycloak id`, {
+      system: "keycloak",
+      transient: false,
+    });
+  }
+  return id;
 }

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { HttpError } from "../errors.ts";
+import { BerthError, HttpError } from "../errors.ts";
 import {
   basicAuth,
   createHttp,
@@ -19,6 +19,7 @@ import {
   type Http,
   type HttpResponse,
   type QueryValue,
+  urlPath,
 } from "../http.ts";
 import {
   Cluster,
@@ -168,7 +169,7 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
 
   /** A Kubernetes list through the proxy, following `metadata.continue`. */
   async function k8s<T>(
-    clusterId: string,
+    cluster: string,
     path: string,
     item: z.ZodType<T>,
     action: string,
@@ -177,10 +178,15 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
     const out: T[] = [];
     let cont: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await call("GET", `/k8s/clusters/${clusterId}/api/v1${path}`, action, {
-        query: { ...query, limit: pageSize, continue: cont },
-        schema: k8sList(item),
-      });
+      const res = await call(
+        "GET",
+        urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1` + path,
+        action,
+        {
+          query: { ...query, limit: pageSize, continue: cont },
+          schema: k8sList(item),
+        },
+      );
       out.push(...res.data.items);
       cont = res.data.metadata?.continue ?? undefined;
       if (!cont) break;
@@ -192,7 +198,9 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
     http,
     base,
     cluster: async (id) =>
-      (await call("GET", `/v3/clusters/${id}`, `read cluster ${id}`, { schema: Cluster })).data,
+      (await call("GET", urlPath`/v3/clusters/${clusterId(id)}`, `read cluster ${id}`, {
+        schema: Cluster,
+      })).data,
     listProjects: (clusterId, name) =>
       norman("/v3/projects", Project, `list the projects of cluster ${clusterId}`, {
         clusterId,
@@ -200,7 +208,9 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
       }),
     project: async (id) => {
       try {
-        return (await call("GET", `/v3/projects/${id}`, `read project ${id}`, { schema: Project }))
+        return (await call("GET", urlPath`/v3/projects/${projectId(id)}`, `read project ${id}`, {
+          schema: Project,
+        }))
           .data;
       } catch (error) {
         if (error instanceof HttpError && error.status === 404) return null;
@@ -213,10 +223,13 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
         schema: Project,
       })).data,
     updateProject: async (id, body) =>
-      (await call("PUT", `/v3/projects/${id}`, `update project ${id}`, { body, schema: Project }))
+      (await call("PUT", urlPath`/v3/projects/${projectId(id)}`, `update project ${id}`, {
+        body,
+        schema: Project,
+      }))
         .data,
     deleteProject: async (id) => {
-      await call("DELETE", `/v3/projects/${id}`, `delete project ${id}`);
+      await call("DELETE", urlPath`/v3/projects/${projectId(id)}`, `delete project ${id}`);
     },
     listPrtbs: (projectId) =>
       norman(
@@ -233,7 +246,11 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
         { body: { type: "projectRoleTemplateBinding", ...body }, schema: Prtb },
       )).data,
     deletePrtb: async (id) => {
-      await call("DELETE", `/v3/projectroletemplatebindings/${id}`, `delete role binding ${id}`);
+      await call(
+        "DELETE",
+        urlPath`/v3/projectroletemplatebindings/${prtbId(id)}`,
+        `delete role binding ${id}`,
+      );
     },
     listNamespaces: (clusterId, projectName) =>
       k8s(
@@ -245,11 +262,11 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
           : `list the namespaces of ${clusterId}`,
         projectName ? { labelSelector: `field.cattle.io/projectId=${projectName}` } : {},
       ),
-    namespace: async (clusterId, name) => {
+    namespace: async (cluster, name) => {
       try {
         return (await call(
           "GET",
-          `/k8s/clusters/${clusterId}/api/v1/namespaces/${encodeURIComponent(name)}`,
+          urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1/namespaces/${name}`,
           `read namespace ${name}`,
           { schema: Namespace },
         )).data;
@@ -258,10 +275,10 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
         throw error;
       }
     },
-    createNamespace: async (clusterId, body) => {
+    createNamespace: async (cluster, body) => {
       await call(
         "POST",
-        `/k8s/clusters/${clusterId}/api/v1/namespaces`,
+        urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1/namespaces`,
         `create namespace ${body.name}`,
         {
           body: {
@@ -280,7 +297,7 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
       k8s(
         clusterId,
         namespace
-          ? `/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`
+          ? urlPath`/namespaces/${namespace}/persistentvolumeclaims`
           : "/persistentvolumeclaims",
         Pvc,
         `list the persistent volume claims of ${namespace ?? clusterId}`,
@@ -306,4 +323,29 @@ function explain(error: unknown, action: string, who: string): unknown {
     );
   }
   return error;
+}
+
+/** A cluster id as Rancher makes them (`local`, `c-m-…`), or a refusal. */
+export function clusterId(id: string): string {
+  return shaped(id, /^(local|c-[a-z0-9-]{1,60})$/, "cluster id");
+}
+
+/** A project id as Rancher makes them (`<cluster>:p-…`), or a refusal. */
+export function projectId(id: string): string {
+  return shaped(id, /^(local|c-[a-z0-9-]{1,60}):p-[a-z0-9]{1,60}$/, "project id");
+}
+
+/** A project role binding id (`p-…:prtb-…`), or a refusal. */
+function prtbId(id: string): string {
+  return shaped(id, /^[a-z0-9-]{1,64}:[a-z0-9-]{1,64}$/, "role binding id");
+}
+
+function shaped(id: string, shape: RegExp, what: string): string {
+  if (!shape.test(id)) {
+    throw new BerthError(`refusing ${JSON.stringify(id.slice(0, 80))} as a Rancher ${what}`, {
+      system: "rancher",
+      transient: false,
+    });
+  }
+  return id;
 }

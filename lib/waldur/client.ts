@@ -7,7 +7,15 @@
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { WaldurConfig } from "../config.ts";
-import { createHttp, describeIssues, type Exchange, type Fetch, type Http } from "../http.ts";
+import { BerthError } from "../errors.ts";
+import {
+  createHttp,
+  describeIssues,
+  type Exchange,
+  type Fetch,
+  type Http,
+  urlPath,
+} from "../http.ts";
 import {
   AgentIdentity,
   AgentService,
@@ -163,9 +171,9 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
   }
 
   const orderPath = (uuid: string, action = "") =>
-    `/marketplace-orders/${uuid}/${action ? `${action}/` : ""}`;
+    urlPath`/marketplace-orders/${waldurUuid(uuid)}/` + (action ? `${action}/` : "");
   const resourcePath = (uuid: string, action = "") =>
-    `/marketplace-provider-resources/${uuid}/${action ? `${action}/` : ""}`;
+    urlPath`/marketplace-provider-resources/${waldurUuid(uuid)}/` + (action ? `${action}/` : "");
 
   return {
     http,
@@ -312,10 +320,14 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     },
 
     async getOffering(uuid: string): Promise<Offering> {
-      return (await http.request("GET", `/marketplace-provider-offerings/${uuid}/`, {
-        schema: Offering,
-        action: `read offering ${uuid}`,
-      })).data;
+      return (await http.request(
+        "GET",
+        urlPath`/marketplace-provider-offerings/${waldurUuid(uuid)}/`,
+        {
+          schema: Offering,
+          action: `read offering ${uuid}`,
+        },
+      )).data;
     },
 
     async createOfferingComponent(
@@ -324,7 +336,9 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     ): Promise<void> {
       await http.request(
         "POST",
-        `/marketplace-provider-offerings/${offeringUuid}/create_offering_component/`,
+        urlPath`/marketplace-provider-offerings/${
+          waldurUuid(offeringUuid)
+        }/create_offering_component/`,
         {
           body,
           action: `create component ${String(body.type)}`,
@@ -338,7 +352,9 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     ): Promise<void> {
       await http.request(
         "POST",
-        `/marketplace-provider-offerings/${offeringUuid}/update_offering_component/`,
+        urlPath`/marketplace-provider-offerings/${
+          waldurUuid(offeringUuid)
+        }/update_offering_component/`,
         {
           body,
           idempotent: true,
@@ -374,11 +390,15 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
       };
       const existing = found.data.find((i) => i.name === name);
       const identity = existing
-        ? (await http.request("PUT", `/marketplace-site-agent-identities/${existing.uuid}/`, {
-          body,
-          schema: AgentIdentity,
-          action: "update the agent identity",
-        })).data
+        ? (await http.request(
+          "PUT",
+          urlPath`/marketplace-site-agent-identities/${waldurUuid(existing.uuid)}/`,
+          {
+            body,
+            schema: AgentIdentity,
+            action: "update the agent identity",
+          },
+        )).data
         : (await http.request("POST", "/marketplace-site-agent-identities/", {
           body,
           schema: AgentIdentity,
@@ -387,7 +407,9 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
       for (const service of services) {
         await http.request(
           "POST",
-          `/marketplace-site-agent-identities/${identity.uuid}/register_service/`,
+          urlPath`/marketplace-site-agent-identities/${
+            waldurUuid(identity.uuid)
+          }/register_service/`,
           {
             body: { name: service, mode: service },
             schema: AgentService,
@@ -407,4 +429,15 @@ function rejectedItem(raw: unknown, issues: readonly z.core.$ZodIssue[]): Reject
       ? raw.uuid
       : undefined;
   return { ...(uuid === undefined ? {} : { uuid }), problem: describeIssues(issues) };
+}
+
+/** A Waldur uuid (hex, with or without dashes) as a path segment, or a refusal. */
+function waldurUuid(uuid: string): string {
+  if (!/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(uuid)) {
+    throw new BerthError(`refusing ${JSON.stringify(uuid.slice(0, 80))} as a Waldur uuid`, {
+      system: "waldur",
+      transient: false,
+    });
+  }
+  return uuid;
 }
