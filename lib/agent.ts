@@ -108,6 +108,15 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       publish: (snapshot) => deps.status.publish(offering.name, snapshot),
       concurrency: offering.concurrency,
       onSecret: (value) => deps.redactor.addRuntime(value),
+      claimedBy: async (backendId) =>
+        (await waldur.listResources(offering.offeringUuid, CLAIMING_STATES, { backendId })).items
+          .filter((r) => r.backend_id === backendId).map((r) => r.uuid),
+      owned: {
+        get: (resource) => deps.store.owned(offering.name, resource),
+        record: (resource, backendId) =>
+          deps.store.recordOwned(offering.name, resource, backendId, deps.clock.now()),
+        forget: (resource) => deps.store.forgetOwned(offering.name, resource),
+      },
     });
     const context: ProcessorContext = {
       offering,
@@ -125,6 +134,9 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     return { config: offering, waldur, backend, context };
   });
 }
+
+/** Every state in which a Waldur resource still holds its backend object. */
+const CLAIMING_STATES = ["Creating", "OK", "Erred", "Updating", "Terminating"] as const;
 
 /** Names the servers of an offering for the breakers: Waldur, and every `*_url` setting. */
 function labelTargets(breakers: Breakers, offering: OfferingConfig): void {

@@ -114,6 +114,20 @@ export interface BackendContext<S> {
   concurrency: number;
   /** Registers a secret obtained at run time (a token) with the redactor. */
   onSecret: (value: string) => void;
+  /**
+   * The resources of this offering (any state but Terminated) whose Waldur `backend_id` is
+   * `backendId`: who else claims an object before Berth changes it.
+   */
+  claimedBy: (backendId: string) => Promise<string[]>;
+  /** What the state file remembers Berth created or adopted, per resource. */
+  owned: OwnershipLedger;
+}
+
+/** Berth's record of the backend objects it created or adopted, by resource uuid. */
+export interface OwnershipLedger {
+  get(resourceUuid: string): string | undefined;
+  record(resourceUuid: string, backendId: string): void;
+  forget(resourceUuid: string): void;
 }
 
 /** What a backend shows on the status page; each kind defines its own rows. */

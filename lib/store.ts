@@ -2,7 +2,8 @@
  * The state file: SQLite through `node:sqlite`, WAL mode, an exclusive lock so a second agent
  * on the same file fails fast, and versioned migrations. It keeps loop runs, an audit log of
  * every change made to an external system, the order journal (attempts, backoff, outcome) and
- * the last usage reported per resource and billing period.
+ * the last usage reported per resource and billing period, and which backend objects Berth
+ * created for which resource (its proof of ownership).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { BerthError } from "./errors.ts";
@@ -59,6 +60,10 @@ const MIGRATIONS: readonly string[] = [
      resource_uuid TEXT NOT NULL, period TEXT NOT NULL, component TEXT NOT NULL,
      amount TEXT NOT NULL, reported_at INTEGER NOT NULL,
      PRIMARY KEY (resource_uuid, period, component));`,
+  // What Berth created, per resource: proof of ownership when a name no longer derives
+  `CREATE TABLE owned (
+     offering TEXT NOT NULL, resource_uuid TEXT NOT NULL, backend_id TEXT NOT NULL,
+     recorded_at INTEGER NOT NULL, PRIMARY KEY (offering, resource_uuid));`,
 ];
 
 /** How many rows of each history table are kept. */
@@ -263,6 +268,32 @@ export class Store implements Disposable {
     } catch (cause) {
       throw storeError(this.path, cause);
     }
+  }
+
+  /** The backend object Berth created (or adopted) for a resource, if it recorded one. */
+  owned(offering: string, resourceUuid: string): string | undefined {
+    const r = this.#prepare(
+      "SELECT backend_id FROM owned WHERE offering = ? AND resource_uuid = ?",
+    ).get(offering, resourceUuid);
+    return r ? String(r.backend_id) : undefined;
+  }
+
+  /** Records that Berth created (or adopted) `backendId` for a resource. */
+  recordOwned(offering: string, resourceUuid: string, backendId: string, at: number): void {
+    this.#run(
+      `INSERT INTO owned (offering, resource_uuid, backend_id, recorded_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (offering, resource_uuid) DO UPDATE SET backend_id = excluded.backend_id,
+         recorded_at = excluded.recorded_at`,
+      offering,
+      resourceUuid,
+      backendId,
+      at,
+    );
+  }
+
+  /** Forgets a resource's record (its backend object is gone). */
+  forgetOwned(offering: string, resourceUuid: string): void {
+    this.#run("DELETE FROM owned WHERE offering = ? AND resource_uuid = ?", offering, resourceUuid);
   }
 
   /** Closes the state file; closing again does nothing. */

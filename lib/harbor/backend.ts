@@ -26,11 +26,13 @@ import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
 import { createHarborClient, type HarborClient } from "./client.ts";
 import {
+  derivedName,
   describeAction,
   formatBytes,
   type GroupMember,
   groupName,
   type HarborAction,
+  harborTarget,
   type Naming,
   type Observed,
   planHarbor,
@@ -124,7 +126,7 @@ export class HarborBackend implements Backend {
   // ---- orders ------------------------------------------------------------------------------
 
   async ensure(resource: ResourceSpec): Promise<EnsureResult> {
-    const name = projectName(resource, this.naming);
+    const name = this.#target(resource);
     const problem = projectNameProblem(name);
     if (problem) {
       throw terminal("harbor", `cannot create Harbor project "${name}": ${problem}`);
@@ -135,13 +137,37 @@ export class HarborBackend implements Backend {
     let adopted = false;
     try {
       projectId = await this.client.createProject(name, bytes);
+      this.#ctx.owned.record(resource.uuid, name);
       this.#audit("create project", name, `storage quota ${formatBytes(bytes)}`);
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 409)) throw error;
-      // The exact name exists: adopt it, and bring its quota in line.
+      // The exact name exists. It is this resource's if Berth recorded creating it (a crash
+      // before set_backend_id); otherwise only an unclaimed, empty project is adopted: one that
+      // holds images or that another resource holds would hand a tenant someone else's data.
       const existing = await this.client.projectByName(name);
       if (!existing) throw error;
+      const others = await this.#claimants(name, resource);
+      const repos = existing.repo_count ?? 0;
+      if (others.length > 0) {
+        throw terminal(
+          "harbor",
+          `Harbor project ${name} already exists and belongs to resource ${
+            others.join(", ")
+          } of this offering; it was not adopted and nothing was changed`,
+        );
+      }
+      if (this.#ctx.owned.get(resource.uuid) !== name && repos > 0) {
+        throw terminal(
+          "harbor",
+          `Harbor project ${name} already exists, holds ${repos} ${
+            repos === 1 ? "repository" : "repositories"
+          } and was not created by Berth for this resource; it was not adopted and nothing ` +
+            "was changed. If it is left over from an earlier resource, delete or rename it in " +
+            "Harbor, then retry the order",
+        );
+      }
       projectId = existing.project_id;
+      this.#ctx.owned.record(resource.uuid, name);
       adopted = true;
       this.#adopted.add(name);
       this.#ctx.log.warn(
@@ -158,7 +184,8 @@ export class HarborBackend implements Backend {
   }
 
   async setLimits(resource: ResourceSpec, limits: Limits): Promise<void> {
-    const name = projectName(resource, this.naming);
+    const name = this.#target(resource);
+    await this.#unclaimed(name, resource);
     const project = await this.client.projectByName(name);
     if (!project) {
       throw terminal(
@@ -173,9 +200,11 @@ export class HarborBackend implements Backend {
   }
 
   async remove(resource: ResourceSpec): Promise<"deleted" | "absent"> {
-    const name = projectName(resource, this.naming);
+    const name = this.#target(resource);
+    await this.#unclaimed(name, resource);
     const project = await this.client.projectByName(name);
     if (!project) {
+      this.#ctx.owned.forget(resource.uuid);
       this.#rows.delete(name);
       this.#publish();
       return "absent";
@@ -200,7 +229,10 @@ export class HarborBackend implements Backend {
     try {
       await this.client.deleteProject(id);
     } catch (error) {
-      if (error instanceof HttpError && error.status === 404) return "absent";
+      if (error instanceof HttpError && error.status === 404) {
+        this.#ctx.owned.forget(resource.uuid);
+        return "absent";
+      }
       if (error instanceof HttpError && error.status === 412) {
         throw terminal(
           "harbor",
@@ -210,6 +242,7 @@ export class HarborBackend implements Backend {
       }
       throw error;
     }
+    this.#ctx.owned.forget(resource.uuid);
     this.#audit(
       "delete project",
       name,
@@ -218,6 +251,69 @@ export class HarborBackend implements Backend {
     this.#rows.delete(name);
     this.#publish();
     return "deleted";
+  }
+
+  // ---- ownership ---------------------------------------------------------------------------
+
+  /** The project this resource may act on ({@link harborTarget}); a refusal is terminal. */
+  #target(resource: ResourceSpec): string {
+    const target = harborTarget(resource, this.naming, this.#ctx.owned.get(resource.uuid));
+    if ("refusal" in target) throw terminal("harbor", target.refusal);
+    return target.name;
+  }
+
+  /** Other resources of the offering whose Waldur backend_id is `name`. */
+  async #claimants(name: string, resource: ResourceSpec): Promise<string[]> {
+    return (await this.#ctx.claimedBy(name)).filter((uuid) => uuid !== resource.uuid);
+  }
+
+  /** Refuses when another resource of the offering holds `name` in Waldur. */
+  async #unclaimed(name: string, resource: ResourceSpec): Promise<void> {
+    const others = await this.#claimants(name, resource);
+    if (others.length > 0) {
+      throw terminal(
+        "harbor",
+        `Harbor project ${name} is held by another resource of this offering (${
+          others.join(", ")
+        }); nothing was changed`,
+      );
+    }
+  }
+
+  /**
+   * Splits a pass's resources into those that may act on their project (with `backendId` set
+   * to it) and those that may not, with why: a foreign backend_id, or a project two resources
+   * of the pass claim.
+   */
+  #partition(resources: readonly ResourceSpec[]): {
+    allowed: ResourceSpec[];
+    refused: Map<string, string>;
+  } {
+    const refused = new Map<string, string>();
+    const byName = new Map<string, ResourceSpec[]>();
+    for (const r of resources) {
+      const target = harborTarget(r, this.naming, this.#ctx.owned.get(r.uuid));
+      if ("refusal" in target) refused.set(r.uuid, target.refusal);
+      else {byName.set(target.name, [...byName.get(target.name) ?? [], {
+          ...r,
+          backendId: target.name,
+        }]);}
+    }
+    const allowed: ResourceSpec[] = [];
+    for (const [name, holders] of byName) {
+      if (holders.length === 1) allowed.push(...holders);
+      else {
+        for (const r of holders) {
+          refused.set(
+            r.uuid,
+            `Harbor project ${name} is claimed by ${holders.length} resources of this offering (${
+              holders.map((h) => h.uuid).join(", ")
+            }); nothing was changed for any of them`,
+          );
+        }
+      }
+    }
+    return { allowed, refused };
   }
 
   /** Deletes every repository of a project, page by page, until none is left. */
@@ -335,7 +431,13 @@ export class HarborBackend implements Backend {
     return { projects: byName, quotas: quotaMap, groups: groupMap, members };
   }
 
-  async reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+  async reconcile(all: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+    const { allowed, refused } = this.#partition(all.map((i) => i.resource));
+    const mine = new Map(allowed.map((r) => [r.uuid, r]));
+    const items = all.flatMap((i) => {
+      const resource = mine.get(i.resource.uuid);
+      return resource ? [{ ...i, resource }] : [];
+    });
     const resources = items.map((i) => i.resource);
     // The Keycloak groups' members do not depend on Harbor: both systems are worked side by side,
     // and a Harbor that cannot be read fails the pass only once Keycloak's part has finished.
@@ -361,8 +463,29 @@ export class HarborBackend implements Backend {
       outcomes.set(uuid, outcome.ok ? { ok: true, changes: o.changes + outcome.changes } : outcome);
     }
     this.#observeRows(resources, harbor.observed, harbor.actions, harbor.problems);
+    this.#refusedRows(all.map((i) => i.resource), refused, outcomes);
     this.#publish();
     return outcomes;
+  }
+
+  /** Refused resources: a terminal outcome each, and a row flagged "not owned". */
+  #refusedRows(
+    resources: readonly ResourceSpec[],
+    refused: ReadonlyMap<string, string>,
+    outcomes?: Map<string, Outcome>,
+  ): void {
+    for (const r of resources) {
+      const why = refused.get(r.uuid);
+      if (why === undefined) continue;
+      outcomes?.set(r.uuid, { ok: false, error: terminal("harbor", why) });
+      this.#row(r, r.backendId || derivedName(r, this.naming), {
+        quotaBytes: null,
+        usedBytes: null,
+        repositories: null,
+        groupBound: null,
+        flags: ["not owned"],
+      });
+    }
   }
 
   /** Harbor's part of a membership pass: observe, plan, repair. */
@@ -427,11 +550,27 @@ export class HarborBackend implements Backend {
     }
   }
 
-  async plan(items: readonly MemberSync[]): Promise<PlannedAction[]> {
+  async plan(all: readonly MemberSync[]): Promise<PlannedAction[]> {
+    const { allowed, refused } = this.#partition(all.map((i) => i.resource));
+    const mine = new Map(allowed.map((r) => [r.uuid, r]));
+    const items = all.flatMap((i) => {
+      const resource = mine.get(i.resource.uuid);
+      return resource ? [{ ...i, resource }] : [];
+    });
     const resources = items.map((i) => i.resource);
     const observed = await this.observe(resources);
     const { actions, problems } = planHarbor(resources, observed, this.naming);
     const out: PlannedAction[] = actions.map((a) => ({ action: a.kind, ...describeAction(a) }));
+    for (const i of all) {
+      const why = refused.get(i.resource.uuid);
+      if (why !== undefined) {
+        out.push({
+          target: i.resource.backendId || i.resource.name,
+          action: "refused",
+          detail: why,
+        });
+      }
+    }
     for (const r of resources) {
       const problem = problems.get(r.uuid);
       if (problem) {
@@ -454,8 +593,11 @@ export class HarborBackend implements Backend {
 
   // ---- usage -------------------------------------------------------------------------------
 
-  async usage(resources: readonly ResourceSpec[]): Promise<Map<string, UsageResult>> {
+  async usage(all: readonly ResourceSpec[]): Promise<Map<string, UsageResult>> {
     const out = new Map<string, UsageResult>();
+    const { allowed: resources, refused } = this.#partition(all);
+    for (const [uuid, why] of refused) out.set(uuid, { ok: false, error: terminal("harbor", why) });
+    this.#refusedRows(all, refused);
     let quotas;
     try {
       quotas = await this.client.listQuotas();

@@ -77,6 +77,32 @@ export function projectName(resource: ResourceSpec, naming: Naming): string {
   return resource.backendId || `${naming.allocationPrefix}${resource.slug}`;
 }
 
+/** The name Berth gives a resource's Harbor project: `allocation_prefix` + slug. */
+export function derivedName(resource: ResourceSpec, naming: Naming): string {
+  return `${naming.allocationPrefix}${resource.slug}`;
+}
+
+/**
+ * The Harbor project a resource may act on, or why it may not: its derived name, or the name
+ * the state file records Berth creating for it. Any other `backend_id` (set in Waldur by anyone
+ * with provider rights) names a project Berth does not own.
+ */
+export function harborTarget(
+  resource: ResourceSpec,
+  naming: Naming,
+  recorded: string | undefined,
+): { name: string } | { refusal: string } {
+  const derived = derivedName(resource, naming);
+  const id = resource.backendId;
+  if (id === "" || id === derived || id === recorded) return { name: id || derived };
+  return {
+    refusal: `backend_id "${id}" is not a Harbor project this offering manages: Berth acts only ` +
+      `on "${derived}" (allocation_prefix + slug) or a project it created for this resource; ` +
+      "nothing was changed. If the project is really this resource's, rename it or set " +
+      `backend_id to "${derived}"`,
+  };
+}
+
 /** The OIDC group of a resource's Waldur project. */
 export function groupName(resource: ResourceSpec, naming: Naming): string {
   return `${naming.oidcGroupPrefix}${resource.projectSlug}`;

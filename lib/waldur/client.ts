@@ -70,8 +70,12 @@ export interface WaldurClient {
   rejectOrder(uuid: string, comment: string): Promise<void>;
   setOrderDone(uuid: string): Promise<void>;
   setOrderErred(uuid: string, message: string, traceback?: string): Promise<void>;
-  /** Resources of an offering in the given states, every page. */
-  listResources(offeringUuid: string, states: readonly ResourceState[]): Promise<Checked<Resource>>;
+  /** Resources of an offering in the given states (and holding `backendId`), every page. */
+  listResources(
+    offeringUuid: string,
+    states: readonly ResourceState[],
+    filter?: { backendId?: string },
+  ): Promise<Checked<Resource>>;
   getResource(uuid: string): Promise<Resource>;
   setResourceBackendId(uuid: string, backendId: string): Promise<void>;
   setResourceLimits(uuid: string, limits: Record<string, number>): Promise<void>;
@@ -234,12 +238,19 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     listResources(
       offeringUuid: string,
       states: readonly ResourceState[],
+      filter: { backendId?: string } = {},
     ): Promise<Checked<Resource>> {
       return listAll(
         "/marketplace-provider-resources/",
         Resource,
-        { offering_uuid: offeringUuid, state: states },
-        "list resources",
+        {
+          offering_uuid: offeringUuid,
+          state: states,
+          ...(filter.backendId === undefined ? {} : { backend_id: filter.backendId }),
+        },
+        filter.backendId === undefined
+          ? "list resources"
+          : `list the resources holding ${filter.backendId}`,
       );
     },
 

@@ -382,9 +382,11 @@ export class FakeWaldur {
     app.get("/api/marketplace-provider-resources/", (c) => {
       const states = c.req.queries("state") ?? [];
       const offerings = (c.req.query("offering_uuid") ?? "").split(",").filter(Boolean).map(norm);
+      const backendId = c.req.query("backend_id");
       const list = [...this.resources.values()].filter((r) =>
         (offerings.length === 0 || offerings.includes(r.offering_uuid)) &&
-        (states.length === 0 || states.includes(r.state))
+        (states.length === 0 || states.includes(r.state)) &&
+        (backendId === undefined || r.backend_id === backendId)
       );
       return paginate(c, list);
     });
