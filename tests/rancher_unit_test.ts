@@ -138,6 +138,8 @@ Deno.test("rancher plan table: what each kind of drift plans, and a second look 
     clusterId: "c-m-test",
     resourceQuota: quota ? { limit: quota } : null,
     namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
+    // Berth's own: annotated for the resource of its name
+    annotations: { "waldur/resource-uuid": `uuid-${name.replace("waldur-", "")}` },
   });
   const good = { limitsCpu: "2", limitsMemory: "4Gi" }; // other spellings of 2000m / 4096Mi
   const observed = {

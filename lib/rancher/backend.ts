@@ -28,6 +28,8 @@ import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
 import { createRancherClient, type RancherClient } from "./client.ts";
 import {
+  ANNOTATIONS,
+  berthAnnotations,
   childGroup,
   type ChildWant,
   describe,
@@ -41,6 +43,7 @@ import {
   planRancher,
   principal,
   projectName,
+  projectOwnership,
   quotaLimit,
   quotaMatches,
   type RancherAction,
@@ -96,17 +99,6 @@ export const RancherSettings = z.object({
     path: ["keycloak"],
   });
 export type RancherSettings = z.infer<typeof RancherSettings>;
-
-/** Annotations Berth puts on its projects (the `waldur/` ones are the Python agent's too). */
-export const ANNOTATIONS = {
-  managed: "waldur/managed",
-  managedBy: "waldur/managed-by",
-  resource: "waldur/resource-uuid",
-  project: "waldur/project-uuid",
-  customer: "waldur/customer-uuid",
-  organization: "waldur/organization",
-  projectSlug: "waldur/project_slug",
-} as const;
 
 /** One Rancher project as the status page shows it. */
 export interface RancherRow extends Record<string, unknown> {
@@ -196,36 +188,8 @@ export class RancherBackend implements Backend {
       throw terminal("rancher", `cannot create Rancher project for ${resource.name}: ${problem}`);
     }
     const quota = quotaLimit(resource.limits, this.naming);
-    let adopted = false;
-    let project = resource.backendId ? await this.client.project(resource.backendId) : null;
-    if (!project) {
-      const same = (await this.client.listProjects(this.#cluster, name)).filter((p) =>
-        p.name === name
-      );
-      const mine = same.find((p) => p.annotations?.[ANNOTATIONS.resource] === resource.uuid);
-      const foreign = same.filter((p) => p.annotations?.[ANNOTATIONS.resource] === undefined);
-      if (mine) project = mine; // Berth made it before a crash: carry on.
-      else if (foreign[0]) {
-        project = foreign[0];
-        adopted = true;
-        this.#adopted.add(project.id);
-        this.#ctx.log.warn(
-          `Rancher project ${name} already exists; adopting it for resource ${resource.name}`,
-          {
-            project: project.id,
-            resource: resource.uuid,
-          },
-        );
-        this.#audit("adopt project", name, project.id);
-      } else if (same.length > 0) {
-        throw terminal(
-          "rancher",
-          `cannot create Rancher project ${name}: a project of that name belongs to another Waldur resource (${
-            same[0]?.annotations?.[ANNOTATIONS.resource]
-          })`,
-        );
-      }
-    }
+    let project = await this.#resolve(resource);
+    const adopted = project !== null && this.#adopted.has(project.id);
     if (!project) {
       project = await this.client.createProject({
         name,
@@ -233,7 +197,7 @@ export class RancherBackend implements Backend {
         description: `${resource.name} (Customer: ${
           resource.customerName || resource.customerSlug
         }, Project: ${resource.projectName || resource.projectSlug})`,
-        annotations: this.#annotations(resource),
+        annotations: berthAnnotations(resource),
         resourceQuota: quota ? { limit: quota } : null,
         namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
       });
@@ -242,11 +206,8 @@ export class RancherBackend implements Backend {
         name,
         `${project.id}${quota ? `, ${describeQuota(quota)}` : ""}`,
       );
-    } else if (adopted || !quotaMatches(project, quota)) {
+    } else if (!quotaMatches(project, quota)) {
       project = await this.client.updateProject(project.id, {
-        ...(adopted
-          ? { annotations: { ...project.annotations, ...this.#annotations(resource) } }
-          : {}),
         resourceQuota: quota ? { limit: quota } : null,
         namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
       });
@@ -268,7 +229,7 @@ export class RancherBackend implements Backend {
   }
 
   async setLimits(resource: ResourceSpec, limits: Limits): Promise<void> {
-    const project = await this.#find(resource);
+    const project = await this.#resolve(resource);
     if (!project) {
       throw terminal(
         "rancher",
@@ -303,7 +264,7 @@ export class RancherBackend implements Backend {
   }
 
   async remove(resource: ResourceSpec): Promise<"deleted" | "absent"> {
-    const project = await this.#find(resource);
+    const project = await this.#resolve(resource);
     let result: "deleted" | "absent" = "absent";
     if (project) {
       const pName = project.id.split(":")[1] ?? "";
@@ -351,30 +312,60 @@ export class RancherBackend implements Backend {
     return result;
   }
 
-  async #find(resource: ResourceSpec): Promise<Project | null> {
-    if (resource.backendId) {
-      const p = await this.client.project(resource.backendId);
-      if (p) return p;
+  /**
+   * The project a resource may act on, or null when it has none: found by its backend_id (which
+   * must name a project of the configured cluster), else by its derived name. A project that is
+   * not its own ({@link projectOwnership}), or that another resource of the offering holds in
+   * Waldur, is a terminal refusal; an adoptable one is annotated for it first, and audited.
+   */
+  async #resolve(resource: ResourceSpec): Promise<Project | null> {
+    let project: Project | null = null;
+    const id = resource.backendId;
+    if (id) {
+      if (!id.startsWith(`${this.#cluster}:`)) {
+        throw terminal(
+          "rancher",
+          `backend_id ${JSON.stringify(id.slice(0, 80))} is not a project of the configured ` +
+            `cluster ${this.#cluster}; nothing was changed`,
+        );
+      }
+      project = await this.client.project(id);
     }
-    const name = projectName(resource, this.naming);
-    const same = (await this.client.listProjects(this.#cluster, name)).filter((p) =>
-      p.name === name
-    );
-    return same.find((p) => p.annotations?.[ANNOTATIONS.resource] === resource.uuid) ??
-      (resource.backendId ? null : same.find((p) => !p.annotations?.[ANNOTATIONS.resource])) ??
-      null;
-  }
-
-  #annotations(r: ResourceSpec): Record<string, string> {
-    return {
-      [ANNOTATIONS.managed]: "true",
-      [ANNOTATIONS.managedBy]: "berth",
-      [ANNOTATIONS.resource]: r.uuid,
-      [ANNOTATIONS.project]: r.projectUuid,
-      [ANNOTATIONS.customer]: r.customerUuid,
-      [ANNOTATIONS.organization]: r.customerSlug,
-      [ANNOTATIONS.projectSlug]: r.projectSlug || "unknown",
-    };
+    if (!project) {
+      const name = projectName(resource, this.naming);
+      const same = (await this.client.listProjects(this.#cluster, name)).filter((p) =>
+        p.name === name
+      );
+      // With a backend_id whose project is gone, only one annotated for this resource counts:
+      // a look-alike made since is not what Waldur's resource had.
+      project = same.find((p) => p.annotations?.[ANNOTATIONS.resource] === resource.uuid) ??
+        (id ? null : same.find((p) => !p.annotations?.[ANNOTATIONS.resource]) ?? same[0]) ??
+        null;
+    }
+    if (!project) return null;
+    const owned = projectOwnership(resource, project, this.naming);
+    if (owned.kind === "refused") throw terminal("rancher", owned.why);
+    const others = (await this.#ctx.claimedBy(project.id)).filter((u) => u !== resource.uuid);
+    if (others.length > 0) {
+      throw terminal(
+        "rancher",
+        `Rancher project ${project.id} (${project.name}) is held by another resource of this ` +
+          `offering (${others.join(", ")}); nothing was changed`,
+      );
+    }
+    if (owned.kind === "adopt") {
+      project = await this.client.updateProject(project.id, {
+        annotations: { ...project.annotations, ...berthAnnotations(resource) },
+      });
+      this.#adopted.add(project.id);
+      this.#ctx.log.warn(
+        `Rancher project ${project.name} (${project.id}) had no Berth annotation; adopted for ` +
+          `resource ${resource.name}`,
+        { project: project.id, resource: resource.uuid },
+      );
+      this.#audit("adopt project", project.name, `${project.id} for ${resource.uuid}`);
+    }
+    return project;
   }
 
   /** The project's namespaces; creates the default one when it has none. */
@@ -747,6 +738,11 @@ export class RancherBackend implements Backend {
           namespaceDefaultResourceQuota: action.quota ? { limit: action.quota } : null,
         });
         this.#audit("repair quota", target, detail);
+        return;
+      case "adopt-project":
+        await this.client.updateProject(action.projectId, { annotations: action.annotations });
+        this.#adopted.add(action.projectId);
+        this.#audit("adopt project", target, detail);
         return;
       case "create-namespace":
         await this.#createNamespace(action.projectId, action.namespace);

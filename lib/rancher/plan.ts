@@ -20,6 +20,74 @@ export interface RancherNaming {
   kinds: Readonly<Record<string, "cpu" | "memory" | "storage">>;
 }
 
+/** Annotations Berth puts on its projects (the `waldur/` ones are the Python agent's too). */
+export const ANNOTATIONS = {
+  managed: "waldur/managed",
+  managedBy: "waldur/managed-by",
+  resource: "waldur/resource-uuid",
+  project: "waldur/project-uuid",
+  customer: "waldur/customer-uuid",
+  organization: "waldur/organization",
+  projectSlug: "waldur/project_slug",
+} as const;
+
+/** The annotations that make a project a resource's own. */
+export function berthAnnotations(r: ResourceSpec): Record<string, string> {
+  return {
+    [ANNOTATIONS.managed]: "true",
+    [ANNOTATIONS.managedBy]: "berth",
+    [ANNOTATIONS.resource]: r.uuid,
+    [ANNOTATIONS.project]: r.projectUuid,
+    [ANNOTATIONS.customer]: r.customerUuid,
+    [ANNOTATIONS.organization]: r.customerSlug,
+    [ANNOTATIONS.projectSlug]: r.projectSlug || "unknown",
+  };
+}
+
+/** Labels Rancher puts on the projects it keeps for itself (System: kube-system and friends). */
+const RANCHER_OWN_LABELS = [
+  "authz.management.cattle.io/system-project",
+  "authz.management.cattle.io/default-project",
+];
+
+/** True for a cluster's own System or Default project, which Berth never touches. */
+export function isSystemProject(p: Project): boolean {
+  return RANCHER_OWN_LABELS.some((l) => p.labels?.[l] === "true") || p.name === "System" ||
+    p.name === "Default";
+}
+
+/**
+ * How a resource stands to a Rancher project: its own (Berth's annotation names the resource),
+ * adoptable (unannotated, in the configured cluster, not a system project, and named exactly
+ * `project_prefix` + slug, as the Python agent and Berth name them), or not its own, with why.
+ * Whether another resource claims it is the caller's to check.
+ */
+export function projectOwnership(
+  r: ResourceSpec,
+  p: Project,
+  naming: RancherNaming,
+): { kind: "own" } | { kind: "adopt" } | { kind: "refused"; why: string } {
+  const refused = (why: string) => ({
+    kind: "refused" as const,
+    why: `Rancher project ${p.id} (${p.name}) ${why}; nothing was changed`,
+  });
+  if (p.clusterId !== naming.clusterId || !p.id.startsWith(`${naming.clusterId}:`)) {
+    return refused(`is not in the configured cluster ${naming.clusterId}`);
+  }
+  const holder = p.annotations?.[ANNOTATIONS.resource];
+  if (holder === r.uuid) return { kind: "own" };
+  if (holder) return refused(`belongs to Waldur resource ${holder}, not ${r.uuid}`);
+  if (isSystemProject(p)) return refused("is one of the cluster's own projects (System, Default)");
+  const name = projectName(r, naming);
+  if (p.name !== name) {
+    return refused(
+      `carries no Berth annotation and is not named ${name} (project_prefix + slug), so it is ` +
+        "not this offering's to adopt",
+    );
+  }
+  return { kind: "adopt" };
+}
+
 /** The Rancher display name of a resource's project (also its default namespace's name). */
 export function projectName(r: ResourceSpec, naming: RancherNaming): string {
   return `${naming.projectPrefix}${r.slug}`;
@@ -111,6 +179,14 @@ export type RancherAction =
     project: string;
     quota: QuotaLimit | null;
   }
+  | {
+    kind: "adopt-project";
+    resources: string[];
+    projectId: string;
+    project: string;
+    /** The project's annotations with Berth's added. */
+    annotations: Record<string, string>;
+  }
   | { kind: "create-namespace"; resources: string[]; projectId: string; namespace: string }
   | {
     kind: "create-binding";
@@ -130,7 +206,11 @@ export type RancherAction =
     role: string;
   };
 
-/** The Rancher project of a resource: by Waldur's backend_id, else by its display name. */
+/**
+ * The Rancher project a resource names: by Waldur's backend_id, else by its display name (the
+ * one annotated for it first, then an unannotated one). Whether it may act on it is
+ * {@link projectOwnership}'s to say.
+ */
 export function findProject(
   r: ResourceSpec,
   projects: ReadonlyMap<string, Project>,
@@ -138,7 +218,9 @@ export function findProject(
 ): Project | undefined {
   if (r.backendId) return projects.get(r.backendId);
   const name = projectName(r, naming);
-  return [...projects.values()].find((p) => p.name === name);
+  const named = [...projects.values()].filter((p) => p.name === name);
+  return named.find((p) => p.annotations?.[ANNOTATIONS.resource] === r.uuid) ??
+    named.find((p) => !p.annotations?.[ANNOTATIONS.resource]) ?? named[0];
 }
 
 /** Plans the Rancher side of a membership pass. */
@@ -150,6 +232,8 @@ export function planRancher(
 ): { actions: RancherAction[]; problems: Map<string, string> } {
   const actions: RancherAction[] = [];
   const problems = new Map<string, string>();
+  const found = new Map<string, Project>();
+  const holders = new Map<string, string[]>();
   for (const r of desired) {
     const p = findProject(r, observed.projects, naming);
     if (!p) {
@@ -160,6 +244,35 @@ export function planRancher(
         } not found in cluster ${naming.clusterId}`,
       );
       continue;
+    }
+    found.set(r.uuid, p);
+    holders.set(p.id, [...holders.get(p.id) ?? [], r.uuid]);
+  }
+  for (const r of desired) {
+    const p = found.get(r.uuid);
+    if (!p) continue;
+    const claimants = holders.get(p.id) ?? [];
+    const owned = projectOwnership(r, p, naming);
+    if (owned.kind === "refused") {
+      problems.set(r.uuid, owned.why);
+      continue;
+    }
+    if (claimants.length > 1 && owned.kind === "adopt") {
+      problems.set(
+        r.uuid,
+        `Rancher project ${p.id} (${p.name}) is claimed by ${claimants.length} resources of this ` +
+          `offering (${claimants.join(", ")}); it was not adopted and nothing was changed`,
+      );
+      continue;
+    }
+    if (owned.kind === "adopt") {
+      actions.push({
+        kind: "adopt-project",
+        resources: [r.uuid],
+        projectId: p.id,
+        project: p.name,
+        annotations: { ...p.annotations, ...berthAnnotations(r) },
+      });
     }
     const quota = quotaLimit(r.limits, naming);
     if (!quotaMatches(p, quota)) {
@@ -335,6 +448,11 @@ export function describe(a: RancherAction | GroupAction): { target: string; deta
             ].filter(Boolean).join(", ")
           }`
           : "no quota",
+      };
+    case "adopt-project":
+      return {
+        target: a.project,
+        detail: `annotate ${a.projectId} for resource ${a.annotations[ANNOTATIONS.resource]}`,
       };
     case "create-namespace":
       return { target: a.namespace, detail: `in ${a.projectId}` };
