@@ -64,6 +64,33 @@ Deno.test("half-open lets one probe by; success closes, failure doubles the wait
   assert.deepEqual(b.changes.map((c) => c.state).slice(0, 3), ["open", "half-open", "open"]);
 });
 
+Deno.test("half-open: while the probe is in flight, a second request is refused without reaching the server", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const breakers = new Breakers({ clock });
+  let calls = 0;
+  let hold: PromiseWithResolvers<Response> | null = null;
+  const fetch = breakers.wrap(() => {
+    calls++;
+    if (hold) return hold.promise;
+    return Promise.resolve(new Response("x", { status: 503 }));
+  });
+  const get = () => fetch(new Request("https://harbor.test/api/v2.0/projects"));
+  for (let i = 0; i < 5; i++) await (await get()).body?.cancel();
+  assert.equal(breakers.all()[0]?.state, "open");
+  assert.equal(calls, 5);
+  clock.advance(5_000);
+  hold = Promise.withResolvers<Response>();
+  const probe = get(); // the probe is let by and waits for its answer
+  assert.equal(breakers.all()[0]?.state, "half-open");
+  assert.equal(calls, 6, "the probe reached the server");
+  const second = get();
+  assert.equal(calls, 6, "the second request never reached the server");
+  await assert.rejects(second, CircuitOpenError, "one probe at a time");
+  hold.resolve(new Response("ok", { status: 200 }));
+  await (await probe).body?.cancel();
+  assert.equal(breakers.all()[0]?.state, "closed");
+});
+
 Deno.test("a success between failures resets the count; thrown errors count as failures", async () => {
   const b = setup();
   for (let i = 0; i < 4; i++) await (await b.get()).body?.cancel();

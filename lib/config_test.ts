@@ -175,6 +175,38 @@ Deno.test("an empty *_backend key switches that loop off; another backend name i
   );
   assert.ok(!other.ok);
   assert.match(other.problems[0] ?? "", /order_processing_backend: must be "harbor"/);
+  const loops = {
+    order_processing_backend: "orders",
+    membership_sync_backend: "membership",
+    reporting_backend: "usage",
+  } as const;
+  for (const [key, loop] of Object.entries(loops)) {
+    const withKey = (value: string) =>
+      load(
+        listForm.replace("backend_type: harbor", `backend_type: harbor\n    ${key}: ${value}`),
+        { WALDUR_TOKEN: "t" },
+        { "/run/secrets/robot": "r" },
+      );
+    const off = withKey("''");
+    assert.ok(off.ok, key);
+    assert.deepEqual(
+      off.config.offerings[0]?.loops,
+      { orders: true, membership: true, usage: true, [loop]: false },
+      `${key}: '' switches ${loop} off, and only it`,
+    );
+    const same = withKey("harbor");
+    assert.ok(same.ok, key);
+    assert.deepEqual(same.config.offerings[0]?.loops, {
+      orders: true,
+      membership: true,
+      usage: true,
+    });
+    const wrong = withKey("slurm");
+    assert.ok(!wrong.ok, `${key}: slurm`);
+    assert.deepEqual(wrong.problems, [
+      `offerings[0].${key}: must be "harbor" (the offering's backend_type) or ""`,
+    ]);
+  }
 });
 
 Deno.test("the Waldur URL is normalised without mangling host names", () => {

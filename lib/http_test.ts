@@ -65,6 +65,51 @@ Deno.test("retries are bounded and back off exponentially; the last error is tra
   assert.deepEqual(clock.slept, [250, 500]);
 });
 
+Deno.test("the backoff grows up to maxDelayMs and stays there", async () => {
+  const clock = new ManualClock();
+  const s = scripted(Array.from({ length: 6 }, () => () => new Response("down", { status: 503 })));
+  const http = createHttp({
+    system: "waldur",
+    baseUrl: "https://w",
+    fetch: s.fetch,
+    clock,
+    random: () => 1,
+    retry: { attempts: 6, baseDelayMs: 250, maxDelayMs: 1_000 },
+  });
+  await assert.rejects(http.request("GET", "/x"), (e) => e instanceof HttpError && e.transient);
+  assert.equal(s.seen.length, 6);
+  assert.deepEqual(clock.slept, [250, 500, 1_000, 1_000, 1_000]);
+});
+
+Deno.test("a Retry-After longer than 30 s is not waited inside one call: it fails at once", async () => {
+  const clock = new ManualClock();
+  const s = scripted([
+    () => new Response("busy", { status: 503, headers: { "retry-after": "31" } }),
+    () => Response.json({ id: 7 }),
+  ]);
+  const http = createHttp({ system: "harbor", baseUrl: "https://h", fetch: s.fetch, clock });
+  await assert.rejects(
+    http.request("GET", "/x"),
+    (e) => e instanceof HttpError && e.transient && e.status === 503 && e.retryAfterMs === 31_000,
+  );
+  assert.equal(s.seen.length, 1, "no second try inside the call");
+  assert.deepEqual(clock.slept, [], "nothing waited");
+  // 30 s is still waited for
+  const s30 = scripted([
+    () => new Response("busy", { status: 503, headers: { "retry-after": "30" } }),
+    () => Response.json({ id: 7 }),
+  ]);
+  const clock30 = new ManualClock();
+  const http30 = createHttp({
+    system: "harbor",
+    baseUrl: "https://h",
+    fetch: s30.fetch,
+    clock: clock30,
+  });
+  assert.equal((await http30.request("GET", "/x")).status, 200);
+  assert.deepEqual(clock30.slept, [30_000]);
+});
+
 Deno.test("a POST is not repeated after a 500 (it may have happened) but is after a 429", async () => {
   const clock = new ManualClock();
   const s = scripted([() => new Response("", { status: 500 })]);

@@ -148,12 +148,14 @@ state_file:`,
   const lists: string[] = [];
   let holding = false;
   let secondWhileHeld = false;
+  const firstWhileHeld: string[] = [];
   let release = () => {};
   const inner = w.fetch;
   w.fetch = async (request) => {
     const url = new URL(request.url);
     const offering = url.searchParams.get("offering_uuid");
     if (offering) lists.push(`${offering === first ? "first" : "second"} ${url.pathname}`);
+    if (offering === first && holding) firstWhileHeld.push(url.pathname);
     if (offering === second && holding) {
       secondWhileHeld = true;
       release();
@@ -172,6 +174,11 @@ state_file:`,
   };
   assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0, w.logs.join("\n"));
   assert.ok(secondWhileHeld, "the second offering's passes ran while the first was held");
+  assert.deepEqual(
+    firstWhileHeld,
+    [],
+    "no other pass of the first offering started while its orders pass waited",
+  );
   for (const o of ["first", "second"]) {
     const mine = lists.filter((l) => l.startsWith(`${o} `)).map((l) => l.split("/").at(-2));
     assert.equal(mine[0], "marketplace-orders", `${o}: the orders pass first (${mine})`);

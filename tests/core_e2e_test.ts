@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { reportUsage } from "../lib/usage.ts";
+import { makeRancherSite, orderProject } from "./support/rancher.ts";
 import { makeSite, orderCreate } from "./support/site.ts";
 
 Deno.test("a Create order provisions the resource, sets backend_id and ends done", async () => {
@@ -123,6 +124,24 @@ Deno.test("repeated transient failures: the order is tried once per pass and is 
   }
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(order).state, "done", "the first pass after the fault clears");
+});
+
+Deno.test("a transient failure holds the order back by no interval: the next pass retries it, however soon", async () => {
+  using site = makeSite();
+  const { order } = orderCreate(site, "eta");
+  site.backend.fail("ensure", "transient", 2);
+  await processOrders(site.offering.context);
+  assert.equal(site.store.order(order)?.attempts, 1);
+  site.clock.advance(1_000); // far less than the orders interval
+  assert.ok(site.config.intervals.orders > 1_000);
+  let calls = site.backend.calls;
+  await processOrders(site.offering.context);
+  assert.equal(site.backend.calls, calls + 1, "retried one second later");
+  assert.equal(site.store.order(order)?.attempts, 2);
+  calls = site.backend.calls;
+  await processOrders(site.offering.context); // no time passed at all
+  assert.equal(site.backend.calls, calls + 1, "retried at once");
+  assert.equal(site.waldur.order(order).state, "done");
 });
 
 Deno.test("a terminal failure sends the order to erred with its message", async () => {
@@ -252,6 +271,30 @@ Deno.test("usage is reported with two decimals, skipped when unchanged, and decr
   p.used.storage = 1.5; // garbage collection shrank the registry
   await reportUsage(site.offering.context);
   assert.equal(site.waldur.usagesOf(resource)[0]?.usage, "1.50");
+});
+
+Deno.test("usage of several components is sent again when only one of them changed", async () => {
+  using site = makeRancherSite();
+  const { resource } = orderProject(site, "Multi");
+  await processOrders(site.offering.context);
+  site.rancher.addPod(site.cluster, "waldur-multi", "web", {
+    containers: [{ requests: { cpu: "1", memory: "1Gi" } }],
+  });
+  site.rancher.addPvc(site.cluster, "waldur-multi", "data", "2Gi");
+  const usage = () =>
+    Object.fromEntries(site.waldur.usagesOf(resource).map((u) => [u.type, u.usage]));
+  let result = await reportUsage(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.deepEqual(usage(), { cpu: "1.00", memory: "1.00", storage: "2.00" });
+  const writes = site.waldur.writes().length;
+  // one more core; memory and storage stay as they were
+  site.rancher.addPod(site.cluster, "waldur-multi", "worker", {
+    containers: [{ requests: { cpu: "500m" } }],
+  });
+  result = await reportUsage(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(site.waldur.writes().length, writes + 1, "the changed report is sent");
+  assert.deepEqual(usage(), { cpu: "1.50", memory: "1.00", storage: "2.00" });
 });
 
 Deno.test("a failed usage read is skipped and shown, never reported as 0", async () => {

@@ -106,6 +106,8 @@ Deno.test("project lookup is exact: a name that is a prefix of others finds only
   assert.equal((await client.projectByName("waldur-a"))?.name, "waldur-a");
   assert.equal(await client.projectByName("waldur"), null);
   assert.equal(await client.projectByName("123"), null, "a numeric name is not read as an id");
+  assert.ok(fake.projects.has(1), "project id 1 exists");
+  assert.equal(await client.projectByName("1"), null, "a numeric name is not read as an id");
   assert.ok(paths.every((p) => !p.includes("name=")));
 });
 
@@ -163,6 +165,17 @@ Deno.test("groups: exact search, create with Location, 409 on a duplicate", asyn
   assert.equal((await client.findGroup("waldur-proj"))?.id, id);
   assert.equal(await client.findGroup("waldur-pro"), null);
   assert.equal((await rejects(client.createGroup("waldur-proj"))).status, 409);
+});
+
+Deno.test("groups: an LDAP or HTTP group of the same name is not the OIDC group", async () => {
+  const { fake, client } = setup();
+  fake.groups.push(
+    { id: 900, group_name: "waldur-team", group_type: 1, ldap_group_dn: "cn=waldur-team" },
+    { id: 901, group_name: "waldur-team", group_type: 2, ldap_group_dn: "" },
+  );
+  assert.equal(await client.findGroup("waldur-team"), null, "no OIDC group of that name yet");
+  const id = await client.createGroup("waldur-team");
+  assert.equal((await client.findGroup("waldur-team"))?.id, id, "the OIDC one, listed last");
 });
 
 Deno.test("Harbor's project-name rule", () => {

@@ -14,11 +14,18 @@ import { makeHarborSite, order } from "./support/harbor.ts";
 
 const SPEC = new URL("../spec/keycloak-admin-openapi.json", import.meta.url);
 
-function setup(extra: Record<string, unknown> = {}) {
+/** Stands between the client and the fake: answers itself, or passes the request on (`next`). */
+type Intercept = (
+  request: Request,
+  next: (request: Request) => Promise<Response>,
+) => Promise<Response>;
+
+function setup(extra: Record<string, unknown> = {}, intercept?: Intercept) {
   const clock = new ManualClock({ start: Date.parse("2026-11-15T12:00:00Z") });
   const fake = new FakeKeycloak({ now: () => clock.now(), tokenTtl: 60 });
   fake.addRealm("waldur");
   const sent: { method: string; url: URL }[] = [];
+  const toFake = async (request: Request) => await fake.app.request(request);
   const settings = KeycloakSettings.parse({
     keycloak_url: "http://keycloak.test/",
     keycloak_username: "admin",
@@ -30,7 +37,7 @@ function setup(extra: Record<string, unknown> = {}) {
     clock,
     fetch: async (request) => {
       sent.push({ method: request.method, url: new URL(request.url) });
-      return await fake.app.request(request);
+      return intercept ? await intercept(request, toFake) : await toFake(request);
     },
   });
   return { clock, fake, client, sent };
@@ -51,6 +58,20 @@ Deno.test("keycloak: password grant, refresh before expiry, re-login once on a 4
   assert.deepEqual(fake.grants, ["password", "refresh_token", "password"]);
 });
 
+Deno.test("keycloak: a 401 that a fresh login does not cure fails the call after one re-login", async () => {
+  let refused = 0;
+  const { fake, client, sent } = setup({}, (request, next) => {
+    if (!new URL(request.url).pathname.startsWith("/admin/")) return next(request);
+    // every admin call is refused (a guard answers after 10, so a runaway re-login ends)
+    if (++refused > 10) return next(request);
+    return Promise.resolve(Response.json({ error: "HTTP 401 Unauthorized" }, { status: 401 }));
+  });
+  await assert.rejects(client.realm(), /401/);
+  assert.deepEqual(fake.grants, ["password", "password"], "one login, then one re-login only");
+  const admin = sent.filter((s) => s.url.pathname.startsWith("/admin/"));
+  assert.equal(admin.length, 2, "the call and its one retry");
+});
+
 Deno.test("keycloak: client credentials, and a refused login says what to fix", async () => {
   const { fake, client } = setup({ client_id: "berth", client_secret: "s3cret" });
   fake.realm("master").clients.set("berth", "s3cret");
@@ -61,7 +82,19 @@ Deno.test("keycloak: client credentials, and a refused login says what to fix", 
 });
 
 Deno.test("keycloak: a child is found by one exact search, not by a partial match", async () => {
-  const { fake, client, sent } = setup();
+  // Keycloak's exact search ignores case: a search for TEAM answers with "team"
+  const nearMatches: string[] = [];
+  const { fake, client, sent } = setup({}, async (request, next) => {
+    const url = new URL(request.url);
+    if (!url.pathname.endsWith("/children") || url.searchParams.get("search") !== "TEAM") {
+      return await next(request);
+    }
+    url.searchParams.set("search", "team");
+    const res = await next(new Request(url, request));
+    const body = await res.json() as { name: string }[];
+    nearMatches.push(...body.map((g) => g.name));
+    return Response.json(body, { status: res.status });
+  });
   const parent = await client.createGroup("cluster", {});
   for (let i = 0; i < 150; i++) fake.addGroup("waldur", `team-${i}`, parent);
   const wanted = fake.addGroup("waldur", "team", parent);
@@ -70,6 +103,8 @@ Deno.test("keycloak: a child is found by one exact search, not by a partial matc
   assert.equal(await client.findChild(parent, "tea"), null);
   const searches = sent.slice(from).filter((s) => s.url.pathname.endsWith("/children"));
   assert.equal(searches.length, 2, "one request per lookup, however many children there are");
+  assert.equal(await client.findChild(parent, "TEAM"), null, "a near match is not the child");
+  assert.deepEqual(nearMatches, ["team"], "the search did answer with the near match");
   assert.equal(searches[0]?.url.searchParams.get("exact"), "true");
   assert.equal(
     await client.createChild(parent, "team", {}),

@@ -128,6 +128,20 @@ Deno.test("rancher: usernames are looked up by username, never by id, when keycl
     assert.deepEqual(childOf(site, GROUP)?.usernames, ["bob"], "an id is not a username");
     const row = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
     assert.deepEqual(row?.missing, [ann]);
+
+    // a member is matched by username too: ann stays while the team names her, and her
+    // Keycloak id in the team does not keep her
+    site.waldur.setTeam("proj", [{ username: "ann" }]);
+    let pass = await syncMembership(site.offering.context);
+    assert.equal(pass.outcome, "ok", pass.error);
+    assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"]);
+    site.waldur.setTeam("proj", [{ username: ann }]);
+    pass = await syncMembership(site.offering.context);
+    assert.equal(pass.outcome, "ok", pass.error);
+    assert.deepEqual(childOf(site, GROUP)?.usernames, [], "ann's id does not name her: removed");
+    const after = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
+    assert.deepEqual(after?.removed, ["ann"]);
+    assert.deepEqual(after?.missing, [ann]);
   } finally {
     site.close();
   }
@@ -223,6 +237,51 @@ Deno.test("rancher: two resources of one Waldur project share the group; it goes
   assert.equal(site.keycloak.group("waldur", PARENT), undefined, "the parent had no children left");
 });
 
+Deno.test("rancher: the shared group is kept when either the sibling project or its binding is left", async () => {
+  for (const left of ["sibling only", "binding only"] as const) {
+    using site = makeRancherSite({ keycloak: true });
+    const ann = site.keycloak.addUser("waldur", "ann");
+    const a = orderProject(site, "Alpha");
+    const b = orderProject(site, "Beta");
+    await processOrders(site.offering.context);
+    site.waldur.setTeam("proj", [{ username: ann }]);
+    await syncMembership(site.offering.context);
+    const beta = site.rancher.projects.get(site.waldur.resource(b.resource).backend_id);
+    assert.ok(beta);
+    if (left === "sibling only") {
+      // Beta still carries the Waldur project's annotation, but its binding was deleted
+      for (const binding of site.rancher.prtbsOf(beta.id)) site.rancher.prtbs.delete(binding.id);
+    } else {
+      // Beta is still bound to the group, but lost the annotation naming the Waldur project
+      delete beta.annotations["waldur/project-uuid"];
+      assert.equal(site.rancher.prtbsOf(beta.id).length, 1);
+    }
+    site.waldur.orderTerminate(a.resource);
+    const result = await processOrders(site.offering.context);
+    assert.equal(result.outcome, "ok", result.error);
+    assert.equal(site.rancher.projectsNamed("waldur-alpha").length, 0);
+    assert.deepEqual(childOf(site, GROUP)?.usernames, ["ann"], `${left}: Beta still uses it`);
+  }
+});
+
+Deno.test("rancher: a Keycloak parent group Berth did not make is kept when its last child goes", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  // the operator made the cluster's parent group: no managed_by attribute
+  const parent = site.keycloak.addGroup("waldur", PARENT);
+  const { resource } = orderProject(site, "Analytics");
+  let result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.ok(childOf(site, GROUP), "the child is made under the operator's parent");
+  site.waldur.orderTerminate(resource);
+  result = await processOrders(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(childOf(site, GROUP), undefined, "Berth's child group goes");
+  assert.equal(site.keycloak.group("waldur", PARENT)?.id, parent, "the operator's parent stays");
+  const pass = await syncMembership(site.offering.context);
+  assert.equal(pass.outcome, "ok", pass.error);
+  assert.equal(site.keycloak.group("waldur", PARENT)?.id, parent, "the membership pass keeps it");
+});
+
 Deno.test("rancher: Keycloak down during create — the project is made, the error shown, groups come later", async () => {
   using site = makeRancherSite({ keycloak: true });
   let down = true;
@@ -276,17 +335,26 @@ Deno.test("rancher: an expired Keycloak token is renewed and the pass goes on", 
 Deno.test("rancher terminate: refused while claims exist, done with purge; never done when it failed", async () => {
   using site = makeRancherSite();
   const { resource } = orderProject(site, "Analytics");
+  const other = orderProject(site, "Other");
   await processOrders(site.offering.context);
   const id = site.waldur.resource(resource).backend_id;
+  const otherId = site.waldur.resource(other.resource).backend_id;
+  assert.deepEqual(site.rancher.namespacesOf(otherId), ["waldur-other"]);
   site.rancher.addPvc(site.cluster, "waldur-analytics", "data", "10Gi");
   site.rancher.addPvc(site.cluster, "waldur-analytics", "logs", "512Mi");
   site.rancher.addPvc(site.cluster, "someone-else", "theirs", "1Ti"); // not this project's
+  // a claim in a real namespace of another project of the cluster: not this project's either
+  site.rancher.addPvc(site.cluster, "waldur-other", "theirs", "2Ti");
   const order = site.waldur.orderTerminate(resource);
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(order).state, "erred");
   assert.match(
     site.waldur.order(order).error_message,
     /still holds 2 persistent volume claims \(10\.50 GB\) in waldur-analytics; it was not deleted/,
+  );
+  assert.ok(
+    !site.waldur.order(order).error_message.includes("waldur-other"),
+    "only the project's own namespaces are counted",
   );
   assert.ok(site.rancher.projects.has(id));
 

@@ -21,7 +21,7 @@ import {
 } from "../lib/rancher/plan.ts";
 import { cpuQuantity, memoryQuantity, parseQuantity } from "../lib/rancher/quantity.ts";
 import type { Project } from "../lib/rancher/schemas.ts";
-import { podRequest } from "../lib/rancher/usage.ts";
+import { podRequest, requestsByNamespace } from "../lib/rancher/usage.ts";
 import { makeRancherSite, orderProject } from "./support/rancher.ts";
 
 Deno.test("kubernetes quantities: the whole grammar", () => {
@@ -92,6 +92,22 @@ Deno.test("a pod's effective request: init containers, sidecars, overhead, pod-l
     2,
     "requests default to limits",
   );
+});
+
+Deno.test("usage counts the pods that hold quota: Failed and Succeeded pods are not counted", () => {
+  const pod = (name: string, cpu: string, phase?: string) => ({
+    metadata: { name, namespace: "n" },
+    spec: { containers: [{ name: "c", resources: { requests: { cpu, memory: "1Gi" } } }] },
+    ...(phase ? { status: { phase } } : {}),
+  });
+  const used = requestsByNamespace([
+    pod("running", "1", "Running"),
+    pod("pending", "250m", "Pending"),
+    pod("unknown", "500m"),
+    pod("failed", "16", "Failed"),
+    pod("done", "32", "Succeeded"),
+  ], []);
+  assert.deepEqual(used.get("n"), { cpuCores: 1.75, memoryBytes: 3 * 1024 ** 3, storageBytes: 0 });
 });
 
 const naming: RancherNaming = {
@@ -218,6 +234,21 @@ Deno.test("keycloak group plan table: create, add, remove, missing, unreadable, 
     children: new Map([["g-ok", { id: "1", managed: true, projectUuid: "p1" }]]),
   }, { byId: true, inUse: new Set(), liveProjects: new Set() });
   assert.deepEqual(steady.actions, [], "a group in line plans nothing");
+  // a wanted user whose lookup failed: members that look unwanted may be that user, so stay
+  const flaky = planGroups("c_x", [want("g-ok", ["u-ann", "u-flaky", "u-bob"])], {
+    ...observed,
+    children: new Map([["g-ok", { id: "1", managed: true, projectUuid: "p1" }]]),
+    users: new Map<string, { id: string; username: string } | Error>([
+      ["u-flaky", new Error("HTTP 503")],
+      ["u-bob", { id: "u-bob", username: "bob" }],
+    ]),
+  }, { byId: true, inUse: new Set(), liveProjects: new Set() });
+  assert.deepEqual(
+    flaky.actions.map((a) => `${a.kind} ${a.group} ${"user" in a ? a.user.username : ""}`),
+    ["add-member g-ok bob"],
+    "eve is not removed while a wanted user could not be looked up",
+  );
+  assert.deepEqual([...flaky.problems], [["g-ok", "HTTP 503"]]);
 });
 
 function client(fake: FakeRancher, auth?: { token: string }, pageSize = 2) {

@@ -158,12 +158,67 @@ Deno.test("token comparison: equal only for the same text, whatever the lengths"
 
 Deno.test("a registered secret never reaches the page or /api/status", async () => {
   const secret = "hunter2-waldur-token-value";
-  const { app } = appFor({ secrets: [secret] });
+  const { app, status, clock } = appFor({ secrets: [secret] });
+  // the secret through every writer of the record, not only error()
+  status.loopFinished("registry", "membership", "failed", `pass failed: ${secret}`, 300_000);
+  status.orderPending({
+    uuid: "5ec00000000000000000000000000009",
+    offering: "registry",
+    type: "Create",
+    resourceName: "secret-order",
+    attempts: 1,
+    lastError: `order failed: ${secret}`,
+    nextAttemptAt: clock.now() + 60_000,
+  });
+  status.audit({
+    at: clock.now(),
+    offering: "registry",
+    system: "harbor",
+    action: "create robot",
+    target: "acme-registry",
+    result: "failed",
+    detail: `robot said ${secret}`,
+  });
+  status.breaker({
+    system: "harbor",
+    target: "https://registry.example.com",
+    state: "open",
+    failures: 5,
+    opens: 1,
+    since: clock.now(),
+    retryAt: clock.now() + 30_000,
+    lastError: `breaker saw ${secret}`,
+  });
+  status.publish("registry", {
+    kind: "harbor",
+    at: clock.now(),
+    rows: [{ project: "acme-registry", resourceName: `row holds ${secret}`, flags: [secret] }],
+  });
   const html = await page(app);
   const json = await (await app.request("/api/status")).text();
-  for (const body of [html, json]) {
-    assert.ok(!body.includes(secret));
-    assert.match(body, /login failed with \[redacted\]/);
+  const metrics = await (await app.request("/metrics")).text();
+  for (const body of [html, json, metrics]) assert.ok(!body.includes(secret));
+  for (const body of [html, json]) assert.match(body, /login failed with \[redacted\]/);
+  const model = JSON.parse(json) as StatusModel;
+  // each writer kept its text, with the secret replaced
+  assert.equal(
+    model.loops.find((l) => l.offering === "registry" && l.loop === "membership")?.lastError,
+    "pass failed: [redacted]",
+  );
+  assert.equal(
+    model.orders.find((o) => o.resourceName === "secret-order")?.lastError,
+    "order failed: [redacted]",
+  );
+  assert.ok(model.events.some((e) => e.detail === "robot said [redacted]"));
+  assert.equal(
+    model.breakers.find((b) => b.system === "harbor")?.lastError,
+    "breaker saw [redacted]",
+  );
+  assert.deepEqual(model.backends.find((b) => b.offering === "registry")?.rows, [
+    { project: "acme-registry", resourceName: "row holds [redacted]", flags: ["[redacted]"] },
+  ]);
+  for (const text of ["pass failed: [redacted]", "order failed: [redacted]"]) {
+    assert.ok(html.includes(text), `the page shows ${text}`);
   }
 });
 
