@@ -105,12 +105,12 @@ function problems(site: DemoSite): string[] {
     }
   }
   // Rancher: one project per live resource, none left of terminated ones
-  const rancherIds = [...site.rancher.projects.keys()].sort();
+  const rancherIds = site.rancher.userProjects().map((p) => p.id).sort();
   const wantRancher = live(site.rancherOffering).map((r) => r.backend_id).sort();
   if (JSON.stringify(rancherIds) !== JSON.stringify(wantRancher)) {
     out.push(`rancher projects ${rancherIds.join(",")} != ${wantRancher.join(",")}`);
   }
-  const names = [...site.rancher.projects.values()].map((p) => p.name);
+  const names = site.rancher.userProjects().map((p) => p.name);
   const dupes = names.filter((n, i) => names.indexOf(n) !== i);
   if (dupes.length) out.push(`rancher duplicate projects ${dupes.join(",")}`);
   for (const id of wantRancher) {

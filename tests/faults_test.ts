@@ -99,8 +99,9 @@ const rancher = (system: "rancher" | "keycloak", method: string, path: RegExp): 
       faults: system === "rancher" ? site.rancher.faults : site.keycloak.faults,
       check: () => {
         const out: string[] = [];
-        if (site.rancher.projects.size !== 1) out.push(`${site.rancher.projects.size} projects`);
-        for (const id of site.rancher.projects.keys()) {
+        const projects = site.rancher.userProjects();
+        if (projects.length !== 1) out.push(`${projects.length} projects`);
+        for (const { id } of projects) {
           if (site.rancher.prtbsOf(id).length !== 1) out.push("bindings");
           if (site.rancher.namespacesOf(id).length !== 1) out.push("namespaces");
         }

@@ -54,7 +54,7 @@ Deno.test("hostile resource names: Rancher and Keycloak get nothing either", asy
     const o = site.waldur.order(uuid);
     assert.equal(o.state, "erred", `slug ${JSON.stringify(slug.slice(0, 40))}`);
     assert.match(o.error_message, /Kubernetes namespace name|longer than 63|no slug|not valid/i);
-    assert.equal(site.rancher.projects.size, 0, "no Rancher project");
+    assert.equal(site.rancher.userProjects().length, 0, "no Rancher project");
     assert.equal(site.rancher.writes().length, 0, "nothing written to Rancher");
     const kcWrites = site.keycloak.requests.filter((r) =>
       r.method !== "GET" && !r.path.includes("/token")
@@ -82,7 +82,7 @@ Deno.test("a hostile project slug never becomes a Keycloak group path", async ()
   const o = [...site.waldur.orders.values()][0];
   assert.equal(o?.state, "erred");
   assert.match(o?.error_message ?? "", /the project slug "\.\.\/admins\/x" is not a slug/);
-  assert.equal(site.rancher.projects.size, 0, "no project whose group would be wrong");
+  assert.equal(site.rancher.userProjects().length, 0, "no project whose group would be wrong");
 });
 
 Deno.test("hostile limits: negative, huge, non-numeric and non-object limits err the order, nothing is created", async () => {

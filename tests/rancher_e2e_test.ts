@@ -365,8 +365,12 @@ Deno.test("rancher terminate: refused while claims exist, done with purge; never
   const o2 = purge.waldur.orderTerminate(r2.resource);
   await processOrders(purge.offering.context);
   assert.equal(purge.waldur.order(o2).state, "done");
-  assert.equal(purge.rancher.projects.size, 0);
-  assert.equal(purge.rancher.namespaces.get(purge.cluster)?.size, 0);
+  assert.equal(purge.rancher.userProjects().length, 0);
+  assert.deepEqual(
+    [...purge.rancher.namespaces.get(purge.cluster)?.keys() ?? []],
+    ["kube-system"],
+    "only the System project's namespace is left",
+  );
 });
 
 Deno.test("rancher usage: pod requests and claims by namespace, every quantity form, one list each", async () => {
@@ -483,7 +487,7 @@ Deno.test("rancher create: adopts a project of that name, refuses hostile names,
   assert.match(site.waldur.order(bad.order).error_message, /not a valid Kubernetes namespace name/);
   assert.equal(site.waldur.order(long.order).state, "erred");
   assert.match(site.waldur.order(long.order).error_message, /longer than 63 characters/);
-  assert.equal(site.rancher.projects.size, 1, "nothing was created for the hostile names");
+  assert.equal(site.rancher.userProjects().length, 1, "nothing was created for the hostile names");
 
   // A crash between the Rancher create and set_backend_id: the next pass finds its own project.
   const crash = orderProject(site, "Crashy");

@@ -286,10 +286,14 @@ Deno.test("rancher client: Norman pages by pagination.next, Kubernetes by contin
     });
   }
   sent.length = 0;
-  assert.equal((await c.listProjects(cluster)).length, 5);
-  assert.deepEqual(sent.map((u) => u.searchParams.get("marker") !== null), [false, true, true]);
+  // five made here, and the cluster's own Default and System projects (kube-system in System)
+  assert.equal((await c.listProjects(cluster)).length, 7);
+  assert.deepEqual(
+    sent.map((u) => u.searchParams.get("marker") !== null),
+    [false, true, true, true],
+  );
   sent.length = 0;
-  assert.equal((await c.listNamespaces(cluster)).length, 5);
+  assert.equal((await c.listNamespaces(cluster)).length, 6);
   assert.deepEqual(sent.map((u) => u.searchParams.has("continue")), [false, true, true]);
   const first = (await c.listProjects(cluster, "p3"))[0];
   assert.ok(first);

@@ -140,6 +140,50 @@ export class FakeRancher {
       capacity: { cpu: "64", memory: "263856528Ki", pods: "660" },
     });
     this.namespaces.set(id, new Map());
+    // Every cluster has Rancher's own Default and System projects (kube-system lives in System)
+    for (const [name, label] of [
+      ["Default", "authz.management.cattle.io/default-project"],
+      ["System", "authz.management.cattle.io/system-project"],
+    ] as const) {
+      const projectId = `${id}:p-${this.#suffix()}`;
+      this.projects.set(projectId, {
+        id: projectId,
+        name,
+        clusterId: id,
+        description: `${name} project created for the cluster`,
+        annotations: {},
+        labels: { [label]: "true" },
+        resourceQuota: null,
+        namespaceDefaultResourceQuota: null,
+      });
+      if (name === "System") {
+        const ns = this.#meta("kube-system");
+        ns.annotations[PROJECT_ID_KEY] = projectId;
+        ns.labels[PROJECT_ID_KEY] = projectId.split(":")[1] ?? "";
+        this.namespaces.get(id)?.set("kube-system", {
+          metadata: ns,
+          spec: {},
+          status: { phase: "Active" },
+        });
+      }
+    }
+  }
+
+  /** Projects other than the clusters' own System and Default projects. */
+  userProjects(): FakeProject[] {
+    return [...this.projects.values()].filter((p) =>
+      p.labels["authz.management.cattle.io/system-project"] !== "true" &&
+      p.labels["authz.management.cattle.io/default-project"] !== "true"
+    );
+  }
+
+  /** The cluster's own System project (kube-system's). */
+  systemProject(cluster: string): FakeProject {
+    const p = [...this.projects.values()].find((x) =>
+      x.clusterId === cluster && x.labels["authz.management.cattle.io/system-project"] === "true"
+    );
+    if (!p) throw new Error(`no System project in ${cluster}`);
+    return p;
   }
 
   /** Projects of this display name. */

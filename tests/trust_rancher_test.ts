@@ -1,0 +1,159 @@
+/**
+ * Rancher ownership: Berth acts only on projects of the configured cluster that carry its
+ * annotation naming the resource. An unannotated project is adopted (annotated, audited) only
+ * when it is named exactly `project_prefix` + slug, is not the cluster's System or Default
+ * project, and no other resource holds it; anything else is a terminal refusal that changes
+ * nothing.
+ */
+import assert from "node:assert/strict";
+import { syncMembership } from "../lib/membership.ts";
+import { processOrders } from "../lib/orders.ts";
+import { makeRancherSite, orderProject, type RancherSite } from "./support/rancher.ts";
+
+/** An OK resource of the offering whose backend_id Waldur says is `backendId`. */
+function pointedAt(site: RancherSite, backendId: string, slug = "sneaky"): string {
+  return site.waldur.addResource(site.offeringUuid, {
+    name: "Sneaky",
+    slug,
+    limits: { cpu: 1, memory: 1 },
+    backend_id: backendId,
+    project: "proj",
+    customer: "acme",
+  });
+}
+
+function writes(site: RancherSite, from: number): string[] {
+  return site.rancher.requests.slice(from).filter((r) => r.method !== "GET")
+    .map((r) => `${r.method} ${r.path}`);
+}
+
+Deno.test("a Terminate, Update or membership pass aimed at the cluster's System project changes nothing", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  const system = site.rancher.systemProject(site.cluster);
+  const resource = pointedAt(site, system.id);
+  const before = site.rancher.requests.length;
+  const update = site.waldur.orderUpdate(resource, { cpu: 1, memory: 1 });
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(update).state, "erred");
+  assert.match(site.waldur.order(update).error_message, /one of the cluster's own projects/);
+  site.waldur.setTeam("proj", [{ username: "mallory" }]);
+  await syncMembership(site.offering.context);
+  assert.equal(site.waldur.resource(resource).state, "Erred");
+  const terminate = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(terminate).state, "erred");
+  assert.deepEqual(writes(site, before), [], "no quota, no binding, no delete");
+  assert.ok(
+    site.rancher.projects.has(system.id),
+    "the System project (kube-system) is still there",
+  );
+  assert.deepEqual(site.rancher.prtbsOf(system.id), []);
+});
+
+Deno.test("a backend_id in another cluster is refused, whatever its name", async () => {
+  using site = makeRancherSite();
+  site.rancher.addCluster("local", "local");
+  const other = await (await site.rancher.app.request("http://r/v3/projects", {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ name: "waldur-sneaky", clusterId: "local" }),
+  })).json();
+  const resource = pointedAt(site, other.id);
+  const terminate = site.waldur.orderTerminate(resource);
+  const before = site.rancher.requests.length;
+  await processOrders(site.offering.context);
+  const o = site.waldur.order(terminate);
+  assert.equal(o.state, "erred");
+  assert.match(o.error_message, /is not a project of the configured cluster c-m-7x2k9q4d/);
+  assert.deepEqual(writes(site, before), []);
+  assert.ok(site.rancher.projects.has(other.id));
+});
+
+Deno.test("a backend_id that walks paths (../) reaches no other endpoint", async () => {
+  using site = makeRancherSite();
+  const resource = pointedAt(site, `${site.cluster}:p-x/../../projectroletemplatebindings`);
+  const terminate = site.waldur.orderTerminate(resource);
+  const before = site.rancher.requests.length;
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(terminate).state, "erred");
+  assert.deepEqual(writes(site, before), []);
+  const paths = site.rancher.requests.slice(before).map((r) =>
+    new URL(r.path, "http://r").pathname
+  );
+  assert.ok(paths.every((p) => !p.includes("projectroletemplatebindings")), paths.join("\n"));
+});
+
+Deno.test("another resource's project is not a target: its annotation decides", async () => {
+  using site = makeRancherSite();
+  const a = orderProject(site, "Alpha");
+  await processOrders(site.offering.context);
+  const alphaId = site.waldur.resource(a.resource).backend_id;
+  const quota = structuredClone(site.rancher.projects.get(alphaId)?.resourceQuota);
+  const b = pointedAt(site, alphaId, "beta");
+  const update = site.waldur.orderUpdate(b, { cpu: 64, memory: 256 });
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(update).state, "erred");
+  assert.match(site.waldur.order(update).error_message, /belongs to Waldur resource/);
+  assert.deepEqual(site.rancher.projects.get(alphaId)?.resourceQuota, quota);
+});
+
+Deno.test("a Python agent's project (no Berth annotation, the derived name) is adopted: annotated and audited", async () => {
+  using site = makeRancherSite();
+  // what the Python agent left: its own annotations, no resource uuid; Waldur holds its id
+  const made = await (await site.rancher.app.request("http://r/v3/projects", {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      name: "waldur-legacy",
+      clusterId: site.cluster,
+      annotations: { "waldur/managed": "true", "waldur/organization": "acme" },
+    }),
+  })).json();
+  const resource = pointedAt(site, made.id, "legacy");
+  const result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  const p = site.rancher.projects.get(made.id);
+  assert.equal(p?.annotations["waldur/resource-uuid"], resource);
+  assert.equal(p?.annotations["waldur/organization"], "acme", "its own annotations are kept");
+  assert.ok(
+    site.store.recentAudit(50).some((e) =>
+      e.action === "adopt project" && e.target === "waldur-legacy"
+    ),
+  );
+  // and adopted once: the next pass finds it Berth's own
+  const before = site.rancher.requests.length;
+  await syncMembership(site.offering.context);
+  assert.deepEqual(writes(site, before), []);
+});
+
+Deno.test("an unannotated project with another name, or one another resource holds, is not adopted", async () => {
+  using site = makeRancherSite();
+  const post = async (name: string) =>
+    await (await site.rancher.app.request("http://r/v3/projects", {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ name, clusterId: site.cluster }),
+    })).json();
+  const handmade = await post("team-x-prod");
+  const misnamed = pointedAt(site, handmade.id, "sneaky");
+  const shared = await post("waldur-twin");
+  const one = pointedAt(site, shared.id, "twin");
+  const two = pointedAt(site, shared.id, "twin");
+  const before = site.rancher.requests.length;
+  await syncMembership(site.offering.context);
+  assert.deepEqual(writes(site, before), []);
+  for (const r of [misnamed, one, two]) assert.equal(site.waldur.resource(r).state, "Erred");
+  const t = site.waldur.orderTerminate(one);
+  await processOrders(site.offering.context);
+  assert.match(site.waldur.order(t).error_message, /held by another resource/);
+  assert.ok(site.rancher.projects.has(shared.id));
+});
