@@ -144,7 +144,12 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
     log: silentLogger(),
     audit: (a, t, d) => audit.push(`${a} ${t} ${d}`),
   });
-  let out = await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann", "eve", "nobody"] }]);
+  let out = await sync.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: ["ann", "eve", "nobody"],
+  }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 3 });
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "eve"]);
   assert.deepEqual(sync.groups(), [{
@@ -155,7 +160,12 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
     missing: ["nobody"],
     error: "",
   }]);
-  out = await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann", "bob"] }]);
+  out = await sync.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: ["ann", "bob"],
+  }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 2 });
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "bob"]);
   assert.deepEqual(sync.groups(), [{
@@ -167,12 +177,20 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
     error: "",
   }]);
   const before = fake.requests.filter((r) => r.method !== "GET").length;
-  out = await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann", "bob"] }]);
+  out = await sync.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: ["ann", "bob"],
+  }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 0 });
   assert.equal(fake.requests.filter((r) => r.method !== "GET").length, before + 0);
-  assert.deepEqual(await sync.plan([{ group: "g1", resource: "r1", usernames: ["ann"] }]), [
-    { target: "g1", action: "remove-keycloak-member", detail: "bob" },
-  ]);
+  assert.deepEqual(
+    await sync.plan([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]),
+    [
+      { target: "g1", action: "remove-keycloak-member", detail: "bob" },
+    ],
+  );
 });
 
 Deno.test("keycloak sync: members that cannot be read are an error, and nobody is removed", async () => {
@@ -184,14 +202,19 @@ Deno.test("keycloak sync: members that cannot be read are an error, and nobody i
     log: silentLogger(),
     audit: () => {},
   });
-  await sync.sync([{ group: "g1", resource: "r1", usernames: ["ann"] }]);
+  await sync.sync([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]);
   const broken = createKeycloakGroupSync({
     client: { ...client, members: () => Promise.reject(new Error("HTTP 500")) },
     realm: "waldur",
     log: silentLogger(),
     audit: () => {},
   });
-  const out = await broken.sync([{ group: "g1", resource: "r1", usernames: [] }]);
+  const out = await broken.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: [],
+  }]);
   assert.equal(out.get("r1")?.ok, false);
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann"]);
   assert.deepEqual(broken.groups(), [{
@@ -213,13 +236,16 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
     `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
     { "keycloak.test": kc.app },
   );
-  order(site, "reg");
+  const { resource } = order(site, "reg");
   site.waldur.setTeam("proj", [{ username: "ann" }, { username: "bob" }]);
   await processOrders(site.offering.context);
   let result = await syncMembership(site.offering.context);
   assert.equal(result.outcome, "ok");
   assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann", "bob"]);
-  assert.deepEqual(kc.group("waldur", "waldur-proj")?.attributes, { managed_by: ["berth"] });
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.attributes, {
+    managed_by: ["berth"],
+    waldur_project_uuid: [site.waldur.resource(resource).project_uuid],
+  }, "the group names the Waldur project whose team it holds");
   site.waldur.setTeam("proj", [{ username: "ann" }]);
   result = await syncMembership(site.offering.context);
   assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
@@ -294,8 +320,8 @@ Deno.test("every Keycloak admin request the sync sends is a spec operation with 
     log: silentLogger(),
     audit: () => {},
   });
-  await sync.sync([{ group: "g", resource: "r", usernames: ["ann"] }]);
-  await sync.sync([{ group: "g", resource: "r", usernames: [] }]);
+  await sync.sync([{ group: "g", resource: "r", projectUuid: "p1", usernames: ["ann"] }]);
+  await sync.sync([{ group: "g", resource: "r", projectUuid: "p1", usernames: [] }]);
   await sync.diagnose();
   const id = (await client.findGroup("g"))!.id;
   await client.children(id);

@@ -450,6 +450,7 @@ export class HarborBackend implements Backend {
         items.map((i) => ({
           group: groupName(i.resource, this.naming),
           resource: i.resource.uuid,
+          projectUuid: i.resource.projectUuid,
           usernames: i.usernames,
         })),
       ),
@@ -583,6 +584,7 @@ export class HarborBackend implements Backend {
           items.map((i) => ({
             group: groupName(i.resource, this.naming),
             resource: i.resource.uuid,
+            projectUuid: i.resource.projectUuid,
             usernames: i.usernames,
           })),
         ),

@@ -75,6 +75,8 @@ export interface KeycloakClient {
   findChild(parentId: string, name: string): Promise<Group | null>;
   /** Creates a top-level group; resolves its id. A name taken by another is looked up. */
   createGroup(name: string, attributes: Record<string, string[]>): Promise<string>;
+  /** Replaces a group's attributes (its name unchanged). */
+  setAttributes(id: string, name: string, attributes: Record<string, string[]>): Promise<void>;
   /** Creates a child group; resolves its id. A sibling of that name is looked up. */
   createChild(
     parentId: string,
@@ -249,10 +251,11 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
   }
 
   const findGroup = async (name: string): Promise<Group | null> => {
+    // the full representation: ownership is read from the attributes
     const found = await pages("/groups", Group, `search group ${name}`, {
       search: name,
       exact: true,
-      briefRepresentation: true,
+      briefRepresentation: false,
     });
     return found.find((g) => g.name === name && (g.path === undefined || g.path === `/${name}`)) ??
       null;
@@ -264,7 +267,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
       urlPath`/groups/${kcId(parentId)}/children`,
       Group,
       `find child group ${name} of ${parentId}`,
-      { search: name, exact: true, briefRepresentation: true },
+      { search: name, exact: true, briefRepresentation: false },
     );
     return found.find((g) => g.name === name) ?? null;
   }
@@ -289,7 +292,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
     findGroup,
     children: (id) =>
       pages(urlPath`/groups/${kcId(id)}/children`, Group, `list children of group ${id}`, {
-        briefRepresentation: true,
+        briefRepresentation: false,
       }),
     findChild,
     createGroup: async (name, attributes) => {
@@ -322,6 +325,11 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
         if (!existing) throw error;
         return existing.id;
       }
+    },
+    setAttributes: async (id, name, attributes) => {
+      await call("PUT", urlPath`/groups/${kcId(id)}`, `set the attributes of group ${name}`, {
+        body: { name, attributes },
+      });
     },
     deleteGroup: async (id) => {
       await call("DELETE", urlPath`/groups/${kcId(id)}`, `delete group ${id}`);

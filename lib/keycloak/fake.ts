@@ -218,14 +218,16 @@ export class FakeKeycloak {
     });
     const realmOf = (c: Context) => this.realms.get(c.req.param("realm") ?? "");
     const noRealm = (c: Context) => c.json({ error: "Realm not found." }, 404);
-    const groupJson = (realm: Realm, g: FakeKcGroup) => ({
+    // The brief representation has no attributes, as Keycloak's (`briefRepresentation`
+    // defaults to true on GET /groups and to false on the children endpoint).
+    const groupJson = (realm: Realm, g: FakeKcGroup, brief = false) => ({
       id: g.id,
       name: g.name,
       path: this.#path(realm, g),
       ...(g.parentId ? { parentId: g.parentId } : {}),
       subGroupCount: realm.children.get(g.id)?.size ?? 0,
       subGroups: [],
-      attributes: g.attributes,
+      ...(brief ? {} : { attributes: g.attributes }),
     });
 
     admin.get("/:realm", (c) => {
@@ -248,7 +250,8 @@ export class FakeKeycloak {
           childGroups(realm, g.id).some(matches);
         list = list.filter(matches);
       }
-      return page(c, list.map((g) => groupJson(realm, g)));
+      const brief = c.req.query("briefRepresentation") !== "false";
+      return page(c, list.map((g) => groupJson(realm, g, brief)));
     });
 
     const createGroup = async (c: Context, parentId?: string) => {
@@ -289,6 +292,32 @@ export class FakeKeycloak {
       const g = groupOf(c);
       return realm && g ? c.json(groupJson(realm, g)) : noGroup(c);
     });
+    // GroupRepresentation: a name renames (409 on a sibling's name), attributes replace them.
+    admin.put("/:realm/groups/:id", async (c) => {
+      const realm = realmOf(c);
+      const g = groupOf(c);
+      if (!realm || !g) return noGroup(c);
+      const body = await c.req.json().catch(() => undefined) as Record<string, unknown> | undefined;
+      if (!body || typeof body !== "object") return c.json({ error: "invalid body" }, 400);
+      if (typeof body.name === "string" && body.name !== g.name) {
+        if (childGroups(realm, g.parentId).some((x) => x.name === body.name)) {
+          return c.json(
+            { errorMessage: `Sibling group named '${body.name}' already exists.` },
+            409,
+          );
+        }
+        g.name = body.name;
+      }
+      const attributes = body.attributes;
+      if (attributes !== undefined && attributes !== null) {
+        if (
+          typeof attributes !== "object" ||
+          Object.values(attributes).some((v) => !Array.isArray(v))
+        ) return c.json({ error: "attributes must map names to lists of strings" }, 400);
+        g.attributes = attributes as Record<string, string[]>;
+      }
+      return c.body(null, 204);
+    });
     admin.delete("/:realm/groups/:id", (c) => {
       const realm = realmOf(c);
       const g = groupOf(c);
@@ -313,7 +342,8 @@ export class FakeKeycloak {
         search === undefined ||
         (exact ? x.name === search : x.name.toLowerCase().includes(search.toLowerCase()))
       );
-      return page(c, list.map((x) => groupJson(realm, x)));
+      const brief = c.req.query("briefRepresentation") === "true";
+      return page(c, list.map((x) => groupJson(realm, x, brief)));
     });
     admin.post("/:realm/groups/:id/children", (c) => {
       const g = groupOf(c);

@@ -4,7 +4,7 @@
  * team into the OIDC group their access hangs on.
  */
 import type { Check, Outcome, PlannedAction } from "../backend.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, terminal } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { forEachLimit } from "../pool.ts";
 import type { KeycloakClient, User } from "./client.ts";
@@ -14,6 +14,8 @@ export interface GroupWant {
   group: string;
   /** The Waldur resource uuid the outcome is reported under. */
   resource: string;
+  /** The Waldur project whose team the group holds (its `waldur_project_uuid` attribute). */
+  projectUuid: string;
   usernames: readonly string[];
 }
 
@@ -53,17 +55,47 @@ export interface KeycloakGroupSyncOptions {
 /** The attribute marking a group as Berth's. */
 export const MANAGED_BY = { managed_by: ["berth"] };
 
+/** The attribute naming the Waldur project whose team a group holds. */
+export const PROJECT_ATTRIBUTE = "waldur_project_uuid";
+
+/**
+ * How a group of the expected name stands to a Waldur project, by the project its
+ * `waldur_project_uuid` attribute names (`holder`): Berth's to manage (its attribute names the
+ * project), to adopt (no such attribute: made by the Python agent or by
+ * hand), or another project's (a conflict, never a target).
+ */
+export function groupOwnership(
+  holder: string | undefined,
+  projectUuid: string,
+): "own" | "adopt" | { conflict: string } {
+  if (holder === undefined || holder === "") return "adopt";
+  return holder.replace(/-/g, "") === projectUuid.replace(/-/g, "") ? "own" : { conflict: holder };
+}
+
+/** A group's attributes once Berth adopts it for a Waldur project: its own ones kept. */
+export function adoptedAttributes(
+  attributes: Record<string, string[]> | undefined,
+  projectUuid: string,
+): Record<string, string[]> {
+  return { ...attributes, ...MANAGED_BY, [PROJECT_ATTRIBUTE]: [projectUuid] };
+}
+
 /** A group sync over one Keycloak realm. */
 export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): KeycloakGroupSync {
   const { client, log } = options;
 
   /** Wants by group: the union of usernames, and the resources to report under. */
   function byGroup(wants: readonly GroupWant[]) {
-    const groups = new Map<string, { usernames: Set<string>; resources: string[] }>();
+    const groups = new Map<
+      string,
+      { usernames: Set<string>; resources: string[]; projects: Set<string> }
+    >();
     for (const w of wants) {
-      const g = groups.get(w.group) ?? { usernames: new Set<string>(), resources: [] };
+      const g = groups.get(w.group) ??
+        { usernames: new Set<string>(), resources: [], projects: new Set<string>() };
       for (const u of w.usernames) g.usernames.add(u.toLowerCase());
       g.resources.push(w.resource);
+      g.projects.add(w.projectUuid);
       groups.set(w.group, g);
     }
     return groups;
@@ -85,6 +117,8 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
   interface GroupDiff {
     group: string;
     groupId: string | null;
+    /** The attributes to stamp when the group is adopted (found without Berth's). */
+    adopt: Record<string, string[]> | null;
     members: number;
     add: User[];
     remove: User[];
@@ -93,10 +127,32 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
 
   async function diff(
     group: string,
-    usernames: ReadonlySet<string>,
+    want: { usernames: ReadonlySet<string>; projects: ReadonlySet<string> },
     user: (u: string) => Promise<User | null>,
   ): Promise<GroupDiff> {
+    const usernames = want.usernames;
+    const [projectUuid, ...others] = [...want.projects];
+    if (projectUuid === undefined || others.length > 0) {
+      throw terminal(
+        "keycloak",
+        `Keycloak group ${group} would hold the teams of ${want.projects.size} Waldur projects ` +
+          `(${[...want.projects].join(", ")}); nothing was changed. Give the projects ` +
+          "distinct slugs or change oidc_group_prefix",
+      );
+    }
     const found = await client.findGroup(group);
+    let adopt: Record<string, string[]> | null = null;
+    if (found) {
+      const owned = groupOwnership(found.attributes?.[PROJECT_ATTRIBUTE]?.[0], projectUuid);
+      if (typeof owned === "object") {
+        throw terminal(
+          "keycloak",
+          `Keycloak group ${group} belongs to Waldur project ${owned.conflict}, not ` +
+            `${projectUuid}; it is a conflict, not a target: nothing was changed`,
+        );
+      }
+      if (owned === "adopt") adopt = adoptedAttributes(found.attributes, projectUuid);
+    }
     const members = found ? await client.members(found.id) : [];
     const have = new Set(members.map((m) => m.username.toLowerCase()));
     const add: User[] = [];
@@ -108,7 +164,15 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       else unknown.push(u);
     }
     const remove = members.filter((m) => !usernames.has(m.username.toLowerCase()));
-    return { group, groupId: found?.id ?? null, members: members.length, add, remove, unknown };
+    return {
+      group,
+      groupId: found?.id ?? null,
+      adopt,
+      members: members.length,
+      add,
+      remove,
+      unknown,
+    };
   }
 
   let states = new Map<string, GroupState>();
@@ -125,12 +189,19 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       await forEachLimit([...byGroup(wants)], options.concurrency ?? 4, async ([group, want]) => {
         const path = `/${group}`;
         try {
-          const d = await diff(group, want.usernames, user);
+          const d = await diff(group, want, user);
           let changes = 0;
           let groupId = d.groupId;
           if (groupId === null) {
-            groupId = await client.createGroup(group, MANAGED_BY);
+            groupId = await client.createGroup(
+              group,
+              adoptedAttributes(undefined, [...want.projects][0] ?? ""),
+            );
             options.audit("create group", group, `realm ${options.realm}`);
+            changes++;
+          } else if (d.adopt) {
+            await client.setAttributes(groupId, group, d.adopt);
+            options.audit("adopt group", group, `for Waldur project ${d.adopt[PROJECT_ATTRIBUTE]}`);
             changes++;
           }
           for (const u of d.add) {
@@ -182,12 +253,18 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
       const user = userCache();
       for (const [group, want] of byGroup(wants)) {
         try {
-          const d = await diff(group, want.usernames, user);
+          const d = await diff(group, want, user);
           if (d.groupId === null) {
             actions.push({
               target: group,
               action: "create-keycloak-group",
               detail: `realm ${options.realm}`,
+            });
+          } else if (d.adopt) {
+            actions.push({
+              target: group,
+              action: "adopt-keycloak-group",
+              detail: `for Waldur project ${d.adopt[PROJECT_ATTRIBUTE]}`,
             });
           }
           for (const u of d.add) {

@@ -20,9 +20,15 @@ import type {
   ResourceSpec,
   UsageResult,
 } from "../backend.ts";
-import { BerthError, errorMessage, HttpError, terminal } from "../errors.ts";
+import { BerthError, errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient, KeycloakSettings } from "../keycloak/client.ts";
-import { type GroupState, MANAGED_BY } from "../keycloak/sync.ts";
+import {
+  adoptedAttributes,
+  groupOwnership,
+  type GroupState,
+  MANAGED_BY,
+  PROJECT_ATTRIBUTE,
+} from "../keycloak/sync.ts";
 import { forEachKeyed, forEachLimit } from "../pool.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
@@ -214,16 +220,18 @@ export class RancherBackend implements Backend {
       this.#audit("set quota", name, quota ? describeQuota(quota) : "no quota");
     }
     const namespaces = await this.#ensureNamespace(project, name);
-    if (this.#bindGroups) await this.#ensureBinding(project, resource);
-    this.#row(resource, project, { namespaces });
     if (this.#kc) {
-      // Keycloak is second: an outage is reported and the membership pass makes the groups later.
+      // The group before the binding: one that is another Waldur project's is refused before
+      // its team gets access. An outage is reported and the membership pass makes the groups.
       try {
         await this.#ensureGroups(resource);
       } catch (error) {
+        if (!isTransient(error)) throw error;
         this.#keycloakFailed(childGroup(resource, this.naming), error, "create");
       }
     }
+    if (this.#bindGroups) await this.#ensureBinding(project, resource);
+    this.#row(resource, project, { namespaces });
     this.#publish();
     return { backendId: project.id, limits: { ...resource.limits }, adopted };
   }
@@ -439,10 +447,32 @@ export class RancherBackend implements Backend {
     const parentId = (await kc.findGroup(parentName))?.id ?? await this.#createParent(parentName);
     const child = childGroup(resource, this.naming);
     const found = await kc.findChild(parentId, child);
-    if (found) return found.id;
+    if (found) {
+      const owned = groupOwnership(
+        found.attributes?.[PROJECT_ATTRIBUTE]?.[0],
+        resource.projectUuid,
+      );
+      if (typeof owned === "object") {
+        throw terminal(
+          "keycloak",
+          `Keycloak group /${parentName}/${child} belongs to Waldur project ${owned.conflict}, ` +
+            `not ${resource.projectUuid}: binding it would give that project's team access; ` +
+            "nothing was bound. Give the projects distinct slugs or change keycloak_child_group",
+        );
+      }
+      if (owned === "adopt") {
+        await kc.setAttributes(
+          found.id,
+          child,
+          adoptedAttributes(found.attributes, resource.projectUuid),
+        );
+        this.#audit("adopt group", `/${parentName}/${child}`, `realm ${this.#realm}`, "keycloak");
+      }
+      return found.id;
+    }
     const id = await kc.createChild(parentId, child, {
       ...MANAGED_BY,
-      waldur_project_uuid: [resource.projectUuid],
+      [PROJECT_ATTRIBUTE]: [resource.projectUuid],
     });
     this.#audit("create group", `/${parentName}/${child}`, `realm ${this.#realm}`, "keycloak");
     return id;
@@ -553,7 +583,8 @@ export class RancherBackend implements Backend {
     const childMap = new Map(children.map((g) => [g.name, {
       id: g.id,
       managed: g.attributes?.managed_by?.[0] === "berth",
-      projectUuid: g.attributes?.waldur_project_uuid?.[0] ?? "",
+      projectUuid: g.attributes?.[PROJECT_ATTRIBUTE]?.[0] ?? "",
+      ...(g.attributes ? { attributes: g.attributes } : {}),
     }]));
     const members = new Map<string, KcUser[] | Error>();
     await forEachLimit(
@@ -797,6 +828,11 @@ export class RancherBackend implements Backend {
         this.#audit("create group", path, `realm ${this.#realm}`, "keycloak");
         return;
       }
+      case "adopt-child":
+        await kc.setAttributes(action.id, action.group, action.attributes);
+        ids.set(action.group, action.id);
+        this.#audit("adopt group", path, describe(action).detail, "keycloak");
+        return;
       case "add-member":
         await kc.addToGroup(action.user.id, await childId(action.group));
         this.#audit("add group member", path, action.user.username, "keycloak");

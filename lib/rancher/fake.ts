@@ -141,10 +141,12 @@ export class FakeRancher {
     });
     this.namespaces.set(id, new Map());
     // Every cluster has Rancher's own Default and System projects (kube-system lives in System)
-    for (const [name, label] of [
-      ["Default", "authz.management.cattle.io/default-project"],
-      ["System", "authz.management.cattle.io/system-project"],
-    ] as const) {
+    for (
+      const [name, label] of [
+        ["Default", "authz.management.cattle.io/default-project"],
+        ["System", "authz.management.cattle.io/system-project"],
+      ] as const
+    ) {
       const projectId = `${id}:p-${this.#suffix()}`;
       this.projects.set(projectId, {
         id: projectId,

@@ -6,6 +6,7 @@
  */
 import type { Limits, ResourceSpec } from "../backend.ts";
 import { cpuQuantity, memoryQuantity, parseQuantity } from "./quantity.ts";
+import { adoptedAttributes, groupOwnership } from "../keycloak/sync.ts";
 import type { Namespace, Project, Prtb, QuotaLimit } from "./schemas.ts";
 
 /** Names, templates and mappings a plan needs. */
@@ -330,8 +331,11 @@ export interface KcUser {
 /** What Keycloak holds under the cluster's parent group. */
 export interface GroupsObserved {
   parent: { id: string; managed: boolean } | null;
-  /** Child groups by name. */
-  children: ReadonlyMap<string, { id: string; managed: boolean; projectUuid: string }>;
+  /** Child groups by name (`attributes` as Keycloak holds them). */
+  children: ReadonlyMap<
+    string,
+    { id: string; managed: boolean; projectUuid: string; attributes?: Record<string, string[]> }
+  >;
   /** Members by child group name, or the error that kept them from being read. */
   members: ReadonlyMap<string, readonly KcUser[] | Error>;
   /** Wanted usernames resolved to Keycloak users; null when Keycloak has no such user. */
@@ -350,6 +354,14 @@ export interface ChildWant {
 export type GroupAction =
   | { kind: "create-parent"; group: string }
   | { kind: "create-child"; group: string; projectUuid: string; resources: string[] }
+  | {
+    kind: "adopt-child";
+    group: string;
+    id: string;
+    /** Its attributes with Berth's added. */
+    attributes: Record<string, string[]>;
+    resources: string[];
+  }
   | { kind: "add-member"; group: string; user: KcUser; resources: string[] }
   | { kind: "remove-member"; group: string; user: KcUser; resources: string[] }
   | { kind: "delete-child"; group: string; id: string }
@@ -394,6 +406,28 @@ export function planGroups(
         projectUuid: w.projectUuid,
         resources: w.resources,
       });
+    } else {
+      // Members change only in a group whose attribute names this Waldur project; one without
+      // it (the Python agent's, or made by hand) is adopted first; another project's is a
+      // conflict, never a target.
+      const owned = groupOwnership(child.projectUuid, w.projectUuid);
+      if (typeof owned === "object") {
+        problems.set(
+          w.group,
+          `Keycloak group ${w.group} belongs to Waldur project ${owned.conflict}, not ` +
+            `${w.projectUuid}; it is a conflict, not a target: nothing was changed`,
+        );
+        continue;
+      }
+      if (owned === "adopt") {
+        actions.push({
+          kind: "adopt-child",
+          group: w.group,
+          id: child.id,
+          attributes: adoptedAttributes(child.attributes, w.projectUuid),
+          resources: w.resources,
+        });
+      }
     }
     const members = child ? observed.members.get(w.group) : [];
     if (members instanceof Error) {
@@ -465,6 +499,8 @@ export function describe(a: RancherAction | GroupAction): { target: string; deta
       return { target: a.group, detail: "cluster group" };
     case "create-child":
       return { target: a.group, detail: "project group" };
+    case "adopt-child":
+      return { target: a.group, detail: `for Waldur project ${a.attributes.waldur_project_uuid}` };
     case "delete-child":
       return { target: a.group, detail: "no resource uses it" };
     case "add-member":
