@@ -16,6 +16,7 @@ import { type LoopDeps, runLoop, runPass } from "./loop.ts";
 import { teamUsernames } from "./membership.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
 import { StatusRecord } from "./status.ts";
+import { openToNetworkWarning, type ServeEvent, ServerEventLog } from "./status_server.ts";
 import { Store } from "./store.ts";
 import { createApp } from "../routes/app.tsx";
 import { runDemo } from "./demo/command.ts";
@@ -32,11 +33,17 @@ export interface World {
   isTerminal: boolean;
   /** Calls `handler` on SIGINT/SIGTERM; returns the unsubscribe function. */
   onSignal: (handler: () => void) => () => void;
-  /** Serves `handler` until `signal` aborts; resolves with the address once listening. */
+  /**
+   * Serves `handler` until `signal` aborts; resolves with the address once listening. A failure
+   * after that (an accept that fails for want of file descriptors, a handler that throws) never
+   * rejects: the server closes its connections, listens again and tells `onEvent`. `finished`
+   * resolves once `signal` has aborted and the server closed.
+   */
   serve: (
     listen: string,
     handler: (request: Request) => Response | Promise<Response>,
     signal: AbortSignal,
+    onEvent?: (event: ServeEvent) => void,
   ) => Promise<{ url: string; finished: Promise<void> }>;
   /** Makes a fresh temporary directory (the demo's state). */
   makeTempDir: (prefix: string) => Promise<string>;
@@ -301,6 +308,8 @@ function checkConfig(world: World, path: string): number {
   const config = loadConfig(world, path);
   if (!config) return 1;
   for (const w of config.warnings) world.stdout(`warning: ${w}`);
+  const exposed = openToNetworkWarning(config.status.listen, config.status.token !== undefined);
+  if (exposed) world.stdout(`warning: ${exposed}`);
   world.stdout(
     `${path}: ok, ${config.offerings.length} offering${config.offerings.length === 1 ? "" : "s"}`,
   );
@@ -344,6 +353,7 @@ function wire(world: World, configPath: string, statePath?: string): Wired | und
     log.error(errorMessage(error));
     return undefined;
   }
+  for (const w of store.warnings) log.warn(w);
   const status = new StatusRecord({
     version: world.version,
     configPath,
@@ -417,16 +427,28 @@ async function run(world: World, options: RunOptions): Promise<number> {
       return failed === 0 ? 0 : 1;
     }
     const listen = options.listen ?? config.status.listen;
+    const tokenRequired = config.status.token !== undefined;
+    const exposed = openToNetworkWarning(listen, tokenRequired);
+    if (exposed) log.warn(exposed);
+    status.serving({ listen, tokenRequired, openToNetwork: exposed !== undefined });
     const app = createApp({
       status,
       ...(config.status.token ? { token: config.status.token } : {}),
       ...(world.runtime ? { deno: world.runtime } : {}),
     });
-    const server = await world.serve(listen, (request) => app.fetch(request), stop.signal);
+    const events = new ServerEventLog(log, () => world.clock.monotonic());
+    const server = await world.serve(listen, (request) => app.fetch(request), stop.signal, (e) => {
+      status.serverEvent(e);
+      events.record(e);
+    });
+    // handled from the start: a rejection nobody awaits yet would end the process
+    const served = server.finished.catch((error) => {
+      log.error(`status server: stopped: ${errorMessage(error)}`);
+    });
     log.info(`berth ${world.version} running: ${specs.length} loops, status on ${server.url}`);
     options.onListening?.(server.url);
     await Promise.all(specs.map((spec) => runLoop(spec, deps, stop.signal)));
-    await server.finished;
+    await served;
     log.info("stopped");
     return 0;
   } finally {

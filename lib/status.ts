@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { BackendSnapshot } from "./backend.ts";
 import type { BreakerStatus } from "./breaker.ts";
+import type { ServeEvent } from "./status_server.ts";
 import type { AuditEvent } from "./store.ts";
 
 const LoopState = z.enum(["never", "running", "ok", "partial", "failed"]);
@@ -67,6 +68,20 @@ export const BreakerStatusSchema = z.object({
   lastError: z.string(),
 });
 
+/** The status server itself: where it listens, who may read it, what it survived. */
+export const ServerStatus = z.object({
+  /** `status.listen` (or `--listen`) as given. */
+  listen: z.string(),
+  /** Everything but the probes needs `status.token`. */
+  tokenRequired: z.boolean(),
+  /** Reachable beyond this host with no token: the page shows a banner. */
+  openToNetwork: z.boolean(),
+  /** Times the listener stopped accepting (out of file descriptors, ...) and listened again. */
+  acceptFailures: z.number(),
+  lastAcceptError: z.string(),
+});
+export type ServerStatus = z.infer<typeof ServerStatus>;
+
 export const StatusModel = z.object({
   version: z.string(),
   startedAt: z.number(),
@@ -88,6 +103,8 @@ export const StatusModel = z.object({
     rows: z.array(z.record(z.string(), z.unknown())),
     groups: z.array(z.record(z.string(), z.unknown())).optional(),
   })),
+  /** Absent until `berth run` starts the status server (and in `--once`). */
+  server: ServerStatus.optional(),
 });
 export type StatusModel = z.infer<typeof StatusModel>;
 
@@ -162,6 +179,7 @@ export class StatusRecord {
     { source: () => BackendSnapshot; value?: BackendSnapshot & { offering: string } }
   >();
   #breakers = new Map<string, BreakerStatus>();
+  #server: ServerStatus | undefined;
   /** Per loop, its signs of life on monotonic time (the probes' view). */
   #alive = new Map<string, LoopAlive>();
   #now: () => number;
@@ -311,6 +329,18 @@ export class StatusRecord {
     this.#breakers.set(status.target, redactStrings(status, this.#redact));
   }
 
+  /** The status server is about to listen on `server.listen`. */
+  serving(server: { listen: string; tokenRequired: boolean; openToNetwork: boolean }): void {
+    this.#server = { ...server, acceptFailures: 0, lastAcceptError: "" };
+  }
+
+  /** Something the status server survived; accept failures are counted. */
+  serverEvent(event: ServeEvent): void {
+    if (!this.#server || event.kind !== "accept") return;
+    this.#server.acceptFailures++;
+    this.#server.lastAcceptError = this.#redact(event.message);
+  }
+
   /**
    * A backend's view changed. A function is read only when the model is (the page, /metrics), so
    * a pass that publishes after every project costs nothing per project.
@@ -371,6 +401,7 @@ export class StatusRecord {
         rows: b.rows,
         ...(b.groups ? { groups: b.groups } : {}),
       })),
+      ...(this.#server ? { server: { ...this.#server } } : {}),
     };
   }
 }

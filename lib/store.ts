@@ -3,8 +3,12 @@
  * on the same file fails fast, and versioned migrations. It keeps loop runs, an audit log of
  * every change made to an external system, the order journal (attempts, backoff, outcome) and
  * the last usage reported per resource and billing period, and which backend objects Berth
- * created for which resource (its proof of ownership).
+ * created for which resource (its proof of ownership). The file is private: Berth creates it
+ * 0600 (its directory 0700), SQLite's -wal and -journal files lose any group or other bits, and a
+ * file others may read or write is warned about.
  */
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { BerthError } from "./errors.ts";
 
@@ -78,23 +82,32 @@ export class Store implements Disposable {
    */
   #statements = new Map<string, StatementSync>();
   readonly path: string;
+  /** What is wrong with the file's permissions, for the log at start (empty when nothing). */
+  readonly warnings: readonly string[];
 
-  private constructor(db: DatabaseSync, path: string) {
+  private constructor(db: DatabaseSync, path: string, warnings: readonly string[]) {
     this.#db = db;
     this.path = path;
+    this.warnings = warnings;
   }
 
-  /** Opens (or creates) the state file and applies pending migrations. */
+  /**
+   * Opens (or creates) the state file and applies pending migrations. A file Berth creates is
+   * 0600 in a directory it creates 0700; an existing file that others may read or write is kept
+   * as it is and named in {@link warnings}.
+   */
   static open(path: string): Store {
     let db: DatabaseSync | undefined;
     try {
+      const warnings = preparePrivateFile(path);
       db = new DatabaseSync(path);
       db.exec("PRAGMA busy_timeout = 2000");
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
-      const store = new Store(db, path);
+      const store = new Store(db, path, warnings);
       store.#migrate();
+      restrictCompanions(path);
       return store;
     } catch (cause) {
       db?.close();
@@ -305,6 +318,56 @@ export class Store implements Disposable {
   /** {@link close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** Paths SQLite understands as no file at all. */
+function inMemory(path: string): boolean {
+  return path === "" || path === ":memory:" || path.startsWith("file:");
+}
+
+/** The mode bits of `path`, or `undefined` when it does not exist. */
+function modeOf(path: string): number | undefined {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch (error) {
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Before SQLite opens `path`: creates a missing directory 0700 and a missing file 0600 (SQLite
+ * gives its -wal and -journal files the database's mode, so they follow); returns a warning for
+ * an existing file that others may read or write.
+ */
+function preparePrivateFile(path: string): string[] {
+  if (inMemory(path)) return [];
+  const dir = dirname(path);
+  if (modeOf(dir) === undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = modeOf(path);
+  if (mode === undefined) {
+    closeSync(openSync(path, "wx", 0o600));
+    chmodSync(path, 0o600); // exactly 0600, whatever the umask
+    return [];
+  }
+  if ((mode & 0o066) === 0) return [];
+  return [
+    `state file ${path} can be read or written by other users (mode ${
+      mode.toString(8).padStart(4, "0")
+    }); it holds the order journal and audit log: run chmod 600 ${path}`,
+  ];
+}
+
+/** SQLite's companion files of a database, created next to it. */
+const COMPANIONS = ["-wal", "-shm", "-journal"];
+
+/** Takes group and other bits off SQLite's companion files of `path` (those of a shared file too). */
+function restrictCompanions(path: string): void {
+  if (inMemory(path)) return;
+  for (const suffix of COMPANIONS) {
+    const mode = modeOf(`${path}${suffix}`);
+    if (mode !== undefined && (mode & 0o077) !== 0) chmodSync(`${path}${suffix}`, mode & 0o700);
   }
 }
 

@@ -58,6 +58,9 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .3rem 0; font-size
 #filter input[type=search] { flex: 1 1 16rem; padding: .35rem .5rem; font: inherit; }
 #refresh-state { color: var(--muted); font-size: .85rem; }
 .empty { color: var(--muted); }
+.banner { border: 2px solid var(--bad); border-radius: .4rem; padding: .5rem .75rem;
+  margin: .5rem 0; }
+.banner strong { color: var(--bad); }
 @media (max-width: 40rem) {
   body { padding: .4rem; font-size: 15px; }
   th, td { padding: .25rem .35rem; }

@@ -142,6 +142,20 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
     }, n);
   }
 
+  if (model.server) {
+    m.family(
+      "berth_status_accept_failures_total",
+      "counter",
+      "Times the status server stopped accepting connections (out of file descriptors, ...) and listened again.",
+    );
+    m.sample(
+      "berth_status_accept_failures_total",
+      "berth_status_accept_failures_total",
+      {},
+      model.server.acceptFailures,
+    );
+  }
+
   m.family(
     "berth_circuit_open",
     "gauge",

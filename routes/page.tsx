@@ -67,6 +67,7 @@ export function StatusPage(
           <span id="refresh-state" aria-live="polite"></span>
         </form>
         <div id="live" data-now={String(model.now)}>
+          <Exposure model={model} />
           <Header model={model} />
           <Loops model={model} />
           <Breakers model={model} />
@@ -98,6 +99,21 @@ const STATE_TEXT = {
   fresh: "all fresh",
   stale: "something stale",
   failing: "failing",
+};
+
+/** A status server that reaches beyond this host with no token says so on every page. */
+const Exposure: FC<{ model: StatusModel }> = ({ model }) => {
+  if (!model.server?.openToNetwork) return null;
+  return (
+    <p id="exposure" class="banner" role="alert">
+      <strong>This page is open to the network without a token.</strong>{" "}
+      The status server listens on <code>{model.server.listen}</code> and <code>status.token</code>
+      {" "}
+      is not set: anyone who reaches the port reads this page, <code>/api/status</code> and{" "}
+      <code>/metrics</code>. Set <code>status.token</code> (16+ characters) or listen on{" "}
+      <code>127.0.0.1</code>.
+    </p>
+  );
 };
 
 const Header: FC<{ model: StatusModel }> = ({ model }) => {

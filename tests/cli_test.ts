@@ -4,6 +4,7 @@ import type { BackendPlugin } from "../lib/backend.ts";
 import { main, type World } from "../lib/cli.ts";
 import { ManualClock } from "../lib/clock.ts";
 import { MemoryBackend } from "../lib/memory/backend.ts";
+import type { ServeEvent } from "../lib/status_server.ts";
 import { FakeWaldur } from "../lib/waldur/fake.ts";
 
 interface TestWorld extends World {
@@ -16,8 +17,12 @@ interface TestWorld extends World {
   offeringUuid: string;
   logs: string[];
   signal: () => void;
-  /** What `serve` was asked to serve. */
-  served: { listen: string; handler: (r: Request) => Response | Promise<Response> }[];
+  /** What `serve` was asked to serve, and where the server would report what it survived. */
+  served: {
+    listen: string;
+    handler: (r: Request) => Response | Promise<Response>;
+    onEvent?: (event: ServeEvent) => void;
+  }[];
 }
 
 function world(configFor: (w: { token: string; offering: string }) => string): TestWorld {
@@ -66,8 +71,8 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
       handler = h;
       return () => handler = () => {};
     },
-    serve: (listen, handler, signal) => {
-      served.push({ listen, handler });
+    serve: (listen, handler, signal, onEvent) => {
+      served.push({ listen, handler, ...(onEvent ? { onEvent } : {}) });
       return Promise.resolve({
         url: "http://test/",
         finished: new Promise<void>((r) => signal.addEventListener("abort", () => r())),
@@ -222,6 +227,123 @@ Deno.test("berth run serves on status.listen (127.0.0.1:8080 by default) or --li
   assert.equal(w.served[1]?.listen, "0.0.0.0:9191");
   w.signal();
   assert.equal(await running, 0);
+});
+
+/** Starts `berth run` with `args`; resolves once it serves, with what it serves and its stop. */
+async function serving(w: TestWorld, args: string[]) {
+  const count = w.served.length;
+  const running = main(["run", "-c", "berth.yaml", ...args], w);
+  for (let i = 0; i < 50 && w.served.length === count; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const served = w.served[count];
+  assert.ok(served, "the status server was started");
+  const page = async () => await (await served.handler(new Request("http://test/"))).text();
+  const stop = async () => {
+    w.signal();
+    assert.equal(await running, 0);
+  };
+  return { served, page, stop };
+}
+
+const OPEN_WARNING = /is reachable from the network and status\.token is not set/;
+
+Deno.test("berth run warns when the status server reaches the network without status.token, and the page shows a banner", async () => {
+  for (
+    const [extra, args, open] of [
+      ["", ["--listen", "0.0.0.0:9191"], true],
+      ['status: {listen: "[::]:8080"}\n', [], true],
+      ['status: {listen: "10.1.2.3:8080"}\n', [], true],
+      ["", [], false], // 127.0.0.1:8080
+      ['status: {listen: "localhost:8080"}\n', [], false],
+      ['status: {listen: "[::1]:8080"}\n', [], false],
+      ['status: {listen: "127.8.9.10:8080"}\n', [], false],
+      ['status: {listen: "0.0.0.0:8080", token: status-token-0123456789}\n', [], false],
+    ] as const
+  ) {
+    const w = world((c) => `${config(c)}${extra}`);
+    const { page, stop } = await serving(w, [...args]);
+    const warnings = w.logs.filter((l) => l.includes('"level":"warn"') && OPEN_WARNING.test(l));
+    const html = await page();
+    await stop();
+    const what = `${extra.trim() || "default"} ${args.join(" ")}`;
+    assert.equal(warnings.length, open ? 1 : 0, what);
+    assert.equal(/id="exposure"/.test(html), open, `${what}: the banner`);
+    if (open) {
+      assert.match(warnings[0] ?? "", /set status\.token \(16\+ characters/, what);
+      assert.match(html, /This page is open to the network without a token/, what);
+    }
+  }
+});
+
+Deno.test("berth check-config prints a warning: line for a status server open to the network without a token", async () => {
+  const open = world((c) => `${config(c)}status: {listen: "0.0.0.0:8080"}\n`);
+  assert.equal(
+    await main(["check-config", "-c", "berth.yaml"], open),
+    0,
+    "a warning, not an error",
+  );
+  const lines = open.out.filter((l) => l.startsWith("warning: "));
+  assert.equal(lines.length, 1, open.out.join("\n"));
+  assert.match(
+    lines[0] ?? "",
+    /^warning: status\.listen 0\.0\.0\.0:8080 is reachable from the network/,
+  );
+  for (
+    const extra of [
+      "",
+      'status: {listen: "0.0.0.0:8080", token: status-token-0123456789}\n',
+      'status: {listen: "127.0.0.1:9000"}\n',
+    ]
+  ) {
+    const w = world((c) => `${config(c)}${extra}`);
+    assert.equal(await main(["check-config", "-c", "berth.yaml"], w), 0);
+    assert.deepEqual(w.out.filter((l) => l.startsWith("warning: ")), [], extra || "default");
+  }
+});
+
+Deno.test("what the status server survives is logged at most once a minute per kind, and counted", async () => {
+  const w = world(config);
+  const { served, stop } = await serving(w, []);
+  const onEvent = served.onEvent;
+  assert.ok(onEvent, "berth run listens for the server's events");
+  const accept: ServeEvent = {
+    kind: "accept",
+    message: "Too many open files (os error 24)",
+    retryInMs: 500,
+  };
+  const lines = () => w.logs.filter((l) => l.includes("status server: cannot accept connections"));
+  onEvent(accept);
+  onEvent({ kind: "listening", url: "http://127.0.0.1:8080/" });
+  for (let i = 0; i < 5; i++) onEvent({ ...accept, retryInMs: 1000 });
+  assert.equal(lines().length, 1, "six failures within a minute: one line");
+  assert.match(
+    lines()[0] ?? "",
+    /"level":"warn".*Too many open files \(os error 24\); its open connections were closed and it listens again in 0\.5 s"/,
+  );
+  w.clock.advance(60_000);
+  onEvent(accept);
+  assert.equal(lines().length, 2);
+  assert.match(lines()[1] ?? "", /\(5 more since the last such line, 60 s ago\)/);
+  const res = await served.handler(new Request("http://test/api/status"));
+  assert.equal((await res.json()).server.acceptFailures, 7);
+  await stop();
+});
+
+Deno.test("berth run logs a warning naming a state file others can read, with the chmod to run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/berth.db`;
+    await Deno.writeFile(path, new Uint8Array());
+    await Deno.chmod(path, 0o644);
+    const w = world(config);
+    assert.equal(await main(["run", "--once", "--state", path, "-c", "berth.yaml"], w), 0);
+    const warning = w.logs.find((l) => l.includes(`state file ${path} can be read or written`));
+    assert.ok(warning, w.logs.join("\n"));
+    assert.match(warning, /"level":"warn".*mode 0644.*run chmod 600 /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("berth run --once exits non-zero when a pass fails", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import YAML from "yaml";
 import { z } from "zod";
 import { StatusRecord } from "../lib/status.ts";
+import { openToNetworkWarning } from "../lib/status_server.ts";
 import { V8_FLAGS_ARG } from "../lib/v8_flags.ts";
 import { VERSION } from "../lib/version.ts";
 import { createApp } from "../routes/app.tsx";
@@ -113,6 +114,70 @@ Deno.test("kubernetes: probes hit /healthz and /readyz on the port the config li
   assert.equal(ports[0]?.targetPort, port?.name);
 });
 
+Deno.test("the status token comes from a Secret: the manifests' config and the sample read ${BERTH_STATUS_TOKEN}, the Deployment sets it from the Secret", () => {
+  const TokenFromEnv = z.object({
+    status: z.object({ token: z.literal("${BERTH_STATUS_TOKEN}") }),
+  });
+  const [config] = ofKind("Secret", "berth-config");
+  const configText = z.object({ stringData: z.object({ "config.yaml": z.string() }) }).parse(
+    config,
+  ).stringData["config.yaml"];
+  TokenFromEnv.parse(YAML.parse(configText));
+  TokenFromEnv.parse(YAML.parse(read("deploy/config.sample.yaml")));
+  const parsed = parse(configText);
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.problems.join("\n"));
+  assert.equal(
+    openToNetworkWarning(parsed.config.status.listen, parsed.config.status.token !== undefined),
+    undefined,
+    "0.0.0.0 behind a token: nothing to warn about",
+  );
+
+  const [deployment] = ofKind("Deployment");
+  const env = z.object({
+    spec: z.object({
+      template: z.object({
+        spec: z.object({
+          containers: z.array(z.object({
+            env: z.array(z.object({
+              name: z.string(),
+              valueFrom: z.object({
+                secretKeyRef: z.object({
+                  name: z.string(),
+                  key: z.string(),
+                  optional: z.literal(false),
+                }),
+              }).optional(),
+            })),
+          })).length(1),
+        }),
+      }),
+    }),
+  }).parse(deployment).spec.template.spec.containers[0]?.env ?? [];
+  const ref = env.find((e) => e.name === "BERTH_STATUS_TOKEN")?.valueFrom?.secretKeyRef;
+  assert.ok(ref, "the Deployment sets BERTH_STATUS_TOKEN from a Secret");
+  const [secret] = ofKind("Secret", ref.name);
+  const token = z.object({ stringData: z.record(z.string(), z.string()) }).parse(secret)
+    .stringData[ref.key];
+  assert.ok(token !== undefined && token.length >= 16, "the Secret holds a 16+ character token");
+  const kustomization = z.object({ resources: z.array(z.string()) }).parse(
+    ofKind("Kustomization")[0],
+  );
+  assert.ok(kustomization.resources.includes("secret.yaml"), "kubectl apply -k applies it");
+});
+
+Deno.test("kubernetes: the kubelet leaves the state file's mode alone (fsGroupChangePolicy: OnRootMismatch)", () => {
+  const [deployment] = ofKind("Deployment");
+  z.object({
+    spec: z.object({
+      template: z.object({
+        spec: z.object({
+          securityContext: z.object({ fsGroupChangePolicy: z.literal("OnRootMismatch") }),
+        }),
+      }),
+    }),
+  }).parse(deployment);
+});
+
 Deno.test("Dockerfile: two stages, non-root, HEALTHCHECK on /healthz of the port it listens on", () => {
   const text = read("deploy/Dockerfile");
   assert.equal(text.match(/^FROM /gm)?.length, 2, "multi-stage");
@@ -131,7 +196,7 @@ Deno.test("Dockerfile: two stages, non-root, HEALTHCHECK on /healthz of the port
   assert.match(text, /^WORKDIR \/var\/lib\/berth$/m);
 });
 
-Deno.test("systemd unit: DynamicUser, StateDirectory, ProtectSystem=strict, NoNewPrivileges, Restart=on-failure", () => {
+Deno.test("systemd unit: DynamicUser, StateDirectory, ProtectSystem=strict, NoNewPrivileges, Restart=on-failure, LimitNOFILE, the status token in its environment file", () => {
   const text = read("deploy/berth.service");
   const directives = new Map(
     text.split("\n").filter((l) => /^[A-Z]\w+=/.test(l)).map((l) => {
@@ -151,6 +216,15 @@ Deno.test("systemd unit: DynamicUser, StateDirectory, ProtectSystem=strict, NoNe
     ]
   ) assert.equal(directives.get(k ?? ""), v, k);
   assert.match(directives.get("ExecStart") ?? "", /--state \/var\/lib\/berth\/berth\.db/);
+  assert.equal(directives.get("UMask"), "0077");
+  assert.equal(directives.get("StateDirectoryMode"), "0700");
+  assert.match(directives.get("LimitNOFILE") ?? "", /^\d+$/, "a bound on open descriptors");
+  assert.match(
+    text,
+    /^#.*BERTH_STATUS_TOKEN=.*>> \/etc\/berth\/berth\.env/m,
+    "the install steps put the status token in the environment file",
+  );
+  assert.match(text, /status\.token: \$\{BERTH_STATUS_TOKEN\}/, "and says what reads it");
   assert.ok(!directives.has("MemoryDenyWriteExecute"), "V8 needs W^X off");
 });
 

@@ -3,6 +3,7 @@ import { StatusModel } from "../lib/status.ts";
 import { createApp } from "../routes/app.tsx";
 import { presentedToken, tokenMatches } from "../routes/auth.ts";
 import { WEDGE_MS } from "../routes/probes.ts";
+import { checkExposition } from "./support/exposition.ts";
 import { type FixtureOptions, fixtureStatus } from "./support/status_fixture.ts";
 
 function appFor(options: FixtureOptions & { token?: string } = {}) {
@@ -287,4 +288,57 @@ Deno.test("/readyz is 503 with reasons until every loop finished a first pass", 
   res = await app.request("/readyz");
   assert.equal(res.status, 200, "a finished pass, even a failed one, makes the agent ready");
   await res.body?.cancel();
+});
+
+Deno.test("a status server open to the network without a token shows a banner saying so", async () => {
+  const { app, status } = appFor();
+  assert.doesNotMatch(await page(app), /id="exposure"/, "no server recorded: no banner");
+  status.serving({ listen: "127.0.0.1:8080", tokenRequired: false, openToNetwork: false });
+  assert.doesNotMatch(await page(app), /id="exposure"/, "loopback: no banner");
+  status.serving({ listen: "0.0.0.0:8080", tokenRequired: true, openToNetwork: false });
+  assert.doesNotMatch(await page(app), /id="exposure"/, "behind a token: no banner");
+  status.serving({ listen: "0.0.0.0:8080", tokenRequired: false, openToNetwork: true });
+  const html = await page(app);
+  assert.match(
+    html,
+    /<p id="exposure" class="banner" role="alert"><strong>This page is open to the network without a token\.<\/strong>/,
+  );
+  assert.match(html, /listens on <code>0\.0\.0\.0:8080<\/code>/);
+  assert.ok(
+    html.indexOf('id="exposure"') > html.indexOf('id="live"'),
+    "inside the part the refresh replaces",
+  );
+  const model = StatusModel.parse(await (await app.request("/api/status")).json());
+  assert.deepEqual(model.server, {
+    listen: "0.0.0.0:8080",
+    tokenRequired: false,
+    openToNetwork: true,
+    acceptFailures: 0,
+    lastAcceptError: "",
+  });
+});
+
+Deno.test("accept failures the status server survived are counted in /api/status and /metrics", async () => {
+  const { app, status } = appFor();
+  status.serving({ listen: "127.0.0.1:8080", tokenRequired: false, openToNetwork: false });
+  status.serverEvent({
+    kind: "accept",
+    message: "Too many open files (os error 24)",
+    retryInMs: 500,
+  });
+  status.serverEvent({ kind: "listening", url: "http://127.0.0.1:8080/" });
+  status.serverEvent({
+    kind: "accept",
+    message: "Too many open files (os error 24)",
+    retryInMs: 1000,
+  });
+  status.serverEvent({ kind: "handler", message: "boom" });
+  const model = StatusModel.parse(await (await app.request("/api/status")).json());
+  assert.equal(model.server?.acceptFailures, 2);
+  assert.equal(model.server?.lastAcceptError, "Too many open files (os error 24)");
+  const samples = checkExposition(await (await app.request("/metrics")).text());
+  assert.deepEqual(
+    samples.filter((s) => s.name === "berth_status_accept_failures_total").map((s) => s.value),
+    [2],
+  );
 });

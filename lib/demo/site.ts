@@ -8,6 +8,7 @@
 import { FakeHarbor } from "../harbor/fake.ts";
 import { FakeKeycloak } from "../keycloak/fake.ts";
 import { FakeRancher } from "../rancher/fake.ts";
+import type { ServeEvent } from "../status_server.ts";
 import { FakeWaldur } from "../waldur/fake.ts";
 
 /** Serves `handler` on `listen` until `signal` aborts (the World's `serve`). */
@@ -15,6 +16,7 @@ export type Serve = (
   listen: string,
   handler: (request: Request) => Response | Promise<Response>,
   signal: AbortSignal,
+  onEvent?: (event: ServeEvent) => void,
 ) => Promise<{ url: string; finished: Promise<void> }>;
 
 /** The four servers. */

@@ -39,13 +39,30 @@ export function agentArgs(
   ];
 }
 
+/** How {@link startAgent} starts the process. */
+export interface AgentOptions {
+  /**
+   * The process's file-descriptor limit (`ulimit -n`, soft and hard), set by starting it through
+   * `bash -c "ulimit -n N && exec deno ..."`.
+   */
+  fileLimit?: number;
+}
+
 /** Starts `berth run` as a process; resolves with its status URL once it listens. */
-export async function startAgent(configPath: string): Promise<AgentProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: agentArgs(["run", "-c", configPath]),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+export async function startAgent(
+  configPath: string,
+  options: AgentOptions = {},
+): Promise<AgentProcess> {
+  const args = agentArgs(["run", "-c", configPath]);
+  const command = options.fileLimit === undefined
+    ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
+    : new Deno.Command("bash", {
+      // exec: the agent is this child (same pid), so a signal reaches it
+      args: ["-c", `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
+      stdout: "null",
+      stderr: "piped",
+    });
+  const child = command.spawn();
   const lines: string[] = [];
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -117,7 +134,7 @@ export interface DemoRun extends AsyncDisposable {
 
 /** Starts the demo site and `berth run` on it, in a fresh temporary directory. */
 export async function startAgentOnDemoSite(
-  options: Pick<DemoConfigOptions, "intervals" | "token">,
+  options: Pick<DemoConfigOptions, "intervals" | "token"> & AgentOptions,
 ): Promise<DemoRun> {
   // what is started so far, closed in reverse if a later step throws
   await using started = new AsyncDisposableStack();
@@ -127,9 +144,19 @@ export async function startAgentOnDemoSite(
   const configPath = `${dir}/config.yaml`;
   await Deno.writeTextFile(
     configPath,
-    site.config({ listen: "127.0.0.1:0", stateFile: `${dir}/berth.db`, ...options }),
+    site.config({
+      listen: "127.0.0.1:0",
+      stateFile: `${dir}/berth.db`,
+      ...(options.intervals ? { intervals: options.intervals } : {}),
+      ...(options.token ? { token: options.token } : {}),
+    }),
   );
-  const agent = started.use(await startAgent(configPath));
+  const agent = started.use(
+    await startAgent(
+      configPath,
+      options.fileLimit === undefined ? {} : { fileLimit: options.fileLimit },
+    ),
+  );
   await waitFor("the agent to be ready", async () => {
     const res = await fetch(`${agent.url}readyz`);
     await res.body?.cancel();
@@ -140,7 +167,11 @@ export async function startAgentOnDemoSite(
   const stop = () =>
     stopped ??= (async () => {
       try {
-        agent.child.kill("SIGTERM");
+        try {
+          agent.child.kill("SIGTERM");
+        } catch {
+          // it has exited already: its status says how
+        }
         return (await agent.child.status).code;
       } finally {
         // the agent (already exited: its stderr drains), the site, the directory
