@@ -44,8 +44,43 @@ export interface OfferingRuntime {
   context: ProcessorContext;
 }
 
+/**
+ * Offerings of one config that would manage the same objects (the same Harbor and
+ * allocation_prefix, the same Rancher cluster and project_prefix): each would take the other's
+ * projects for its own. One problem line per pair.
+ */
+export function scopeConflicts(
+  config: Config,
+  plugins: readonly BackendPlugin<never>[],
+): string[] {
+  const seen = new Map<string, string>();
+  const problems: string[] = [];
+  for (const offering of config.offerings) {
+    const plugin = plugins.find((p) => p.type === offering.backendType) as
+      | BackendPlugin<unknown>
+      | undefined;
+    if (!plugin?.scope) continue;
+    const parsed = plugin.settings.safeParse(offering.backendSettings);
+    if (!parsed.success) continue;
+    const scope = `${plugin.type} ${plugin.scope(parsed.data)}`;
+    const other = seen.get(scope);
+    if (other === undefined) seen.set(scope, offering.name);
+    else {
+      problems.push(
+        `offerings ${other} and ${offering.name} both manage ${scope}: each would take the ` +
+          "other's objects for its own; give each its own prefix (or server)",
+      );
+    }
+  }
+  return problems;
+}
+
 /** Builds every offering's client, backend and processor context. */
 export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
+  const conflicts = scopeConflicts(deps.config, deps.plugins);
+  if (conflicts.length > 0) {
+    throw new BerthError(conflicts.join("; "), { system: "config", transient: false });
+  }
   const onExchange = (e: Exchange) => deps.status.httpExchange(e.system, e.method, e.status);
   // one breaker per upstream server, shared by every offering that talks to it
   const breakers = new Breakers({

@@ -144,4 +144,10 @@ export interface BackendPlugin<S = unknown> {
   type: string;
   settings: z.ZodType<S>;
   create(context: BackendContext<S>): Backend;
+  /**
+   * Where this offering's objects live and how they are named (server, cluster, prefix). Two
+   * offerings of one config with the same scope would take each other's objects for their own:
+   * that is a configuration error.
+   */
+  scope?(settings: S): string;
 }

@@ -5,7 +5,13 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { buildOfferings, loopSpecs, type OfferingRuntime, registerIdentities } from "./agent.ts";
+import {
+  buildOfferings,
+  loopSpecs,
+  type OfferingRuntime,
+  registerIdentities,
+  scopeConflicts,
+} from "./agent.ts";
 import type { BackendPlugin, MemberSync } from "./backend.ts";
 import type { Clock } from "./clock.ts";
 import { type Config, configSchema, LOOP_NAMES, type LoopName, parseConfig } from "./config.ts";
@@ -291,7 +297,9 @@ function loadConfig(world: World, path: string): Config | undefined {
     return undefined;
   }
   const schemas = Object.fromEntries(world.plugins.map((p) => [p.type, p.settings]));
-  const result = parseConfig(text, { env: world.env, readFile: world.readFile, schemas });
+  const parsed = parseConfig(text, { env: world.env, readFile: world.readFile, schemas });
+  const conflicts = parsed.ok ? scopeConflicts(parsed.config, world.plugins) : [];
+  const result = conflicts.length > 0 ? { ok: false as const, problems: conflicts } : parsed;
   if (!result.ok) {
     world.stderr(
       `berth: ${path} has ${result.problems.length} problem${

@@ -207,3 +207,47 @@ Deno.test("harborTarget: the derived name, or what Berth recorded; anything else
     assert.equal("name" in got ? got.name : "refused", want, `${backendId} / ${recorded}`);
   }
 });
+
+Deno.test("two offerings on one Harbor with one allocation_prefix are a configuration error", async () => {
+  const { parseConfig } = await import("../lib/config.ts");
+  const { scopeConflicts } = await import("../lib/agent.ts");
+  const { PLUGINS } = await import("../lib/plugins.ts");
+  const offering = (name: string, url: string, prefix: string) => `
+  - name: ${name}
+    waldur_api_url: https://waldur.example.com/api/
+    waldur_api_token: token-0123456789
+    waldur_offering_uuid: 0b1c0000000000000000000000000001
+    backend_type: harbor
+    backend_settings:
+      harbor_url: ${url}
+      robot_username: robot$berth
+      robot_password: pw-0123456789
+      allocation_prefix: "${prefix}"`;
+  const problems = (...offerings: string[]) => {
+    const parsed = parseConfig(`offerings:${offerings.join("")}\n`, {
+      env: () => undefined,
+      readFile: () => "",
+      schemas: Object.fromEntries(PLUGINS.map((p) => [p.type, p.settings])),
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
+    return scopeConflicts(parsed.config, PLUGINS);
+  };
+  assert.deepEqual(
+    problems(
+      offering("a", "https://harbor.example.com", "waldur-"),
+      offering("b", "https://HARBOR.example.com/", "waldur-"),
+    ),
+    [
+      "offerings a and b both manage harbor projects named waldur-* on https://harbor.example.com: " +
+      "each would take the other's objects for its own; give each its own prefix (or server)",
+    ],
+  );
+  assert.deepEqual(
+    problems(
+      offering("a", "https://harbor.example.com", "waldur-"),
+      offering("b", "https://harbor.example.com", "lab-"),
+      offering("c", "https://other.example.com", "waldur-"),
+    ),
+    [],
+  );
+});

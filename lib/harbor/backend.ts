@@ -807,6 +807,10 @@ export class HarborBackend implements Backend {
 export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
+  scope: (s) =>
+    `projects named ${s.allocation_prefix}* on ${
+      s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()
+    }`,
   create: (context) => {
     const fetch = backendFetch(context, {
       server: "Harbor",

@@ -1210,6 +1210,10 @@ function limitOf(
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
+  scope: (s) =>
+    `projects named ${s.project_prefix}* in cluster ${s.cluster_id} of ${
+      s.backend_url.replace(/\/+$/, "").toLowerCase()
+    }`,
   create: (context) => {
     const s = context.settings;
     const fetch = backendFetch(context, {
