@@ -71,8 +71,16 @@ export interface PlannedAction {
 /** A backend: one external system behind one offering. */
 export interface Backend {
   readonly kind: string;
-  /** Creates what is missing, adopts what exists; never duplicates. */
-  ensure(resource: ResourceSpec): Promise<EnsureResult>;
+  /**
+   * True when access hangs on groups Berth fills (Keycloak): a Create then passes the Waldur
+   * project's team to `ensure`, so the team has access when the order is done.
+   */
+  readonly needsTeam?: boolean;
+  /**
+   * Creates what is missing, adopts what exists; never duplicates. With `team` (usernames of the
+   * Waldur project), the team is put where access hangs before it resolves.
+   */
+  ensure(resource: ResourceSpec, team?: readonly string[]): Promise<EnsureResult>;
   /** Applies new limits to an existing resource. */
   setLimits(resource: ResourceSpec, limits: Limits): Promise<void>;
   /**

@@ -14,6 +14,7 @@ import {
   isTransient,
   terminal,
 } from "./errors.ts";
+import { teamUsernames } from "./membership.ts";
 import { forEachLimit } from "./pool.ts";
 import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
@@ -187,7 +188,11 @@ async function create(ctx: ProcessorContext, order: Order): Promise<void> {
     ? parseLimits(order.limits, "order limits")
     : parseLimits(resource.limits, "resource limits");
   const spec = toSpec(resource, limits);
-  const result = await ctx.backend.ensure(spec);
+  // Access at Create: the team goes into its group now, not at the next membership pass.
+  const team = ctx.backend.needsTeam
+    ? teamUsernames(await ctx.waldur.getTeam(resource.uuid))
+    : undefined;
+  const result = await ctx.backend.ensure(spec, team);
   if (resource.backend_id !== result.backendId) {
     await ctx.waldur.setResourceBackendId(resource.uuid, result.backendId);
     recordAudit(ctx, {

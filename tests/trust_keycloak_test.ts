@@ -35,9 +35,26 @@ Deno.test("Harbor: a Keycloak group of the expected name that names another Wald
     waldur_project_uuid: [OTHER_PROJECT],
   });
   kc.realm("waldur").groups.get(id)?.members.add(eve);
-  const { resource } = order(site, "reg");
-  await processOrders(site.offering.context);
   site.waldur.setTeam("proj", [{ username: "ann" }]);
+  // a Create is refused before its project is bound to the group's name
+  const created = order(site, "reg");
+  await processOrders(site.offering.context);
+  const o = site.waldur.order(created.order);
+  assert.equal(o.state, "erred");
+  assert.match(o.error_message, /belongs to Waldur project 0badc0de/);
+  assert.deepEqual(
+    site.harbor.project("waldur-reg")?.members.filter((m) => m.entityType === "g"),
+    [],
+  );
+  // and a membership pass over a resource that has its project leaves the group alone
+  site.harbor.addProject("waldur-old");
+  const resource = site.waldur.addResource(site.offeringUuid, {
+    name: "old",
+    slug: "old",
+    backend_id: "waldur-old",
+    project: "proj",
+    customer: "acme",
+  });
   const before = kc.requests.length;
   const result = await syncMembership(site.offering.context);
   assert.equal(result.outcome, "partial");

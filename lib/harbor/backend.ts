@@ -20,8 +20,9 @@ import type {
   ResourceSpec,
   UsageResult,
 } from "../backend.ts";
-import { errorMessage, HttpError, terminal } from "../errors.ts";
+import { errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
 import { forEachLimit } from "../pool.ts";
+import { SingleFlight } from "../single_flight.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
 import { createHarborClient, type HarborClient } from "./client.ts";
@@ -102,6 +103,9 @@ export class HarborBackend implements Backend {
   readonly #keycloak: KeycloakGroupSync | undefined;
   readonly #rows = new Map<string, HarborRow>();
   readonly #adopted = new Set<string>();
+  /** OIDC group ids Berth has seen (refreshed by every membership pass's list). */
+  readonly #groupIds = new Map<string, number>();
+  readonly #groupFlights = new SingleFlight<UserGroup>();
 
   constructor(options: HarborBackendOptions) {
     this.#ctx = options.context;
@@ -125,7 +129,11 @@ export class HarborBackend implements Backend {
 
   // ---- orders ------------------------------------------------------------------------------
 
-  async ensure(resource: ResourceSpec): Promise<EnsureResult> {
+  get needsTeam(): boolean {
+    return this.#keycloak !== undefined;
+  }
+
+  async ensure(resource: ResourceSpec, team?: readonly string[]): Promise<EnsureResult> {
     const name = this.#target(resource);
     const problem = projectNameProblem(name);
     if (problem) {
@@ -176,6 +184,26 @@ export class HarborBackend implements Backend {
       );
       this.#audit("adopt project", name, `existing project ${projectId}`);
       await this.#applyQuota(name, projectId, bytes);
+    }
+    if (this.#keycloak && team) {
+      // Access at Create: the team is in the Keycloak group before the order is done, and a group
+      // that is another Waldur project's is refused before the project is bound to its name.
+      // An outage is logged and the membership pass makes up for it.
+      const group = groupName(resource, this.naming);
+      const [outcome] = (await this.#keycloak.sync([{
+        group,
+        resource: resource.uuid,
+        projectUuid: resource.projectUuid,
+        usernames: team,
+      }])).values();
+      if (outcome && !outcome.ok) {
+        if (!isTransient(outcome.error)) throw outcome.error;
+        this.#ctx.log.warn(
+          `Keycloak group ${group} not synced at Create (${
+            errorMessage(outcome.error)
+          }); the membership pass will`,
+        );
+      }
     }
     await this.#bindGroup(name, projectId, groupName(resource, this.naming));
     this.#row(resource, name, { quotaBytes: bytes, usedBytes: adopted ? null : 0 });
@@ -359,17 +387,40 @@ export class HarborBackend implements Backend {
 
   /** Finds or creates the OIDC group and makes it a member of the project. */
   async #bindGroup(project: string, projectId: number, group: string): Promise<void> {
-    const g = await this.#ensureGroup(group);
-    try {
-      await this.client.addGroupMember(projectId, g, this.naming.roleId);
-      this.#audit("add group member", project, `${group} as ${this.#role(this.naming.roleId)}`);
-    } catch (error) {
-      if (!(error instanceof HttpError && error.status === 409)) throw error;
-      // Already a member; its role is checked by the membership pass.
+    for (let attempt = 1;; attempt++) {
+      const g = await this.#ensureGroup(group);
+      try {
+        await this.client.addGroupMember(projectId, g, this.naming.roleId);
+        this.#audit("add group member", project, `${group} as ${this.#role(this.naming.roleId)}`);
+        return;
+      } catch (error) {
+        // Already a member; its role is checked by the membership pass.
+        if (error instanceof HttpError && error.status === 409) return;
+        // A known group id Harbor no longer has (deleted by hand): look it up again, once.
+        if (error instanceof HttpError && error.status === 400 && attempt === 1) {
+          this.#groupIds.delete(group);
+          continue;
+        }
+        throw error;
+      }
     }
   }
 
-  async #ensureGroup(name: string): Promise<UserGroup> {
+  /**
+   * The OIDC group of this name, found or created once: orders of one Waldur project running
+   * side by side share one lookup and one create, and a known id needs no lookup at all.
+   */
+  #ensureGroup(name: string): Promise<UserGroup> {
+    const id = this.#groupIds.get(name);
+    if (id !== undefined) return Promise.resolve({ id, group_name: name, group_type: 3 });
+    return this.#groupFlights.run(name, async () => {
+      const group = await this.#findOrCreateGroup(name);
+      this.#groupIds.set(name, group.id);
+      return group;
+    });
+  }
+
+  async #findOrCreateGroup(name: string): Promise<UserGroup> {
     const found = await this.client.findGroup(name);
     if (found) return found;
     try {
@@ -406,6 +457,8 @@ export class HarborBackend implements Backend {
     for (const g of groups) {
       if (g.group_type === undefined || g.group_type === 3) groupMap.set(g.group_name, g.id);
     }
+    this.#groupIds.clear();
+    for (const [name, id] of groupMap) this.#groupIds.set(name, id);
     const ids = new Set<number>();
     for (const r of resources) {
       const p = byName.get(projectName(r, this.naming));

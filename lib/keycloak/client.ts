@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
 import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
+import { SingleFlight } from "../single_flight.ts";
 
 /** `backend_settings.keycloak`, as the Python agent's Keycloak client reads it. */
 export const KeycloakSettings = z.object({
@@ -172,9 +173,19 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
     }
   }
 
-  async function accessToken(): Promise<string> {
+  // Orders of one pass ask for a token side by side: one grant serves them all.
+  const tokens = new SingleFlight<string>();
+
+  function accessToken(): Promise<string> {
     const now = options.clock.monotonic();
-    if (token && token.expiresAt - now > token.lifeMs * REFRESH_AT) return token.access;
+    if (token && token.expiresAt - now > token.lifeMs * REFRESH_AT) {
+      return Promise.resolve(token.access);
+    }
+    return tokens.run("token", obtainToken);
+  }
+
+  async function obtainToken(): Promise<string> {
+    const now = options.clock.monotonic();
     if (token?.refresh && token.refreshExpiresAt - now > 5_000) {
       try {
         await grant({

@@ -30,6 +30,7 @@ import {
   PROJECT_ATTRIBUTE,
 } from "../keycloak/sync.ts";
 import { forEachKeyed, forEachLimit } from "../pool.ts";
+import { SingleFlight } from "../single_flight.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
 import { createRancherClient, type RancherClient } from "./client.ts";
@@ -127,6 +128,9 @@ export type GroupRow = GroupState;
 
 const GIB = 1024 ** 3;
 
+/** The key of the cluster's parent group among remembered Keycloak ids. */
+const PARENT_KEY = "\u0000parent";
+
 /** Options that tests and the factory share. */
 export interface RancherBackendOptions {
   context: BackendContext<RancherSettings>;
@@ -145,6 +149,9 @@ export class RancherBackend implements Backend {
   readonly #rows = new Map<string, RancherRow>();
   readonly #groups = new Map<string, GroupRow>();
   readonly #adopted = new Set<string>();
+  /** Keycloak group ids Berth has seen: the parent (under {@link PARENT_KEY}) and children. */
+  readonly #kcIds = new Map<string, string>();
+  readonly #kcFlights = new SingleFlight<string>();
 
   constructor(options: RancherBackendOptions) {
     this.#ctx = options.context;
@@ -187,7 +194,11 @@ export class RancherBackend implements Backend {
 
   // ---- orders ------------------------------------------------------------------------------
 
-  async ensure(resource: ResourceSpec): Promise<EnsureResult> {
+  get needsTeam(): boolean {
+    return this.#kc !== undefined;
+  }
+
+  async ensure(resource: ResourceSpec, team?: readonly string[]): Promise<EnsureResult> {
     const name = projectName(resource, this.naming);
     const problem = namespaceNameProblem(name);
     if (problem) {
@@ -224,7 +235,17 @@ export class RancherBackend implements Backend {
       // The group before the binding: one that is another Waldur project's is refused before
       // its team gets access. An outage is reported and the membership pass makes the groups.
       try {
-        await this.#ensureGroups(resource);
+        const childId = await this.#ensureGroups(resource);
+        if (team) {
+          const unknown = await this.#addTeam(resource, childId, team);
+          if (unknown.length > 0) {
+            this.#ctx.log.info(
+              `Keycloak group ${childGroup(resource, this.naming)}: ${
+                unknown.join(", ")
+              } not in realm ${this.#realm} yet (added by the membership pass once they exist)`,
+            );
+          }
+        }
       } catch (error) {
         if (!isTransient(error)) throw error;
         this.#keycloakFailed(childGroup(resource, this.naming), error, "create");
@@ -440,12 +461,49 @@ export class RancherBackend implements Backend {
     this.#audit("bind group", project, `${groupPrincipal} as ${this.naming.role}`);
   }
 
-  /** Finds or makes the parent and the child group of a resource; resolves the child's id. */
-  async #ensureGroups(resource: ResourceSpec): Promise<string> {
+  /**
+   * The resource's child group (and the cluster's parent), found or made once: orders of one
+   * Waldur project running side by side share one lookup and one create, a known id needs no
+   * lookup, and the parent is looked up once, not once per order. Resolves the child's id.
+   */
+  #ensureGroups(resource: ResourceSpec): Promise<string> {
+    const child = childGroup(resource, this.naming);
+    const known = this.#kcIds.get(child);
+    if (known !== undefined) return Promise.resolve(known);
+    return this.#kcFlights.run(child, async () => {
+      const id = await this.#retryOnGone(() => this.#findOrMakeChild(resource, child));
+      this.#kcIds.set(child, id);
+      return id;
+    });
+  }
+
+  /** The cluster's parent group id, looked up (or made) once and remembered. */
+  #parentId(): Promise<string> {
+    const known = this.#kcIds.get(PARENT_KEY);
+    if (known !== undefined) return Promise.resolve(known);
+    return this.#kcFlights.run(PARENT_KEY, async () => {
+      const name = parentGroup(this.naming);
+      const id = (await this.#need().findGroup(name))?.id ?? await this.#createParent(name);
+      this.#kcIds.set(PARENT_KEY, id);
+      return id;
+    });
+  }
+
+  /** Runs `work`; when Keycloak answers 404 (a remembered group deleted by hand), forgets and retries once. */
+  async #retryOnGone<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;
+      this.#kcIds.clear();
+      return await work();
+    }
+  }
+
+  async #findOrMakeChild(resource: ResourceSpec, child: string): Promise<string> {
     const kc = this.#need();
     const parentName = parentGroup(this.naming);
-    const parentId = (await kc.findGroup(parentName))?.id ?? await this.#createParent(parentName);
-    const child = childGroup(resource, this.naming);
+    const parentId = await this.#parentId();
     const found = await kc.findChild(parentId, child);
     if (found) {
       const owned = groupOwnership(
@@ -476,6 +534,36 @@ export class RancherBackend implements Backend {
     });
     this.#audit("create group", `/${parentName}/${child}`, `realm ${this.#realm}`, "keycloak");
     return id;
+  }
+
+  /**
+   * Puts the team into a new resource's child group at Create, so access does not wait for the
+   * membership pass: adds who is missing (removals are the membership pass's, which sees every
+   * resource of the project). Resolves the usernames Keycloak does not know.
+   */
+  async #addTeam(
+    resource: ResourceSpec,
+    childId: string,
+    team: readonly string[],
+  ): Promise<string[]> {
+    const kc = this.#need();
+    const group = childGroup(resource, this.naming);
+    const path = `/${parentGroup(this.naming)}/${group}`;
+    const byId = this.#s.keycloak_use_user_id;
+    const members = (await kc.members(childId)).map((m) => ({ id: m.id, username: m.username }));
+    const unknown: string[] = [];
+    for (const u of team) {
+      if (members.some((m) => isUser(m, u, byId))) continue;
+      const user = (byId ? await kc.userById(u) : null) ?? await kc.userByUsername(u);
+      if (!user) {
+        unknown.push(u);
+        continue;
+      }
+      await kc.addToGroup(user.id, childId);
+      members.push({ id: user.id, username: user.username });
+      this.#audit("add group member", path, user.username, "keycloak");
+    }
+    return unknown;
   }
 
   async #createParent(name: string): Promise<string> {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { WaldurConfig } from "../config.ts";
 import { BerthError } from "../errors.ts";
+import { SingleFlight } from "../single_flight.ts";
 import {
   createHttp,
   describeIssues,
@@ -112,26 +113,32 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     ? createHttp({ system: "waldur", baseUrl: config.oidc.tokenUrl, fetch: options.fetch, clock })
     : undefined;
 
+  // Requests of one pass ask for a token side by side: one grant serves them all.
+  const grants = new SingleFlight<void>();
+
   async function authHeaders(): Promise<Record<string, string>> {
     const base = { "user-agent": options.userAgent };
     if (config.token !== undefined) return { ...base, authorization: `Token ${config.token}` };
     if (!config.oidc || !tokenHttp) return base;
-    if (!bearer || bearer.until <= clock.monotonic()) {
-      const form = new URLSearchParams({
-        grant_type: "client_credentials",
-        client_id: config.oidc.clientId,
-        client_secret: config.oidc.clientSecret,
-      });
-      const { data } = await tokenHttp.request("POST", "", {
-        body: form,
-        schema: OidcToken,
-        action: "get an OIDC token",
-      });
-      const ttl = Math.max(30, (data.expires_in ?? 300) - 30) * 1000;
-      options.onSecret?.(data.access_token);
-      bearer = { token: data.access_token, until: clock.monotonic() + ttl };
-    }
-    return { ...base, authorization: `Bearer ${bearer.token}` };
+    if (!bearer || bearer.until <= clock.monotonic()) await grants.run("token", grant);
+    return { ...base, authorization: `Bearer ${bearer?.token ?? ""}` };
+  }
+
+  async function grant(): Promise<void> {
+    if (!config.oidc || !tokenHttp) return;
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: config.oidc.clientId,
+      client_secret: config.oidc.clientSecret,
+    });
+    const { data } = await tokenHttp.request("POST", "", {
+      body: form,
+      schema: OidcToken,
+      action: "get an OIDC token",
+    });
+    const ttl = Math.max(30, (data.expires_in ?? 300) - 30) * 1000;
+    options.onSecret?.(data.access_token);
+    bearer = { token: data.access_token, until: clock.monotonic() + ttl };
   }
 
   const http: Http = createHttp({
