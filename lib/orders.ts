@@ -20,29 +20,54 @@ import { type PassResult, passResult, type ProcessorContext, recordAudit } from 
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
 import type { Order } from "./waldur/schemas.ts";
 
-/** One pass over the offering's open orders. */
+/**
+ * One pass over the offering's open orders, page by page: the due orders of each page are handled
+ * (`concurrency` at a time) before the next page is read, so the pass holds one page of orders,
+ * however many there are. The listing is told how many of each page's orders finished (they
+ * leave it), so the orders that move up are still reached in this pass.
+ */
 export async function processOrders(
   ctx: ProcessorContext,
   signal?: AbortSignal,
 ): Promise<PassResult> {
-  const { items, rejected } = await ctx.waldur.listOrders(ctx.offering.offeringUuid, [
-    "pending-provider",
-    "executing",
-  ]);
-  const failures: string[] = rejected.map((r) =>
-    `order ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
-  );
-  for (const f of failures) ctx.log.warn(f);
-  ctx.status.keepOrders(ctx.offering.name, new Set(items.map((o) => o.uuid)));
+  const failures: string[] = [];
+  const listed = new Set<string>();
   const now = ctx.clock.now();
-  const due = items.filter((o) => (ctx.store.order(o.uuid)?.nextAttemptAt ?? 0) <= now);
-  const stats = { listed: items.length, due: due.length, done: 0, erred: 0, deferred: 0 };
-  await forEachLimit(due, ctx.offering.concurrency, async (order) => {
-    const outcome = await handle(ctx, order);
-    stats[outcome]++;
-    if (outcome === "deferred") failures.push(ctx.store.order(order.uuid)?.lastError ?? "deferred");
-    ctx.status.heartbeat(ctx.offering.name, "orders");
-  }, signal);
+  // pages: listing reads; held: the most orders held at once (the largest page)
+  const stats = { listed: 0, due: 0, done: 0, erred: 0, deferred: 0, pages: 0, held: 0 };
+  const pages = ctx.waldur.orderPages(ctx.offering.offeringUuid, ["pending-provider", "executing"]);
+  let finished = 0;
+  let complete = true;
+  for (let next = await pages.next(); !next.done; next = await pages.next(finished)) {
+    const { items, rejected } = next.value;
+    stats.pages++;
+    stats.held = Math.max(stats.held, items.length);
+    for (const r of rejected) {
+      const problem = `order ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`;
+      ctx.log.warn(problem);
+      failures.push(problem);
+    }
+    for (const o of items) listed.add(o.uuid);
+    stats.listed += items.length;
+    const due = items.filter((o) => (ctx.store.order(o.uuid)?.nextAttemptAt ?? 0) <= now);
+    stats.due += due.length;
+    finished = 0;
+    await forEachLimit(due, ctx.offering.concurrency, async (order) => {
+      const outcome = await handle(ctx, order);
+      stats[outcome]++;
+      if (outcome === "deferred") {
+        failures.push(ctx.store.order(order.uuid)?.lastError ?? "deferred");
+      } else finished++;
+      ctx.status.heartbeat(ctx.offering.name, "orders");
+    }, signal);
+    if (signal?.aborted) {
+      // the orders of the pages not read are not known: the status keeps them
+      complete = false;
+      await pages.return();
+      break;
+    }
+  }
+  if (complete) ctx.status.keepOrders(ctx.offering.name, listed);
   return passResult(failures, stats);
 }
 

@@ -2,8 +2,8 @@
  * Harbor's REST API v2.0 as Berth uses it. Every request is stateless HTTP basic auth with the
  * robot account (no cookies, so Harbor's CSRF check never applies) and carries its own
  * `X-Request-Id`. Lookups are exact (`GET /projects/{name}` with `X-Is-Resource-Name: true`);
- * lists are paged to the end with `page_size=100` (the pages after the first a few at a time);
- * created ids come from `Location`.
+ * lists are paged to the end with `page_size=100` (the pages after the first a few at a time),
+ * bounded by `MAX_LIST_ITEMS`; created ids come from `Location`.
  *
  * Errors stay {@link HttpError}s with the status, so callers branch on 404/409/412, and their
  * messages say what to fix. A refused credential (401) or a missing permission (403) is the
@@ -14,11 +14,14 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
 import {
+  announcedCount,
   basicAuth,
   createHttp,
   type Exchange,
   type Fetch,
   type Http,
+  listTooLong,
+  MAX_LIST_ITEMS,
   type QueryValue,
   urlPath,
 } from "../http.ts";
@@ -51,7 +54,6 @@ export interface HarborClientOptions {
 /** OIDC, in Harbor's `group_type`. */
 export const OIDC_GROUP = 3;
 export const PAGE_SIZE = 100;
-const MAX_PAGES = 100_000;
 /** Pages of one list read at a time once the first has said how many there are. */
 const PAGE_CONCURRENCY = 4;
 
@@ -144,9 +146,10 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
   }
 
   /**
-   * Every page of a list. Page 1 gives `X-Total-Count`; the pages it announces are then read a
-   * few at a time, and paging goes on one by one past them while pages come back full (the list
-   * grew meanwhile, or the server sent no count).
+   * Every page of a list. Page 1 gives `X-Total-Count` (more than `MAX_LIST_ITEMS` is refused
+   * there); the pages it announces are then read a few at a time, and paging goes on one by one
+   * past them while pages come back full (the list grew meanwhile, or the server sent no count),
+   * up to `MAX_LIST_ITEMS`: a list still full there is an error, never a truncation.
    */
   async function listAll<T>(
     path: string,
@@ -160,10 +163,9 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
         schema: z.array(schema),
       });
     const first = await page(1);
+    const total = announcedCount("harbor", action, first.headers.get("x-total-count"));
     const pages: T[][] = [first.data];
-    const total = Number(first.headers.get("x-total-count"));
-    const counted = first.headers.has("x-total-count") && Number.isFinite(total);
-    const announced = counted ? Math.min(MAX_PAGES, Math.ceil(total / PAGE_SIZE)) : 1;
+    const announced = total === undefined ? 1 : Math.ceil(total / PAGE_SIZE);
     if (first.data.length === PAGE_SIZE && announced > 1) {
       let failure: { error: unknown } | undefined;
       const rest = Array.from({ length: announced - 1 }, (_, i) => i + 2);
@@ -178,9 +180,8 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
       if (failure) throw failure.error;
     }
     let seen = pages.reduce((n, p) => n + p.length, 0);
-    while (
-      pages.at(-1)?.length === PAGE_SIZE && pages.length < MAX_PAGES && !(counted && seen >= total)
-    ) {
+    while (pages.at(-1)?.length === PAGE_SIZE && !(total !== undefined && seen >= total)) {
+      if (seen >= MAX_LIST_ITEMS) throw listTooLong("harbor", action);
       const next = (await page(pages.length + 1)).data;
       pages.push(next);
       seen += next.length;

@@ -3,12 +3,21 @@
  * (`admin-cli` in `keycloak_user_realm`) or from client credentials; it is refreshed before it
  * expires and once more on a 401. Groups are looked up exactly, children are read from
  * `/groups/{id}/children` (Keycloak ≥ 23 no longer inlines `subGroups`), and every list is
- * paged with `first`/`max`. A read that fails is an error, never an empty list.
+ * paged with `first`/`max`, up to `MAX_LIST_ITEMS`. A read that fails, or a list still full
+ * there, is an error, never an empty or a partial list.
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
-import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
+import {
+  createHttp,
+  type Exchange,
+  type Fetch,
+  listTooLong,
+  MAX_LIST_ITEMS,
+  type QueryValue,
+  urlPath,
+} from "../http.ts";
 import { SingleFlight } from "../single_flight.ts";
 
 /** `backend_settings.keycloak`, as the Python agent's Keycloak client reads it. */
@@ -243,22 +252,23 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
     return error;
   }
 
+  /** A list read with `first`/`max` to a short page; still full at `MAX_LIST_ITEMS`, an error. */
   async function pages<T>(
     path: string,
     schema: z.ZodType<T>,
     action: string,
     query: Record<string, QueryValue> = {},
-  ) {
+  ): Promise<T[]> {
     const out: T[] = [];
-    for (let first = 0; first < 10_000_000; first += PAGE) {
+    for (let first = 0;; first += PAGE) {
       const res = await call("GET", path, action, {
         query: { ...query, first, max: PAGE },
         schema: z.array(schema),
       });
       out.push(...res.data);
-      if (res.data.length < PAGE) break;
+      if (res.data.length < PAGE) return out;
+      if (out.length >= MAX_LIST_ITEMS) throw listTooLong("keycloak", action);
     }
-    return out;
   }
 
   const findGroup = async (name: string): Promise<Group | null> => {

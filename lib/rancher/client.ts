@@ -2,7 +2,9 @@
  * Rancher's v3 (Norman) management API and the Kubernetes API behind Rancher's
  * `/k8s/clusters/{id}` proxy, as Berth uses them. Auth is an API key: access key and secret key
  * as HTTP basic, or the `token-xxxxx:secret` bearer token. Norman lists follow
- * `pagination.next` to the end; Kubernetes lists follow `metadata.continue`.
+ * `pagination.next` to the end, never to another origin or back to a page already read;
+ * Kubernetes lists follow `metadata.continue`, never a token already sent; both are bounded by
+ * `MAX_LIST_ITEMS` (`pages.ts`).
  *
  * A refused key (401) or a missing permission (403) fails the call with a message that says
  * what to fix (the Python agent carried on unauthenticated). Both are the operator's to fix,
@@ -17,13 +19,12 @@ import {
   type Exchange,
   type Fetch,
   type Http,
-  type HttpResponse,
   type QueryValue,
   urlPath,
 } from "../http.ts";
+import { readK8s, readNorman } from "./pages.ts";
 import {
   Cluster,
-  type Collection,
   collection,
   k8sList,
   Namespace,
@@ -93,8 +94,6 @@ export interface RancherClient {
   listPvcs(clusterId: string, namespace?: string): Promise<Pvc[]>;
 }
 
-const MAX_PAGES = 100_000;
-
 /** `https://r/` and `https://r/v3` both give `https://r`. */
 export function rancherBase(url: string): string {
   return url.replace(/\/+$/, "").replace(/\/v3$/, "");
@@ -119,7 +118,6 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
-  const basePath = new URL(base).pathname.replace(/\/+$/, "");
 
   async function call<T>(
     method: string,
@@ -134,64 +132,42 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
     }
   }
 
-  /** A Norman collection, following `pagination.next` to the end. */
-  async function norman<T>(
+  /** A Norman collection, every page (`readNorman`). */
+  function norman<T>(
     path: string,
     item: z.ZodType<T>,
     action: string,
     query: Record<string, QueryValue>,
   ): Promise<T[]> {
-    const out: T[] = [];
-    let next: { path: string; query: Record<string, QueryValue> } | null = {
+    return readNorman({
+      base,
       path,
       query: { ...query, limit: pageSize },
-    };
-    for (let page = 0; next && page < MAX_PAGES; page++) {
-      const res: HttpResponse<Collection<T>> = await call("GET", next.path, action, {
-        query: next.query,
-        schema: collection(item),
-      });
-      out.push(...res.data.data);
-      const link: string | null | undefined = res.data.pagination?.next;
-      next = link ? relative(link) : null;
-    }
-    return out;
+      pageSize,
+      action,
+      get: async (at) =>
+        (await call("GET", at.path, action, { query: at.query, schema: collection(item) })).data,
+    });
   }
 
-  /** A `pagination.next` URL as a path under the base and its query. */
-  function relative(link: string): { path: string; query: Record<string, QueryValue> } {
-    const u = new URL(link, base);
-    const query: Record<string, string[]> = {};
-    for (const [k, v] of u.searchParams) (query[k] ??= []).push(v);
-    const path = u.pathname.startsWith(basePath) ? u.pathname.slice(basePath.length) : u.pathname;
-    return { path, query };
-  }
-
-  /** A Kubernetes list through the proxy, following `metadata.continue`. */
-  async function k8s<T>(
+  /** A Kubernetes list through the proxy, every page (`readK8s`). */
+  function k8s<T>(
     cluster: string,
     path: string,
     item: z.ZodType<T>,
     action: string,
     query: Record<string, QueryValue> = {},
   ): Promise<T[]> {
-    const out: T[] = [];
-    let cont: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await call(
-        "GET",
-        urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1` + path,
-        action,
-        {
+    const url = urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1` + path;
+    return readK8s({
+      pageSize,
+      action,
+      get: async (cont) =>
+        (await call("GET", url, action, {
           query: { ...query, limit: pageSize, continue: cont },
           schema: k8sList(item),
-        },
-      );
-      out.push(...res.data.items);
-      cont = res.data.metadata?.continue ?? undefined;
-      if (!cont) break;
-    }
-    return out;
+        })).data,
+    });
   }
 
   return {

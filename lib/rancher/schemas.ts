@@ -55,7 +55,10 @@ export type Cluster = z.infer<typeof Cluster>;
 export interface Collection<T> {
   type: "collection";
   data: T[];
-  pagination?: { next?: string | null | undefined } | null | undefined;
+  pagination?:
+    | { next?: string | null | undefined; total?: number | null | undefined }
+    | null
+    | undefined;
 }
 
 /** A Norman collection of `item`. */
@@ -63,8 +66,11 @@ export function collection<T>(item: z.ZodType<T>): z.ZodType<Collection<T>> {
   return z.object({
     type: z.literal("collection"),
     data: z.array(item),
-    pagination: z.object({ next: z.string().nullish(), limit: z.number().optional() })
-      .nullish(),
+    pagination: z.object({
+      next: z.string().nullish(),
+      limit: z.number().optional(),
+      total: z.number().nullish(),
+    }).nullish(),
   });
 }
 
@@ -114,7 +120,10 @@ export type Pvc = z.infer<typeof Pvc>;
 /** A Kubernetes list body. */
 export interface K8sList<T> {
   kind: string;
-  metadata?: { continue?: string | null | undefined } | null | undefined;
+  metadata?:
+    | { continue?: string | null | undefined; remainingItemCount?: number | null | undefined }
+    | null
+    | undefined;
   items: T[];
 }
 
@@ -122,7 +131,10 @@ export interface K8sList<T> {
 export function k8sList<T>(item: z.ZodType<T>): z.ZodType<K8sList<T>> {
   return z.object({
     kind: z.string(),
-    metadata: z.object({ continue: z.string().nullish() }).nullish(),
+    metadata: z.object({
+      continue: z.string().nullish(),
+      remainingItemCount: z.number().nullish(),
+    }).nullish(),
     items: z.array(item),
   });
 }

@@ -1,22 +1,16 @@
 /**
  * Waldur's marketplace API as the site agent uses it: `Authorization: Token` (or an OIDC
- * client-credentials bearer), `page_size=300` (DRF's maximum) paging to the end by
- * `x-result-count`, repeated `state=` params, every response parsed with zod. Paths are relative
- * to the `/api` base.
+ * client-credentials bearer), `page_size=300` (DRF's maximum) paging bounded by `MAX_LIST_ITEMS`
+ * (`pages.ts`: whole lists to the end by `x-result-count`, orders page by page), repeated
+ * `state=` params, every response parsed with zod. Paths are relative to the `/api` base.
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { WaldurConfig } from "../config.ts";
 import { BerthError } from "../errors.ts";
+import { createHttp, type Exchange, type Fetch, type Http, urlPath } from "../http.ts";
 import { SingleFlight } from "../single_flight.ts";
-import {
-  createHttp,
-  describeIssues,
-  type Exchange,
-  type Fetch,
-  type Http,
-  urlPath,
-} from "../http.ts";
+import { type Checked, readAll, readPages } from "./pages.ts";
 import {
   AgentIdentity,
   AgentService,
@@ -26,7 +20,6 @@ import {
   Order,
   type OrderState,
   ProjectUser,
-  type Rejected,
   Resource,
   type ResourceState,
   User,
@@ -43,21 +36,13 @@ export interface WaldurClientOptions {
   onSecret?: (value: string) => void;
 }
 
-/** A list whose malformed items were set aside instead of failing the whole call. */
-export interface Checked<T> {
-  items: T[];
-  rejected: Rejected[];
-}
+export type { Checked };
 
 /** One usage amount for `set_usage`. */
 export interface UsageItem {
   type: string;
   amount: string;
 }
-
-/** Waldur's maximum (a server that caps lower is still paged to the end by x-result-count). */
-const PAGE_SIZE = 300;
-const MAX_PAGES = 10_000;
 
 /** The Waldur calls the processors and commands use. */
 export interface WaldurClient {
@@ -66,6 +51,15 @@ export interface WaldurClient {
   me(): Promise<User>;
   /** Orders of an offering in the given states, every page. */
   listOrders(offeringUuid: string, states: readonly OrderState[]): Promise<Checked<Order>>;
+  /**
+   * Orders of an offering in the given states, page by page: each order once, one page held at
+   * a time. Pass `next()` how many orders of the page just yielded left these states (finished),
+   * so the orders that moved up are read, not skipped (`readPages` in `pages.ts`).
+   */
+  orderPages(
+    offeringUuid: string,
+    states: readonly OrderState[],
+  ): AsyncGenerator<Checked<Order>, void, number | undefined>;
   getOrder(uuid: string): Promise<Order>;
   approveOrder(uuid: string): Promise<void>;
   rejectOrder(uuid: string, comment: string): Promise<void>;
@@ -150,37 +144,6 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
 
-  /** Every page of a list, each item checked on its own. */
-  async function listAll<T>(
-    path: string,
-    schema: z.ZodType<T>,
-    query: Record<string, string | readonly string[]>,
-    action: string,
-  ): Promise<Checked<T>> {
-    const items: T[] = [];
-    const rejected: Rejected[] = [];
-    let seen = 0;
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const res = await http.request("GET", path, {
-        query: { ...query, page: String(page), page_size: String(PAGE_SIZE) },
-        schema: z.array(z.unknown()),
-        action,
-      });
-      for (const raw of res.data) {
-        const parsed = schema.safeParse(raw);
-        if (parsed.success) items.push(parsed.data);
-        else rejected.push(rejectedItem(raw, parsed.error.issues));
-      }
-      seen += res.data.length;
-      const total = Number(res.headers.get("x-result-count"));
-      if (res.data.length === 0) break;
-      if (Number.isFinite(total) && res.headers.has("x-result-count")) {
-        if (seen >= total) break;
-      } else if (res.data.length < PAGE_SIZE) break;
-    }
-    return { items, rejected };
-  }
-
   const orderPath = (uuid: string, action = "") =>
     urlPath`/marketplace-orders/${waldurUuid(uuid)}/` + (action ? `${action}/` : "");
   const resourcePath = (uuid: string, action = "") =>
@@ -199,7 +162,21 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
 
     /** Orders of an offering in the given states, every page. */
     listOrders(offeringUuid: string, states: readonly OrderState[]): Promise<Checked<Order>> {
-      return listAll(
+      return readAll(
+        http,
+        "/marketplace-orders/",
+        Order,
+        { offering_uuid: offeringUuid, state: states },
+        "list orders",
+      );
+    },
+
+    orderPages(
+      offeringUuid: string,
+      states: readonly OrderState[],
+    ): AsyncGenerator<Checked<Order>, void, number | undefined> {
+      return readPages(
+        http,
         "/marketplace-orders/",
         Order,
         { offering_uuid: offeringUuid, state: states },
@@ -247,7 +224,8 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
       states: readonly ResourceState[],
       filter: { backendId?: string } = {},
     ): Promise<Checked<Resource>> {
-      return listAll(
+      return readAll(
+        http,
         "/marketplace-provider-resources/",
         Resource,
         {
@@ -320,7 +298,8 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
 
     /** Usages recorded for a resource in one billing period (`YYYY-MM-01`). */
     listUsages(resourceUuid: string, billingPeriod: string): Promise<Checked<ComponentUsage>> {
-      return listAll(
+      return readAll(
+        http,
         "/marketplace-component-usages/",
         ComponentUsage,
         { resource_uuid: resourceUuid, billing_period: billingPeriod },
@@ -439,14 +418,6 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
       return identity.uuid;
     },
   };
-}
-
-function rejectedItem(raw: unknown, issues: readonly z.core.$ZodIssue[]): Rejected {
-  const uuid =
-    raw !== null && typeof raw === "object" && "uuid" in raw && typeof raw.uuid === "string"
-      ? raw.uuid
-      : undefined;
-  return { ...(uuid === undefined ? {} : { uuid }), problem: describeIssues(issues) };
 }
 
 /** A Waldur uuid (hex, with or without dashes) as a path segment, or a refusal. */
