@@ -152,6 +152,7 @@ export class RancherBackend implements Backend {
   /** Keycloak group ids Berth has seen: the parent (under {@link PARENT_KEY}) and children. */
   readonly #kcIds = new Map<string, string>();
   readonly #kcFlights = new SingleFlight<string>();
+  readonly #teamFlights = new SingleFlight<string[]>();
 
   constructor(options: RancherBackendOptions) {
     this.#ctx = options.context;
@@ -237,7 +238,11 @@ export class RancherBackend implements Backend {
       try {
         const childId = await this.#ensureGroups(resource);
         if (team) {
-          const unknown = await this.#addTeam(resource, childId, team);
+          // orders of one Waldur project side by side: one read and one add per member
+          const unknown = await this.#teamFlights.run(
+            `${childId}\u0000${team.join("\u0000")}`,
+            () => this.#addTeam(resource, childId, team),
+          );
           if (unknown.length > 0) {
             this.#ctx.log.info(
               `Keycloak group ${childGroup(resource, this.naming)}: ${
