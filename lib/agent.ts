@@ -3,6 +3,7 @@
  * three processors as loop specs. Nothing here reaches the outside world by itself: fetch, the
  * clock, the store and the logger come in.
  */
+import { ResourceActivity } from "./activity.ts";
 import type { Backend, BackendPlugin } from "./backend.ts";
 import { Breakers } from "./breaker.ts";
 import type { Clock } from "./clock.ts";
@@ -165,6 +166,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       exposeErrorDetails: deps.config.exposeErrorDetails,
       timezone: deps.config.timezone,
       ordersIntervalMs: deps.config.intervals.orders,
+      activity: new ResourceActivity(),
     };
     return { config: offering, waldur, backend, context };
   });

@@ -5,7 +5,7 @@
  * an empty team.
  */
 import type { MemberSync } from "./backend.ts";
-import { customerMessage, errorMessage, isTransient } from "./errors.ts";
+import { customerMessage, errorMessage, HttpError, isTransient } from "./errors.ts";
 import { forEachLimit } from "./pool.ts";
 import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
@@ -38,7 +38,12 @@ export async function syncMembership(
   const failures = rejected.map((r) =>
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
-  const resources = items.filter((r) => r.backend_id !== "");
+  // A resource an order acts on now is the order's: this pass leaves it alone, and writes the
+  // state of the others only if no order started or ended on them since they were read.
+  const resources = items.filter((r) => r.backend_id !== "" && !ctx.activity.busy(r.uuid));
+  const readAt = new Map(resources.map((r) => [r.uuid, ctx.activity.generation(r.uuid)]));
+  const stale = (uuid: string) =>
+    ctx.activity.busy(uuid) || ctx.activity.generation(uuid) !== readAt.get(uuid);
 
   // One team read per Waldur project: the team is the project's, not the resource's.
   const byProject = new Map<string, Resource[]>();
@@ -79,12 +84,23 @@ export async function syncMembership(
 
   const outcomes = signal?.aborted ? new Map() : await ctx.backend.reconcile(work);
   let changes = 0;
+  let skipped = 0;
   for (const [uuid, outcome] of outcomes) {
     const r = byUuid.get(uuid);
     if (!r) continue;
+    if (stale(uuid)) {
+      // an order acted on it while this pass read it: what was read is no longer true
+      skipped++;
+      continue;
+    }
     if (outcome.ok) {
       changes += outcome.changes;
       if (r.state === "Erred") await markResource(ctx, r, "ok", "", failures);
+      continue;
+    }
+    if (!isTransient(outcome.error) && !(await stillLive(ctx, r))) {
+      // terminated (or terminating) since it was listed: its project is gone for a reason
+      skipped++;
       continue;
     }
     const message = ctx.redact(errorMessage(outcome.error));
@@ -99,7 +115,22 @@ export async function syncMembership(
     projects: byProject.size,
     synced: outcomes.size,
     changes,
+    skipped,
   });
+}
+
+/**
+ * True when Waldur still has the resource as it was listed (OK or Erred): one read, made only
+ * before an error is written, so a resource terminated by then is not marked erred.
+ */
+async function stillLive(ctx: ProcessorContext, r: Resource): Promise<boolean> {
+  try {
+    const now = await ctx.waldur.getResource(r.uuid);
+    return now.state === "OK" || now.state === "Erred";
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) return false;
+    return true; // not known to be gone: the error stands
+  }
 }
 
 async function markResource(

@@ -71,7 +71,21 @@ export async function processOrders(
   return passResult(failures, stats);
 }
 
+/** Handles one order with its resource marked busy, so the other loops leave it alone. */
 async function handle(ctx: ProcessorContext, order: Order): Promise<"done" | "erred" | "deferred"> {
+  const resource = order.marketplace_resource_uuid || order.resource_uuid || "";
+  ctx.activity.begin(resource);
+  try {
+    return await handleOrder(ctx, order);
+  } finally {
+    ctx.activity.end(resource);
+  }
+}
+
+async function handleOrder(
+  ctx: ProcessorContext,
+  order: Order,
+): Promise<"done" | "erred" | "deferred"> {
   let executing = order.state === "executing";
   try {
     if (order.state === "pending-provider") {

@@ -1,4 +1,5 @@
 /** What the three processors share: their dependencies and the result of one pass. */
+import type { ResourceActivity } from "./activity.ts";
 import type { Backend } from "./backend.ts";
 import type { Clock } from "./clock.ts";
 import type { OfferingConfig } from "./config.ts";
@@ -22,6 +23,8 @@ export interface ProcessorContext {
   timezone: string;
   /** Interval of the orders loop: the shortest per-order retry delay. */
   ordersIntervalMs: number;
+  /** Which resources an order acts on now (shared by the offering's three loops). */
+  activity: ResourceActivity;
 }
 
 /** How a pass went: ok, partial (some items failed) or failed (nothing could be done). */

@@ -45,8 +45,12 @@ export async function reportUsage(
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
   const specs: ResourceSpec[] = [];
+  // A resource an order acts on now is left for the next pass; one an order started or ended on
+  // while it was read has no usage worth a failure.
+  const readAt = new Map<string, number>();
   for (const r of items) {
-    if (r.backend_id === "") continue;
+    if (r.backend_id === "" || ctx.activity.busy(r.uuid)) continue;
+    readAt.set(r.uuid, ctx.activity.generation(r.uuid));
     try {
       specs.push(toSpec(r, {}));
     } catch (error) {
@@ -60,6 +64,11 @@ export async function reportUsage(
   // Reports go out side by side, like orders and memberships (`concurrency`).
   await forEachLimit(specs, ctx.offering.concurrency, async (spec) => {
     const result = results.get(spec.uuid);
+    if (
+      ctx.activity.busy(spec.uuid) || ctx.activity.generation(spec.uuid) !== readAt.get(spec.uuid)
+    ) {
+      return;
+    }
     if (!result || !result.ok) {
       stats.failed++;
       failures.push(

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
+import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
 import { makeRancherSite, orderProject } from "./support/rancher.ts";
@@ -87,4 +88,66 @@ Deno.test("ten Rancher Creates of one Waldur project side by side: one token, on
     1,
     `ann added once:\n${sent.join("\n")}`,
   );
+});
+
+/** Holds the first request `match` picks until `release` is called; `held` resolves when it arrives. */
+function gate(match: (request: Request) => boolean) {
+  let release = () => {};
+  let arrived = () => {};
+  const held = new Promise<void>((r) => arrived = r);
+  const open = new Promise<void>((r) => release = r);
+  let used = false;
+  return {
+    held,
+    release: () => release(),
+    wrap: (next: (request: Request) => Promise<Response>) => async (request: Request) => {
+      if (!used && match(request)) {
+        used = true;
+        arrived();
+        await open;
+      }
+      return await next(request);
+    },
+  };
+}
+
+Deno.test("a Terminate while a membership pass reads the project: Terminated, never Erred", async () => {
+  using site = makeHarborSite();
+  const { resource } = order(site, "doomed");
+  await processOrders(site.offering.context);
+  const members = gate((r) => /\/projects\/\d+\/members$/.test(new URL(r.url).pathname));
+  site.intercept = (request, next) => members.wrap(next)(request);
+  const membership = syncMembership(site.offering.context);
+  await members.held; // the pass has listed the resource and is reading its project
+  const terminate = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context); // deletes the project under the pass
+  assert.equal(site.waldur.order(terminate).state, "done");
+  assert.equal(site.harbor.project("waldur-doomed"), undefined);
+  members.release();
+  const result = await membership;
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(site.waldur.resource(resource).state, "Terminated");
+  assert.ok(
+    !site.waldur.writes().some((w) =>
+      w.path.includes(resource) && w.path.endsWith("/set_as_erred/")
+    ),
+    site.waldur.writes().map((w) => w.path).join("\n"),
+  );
+});
+
+Deno.test("a resource terminated outside this agent while a pass reads it is not marked erred", async () => {
+  using site = makeHarborSite();
+  const { resource } = order(site, "gone");
+  await processOrders(site.offering.context);
+  const members = gate((r) => /\/projects\/\d+\/members$/.test(new URL(r.url).pathname));
+  site.intercept = (request, next) => members.wrap(next)(request);
+  const membership = syncMembership(site.offering.context);
+  await members.held;
+  // another hand: the project goes and Waldur has the resource terminated
+  site.harbor.projects.delete(site.harbor.project("waldur-gone")?.id ?? 0);
+  site.waldur.resource(resource).state = "Terminated";
+  members.release();
+  const result = await membership;
+  assert.equal(result.outcome, "ok", result.error);
+  assert.ok(!site.waldur.writes().some((w) => w.path.endsWith("/set_as_erred/")));
 });
