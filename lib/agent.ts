@@ -84,8 +84,14 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   }
   const onExchange = (e: Exchange) => deps.status.httpExchange(e.system, e.method, e.status);
   // one breaker per upstream server, shared by every offering that talks to it
+  // A probe at least every half of the shortest loop interval: the first pass after a server is
+  // back finds its circuit ready for a probe, so the work is done within one interval.
+  const shortest = Math.min(...Object.values(deps.config.intervals));
+  const maxOpenMs = Math.max(1_000, Math.min(60_000, Math.floor(shortest / 2)));
   const breakers = new Breakers({
     clock: deps.clock,
+    maxOpenMs,
+    openMs: Math.min(5_000, maxOpenMs),
     onChange: (b) => {
       deps.status.breaker(b);
       const where = `${b.system} ${b.target}`;

@@ -4,11 +4,13 @@
  * server, until `openMs` has passed; then one probe goes through (half-open). A good answer
  * closes it; a failed probe opens it again for twice as long, up to `maxOpenMs`. So an outage
  * costs a handful of requests instead of a storm of retries, and the agent notices the server's
- * return within one open period. The breakers wrap the `fetch` every client is given, so
+ * return within one open period. A Retry-After (429, 503) opens it at once for exactly as long
+ * as the server asked. `maxOpenMs` is kept under the loops' interval, so the first pass after a
+ * server is back does the work. The breakers wrap the `fetch` every client is given, so
  * Waldur, Harbor, Rancher and Keycloak are all covered, and report to the status record.
  */
 import type { Clock } from "./clock.ts";
-import type { Fetch } from "./http.ts";
+import { type Fetch, parseRetryAfter } from "./http.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -43,11 +45,19 @@ export interface BreakerOptions {
 export class CircuitOpenError extends TypeError {
   constructor(readonly status: BreakerStatus, now: number) {
     super(
-      `circuit open after ${status.failures} failures in a row (${status.lastError}); ` +
-        `next try in ${Math.max(0, Math.round(((status.retryAt ?? now) - now) / 1000))} s`,
+      `circuit open after ${status.failures} ${
+        status.failures === 1 ? "failure" : "failures"
+      } (${status.lastError}); next probe in ${
+        seconds(Math.max(0, (status.retryAt ?? now) - now))
+      }`,
     );
     this.name = "CircuitOpenError";
   }
+}
+
+/** Milliseconds as whole seconds, `10 s`. */
+function seconds(ms: number): string {
+  return `${Math.ceil(ms / 1000)} s`;
 }
 
 class Breaker {
@@ -99,19 +109,26 @@ class Breaker {
     }
   }
 
-  failed(reason: string): void {
+  /**
+   * A transient failure. `retryAfterMs` is the server's own word (Retry-After on a 429 or 503):
+   * the circuit opens at once for exactly that long, whatever the count. Otherwise it opens at
+   * the threshold, for `openMs` doubling per failed probe up to `maxOpenMs`.
+   */
+  failed(reason: string, retryAfterMs?: number): void {
     const s = this.status;
     s.failures++;
     s.lastError = reason;
     const probeFailed = s.state === "half-open";
     this.#probing = false;
-    if (probeFailed || s.failures >= this.options.threshold) {
-      if (probeFailed) this.#openFor = Math.min(this.options.maxOpenMs, this.#openFor * 2);
-      s.retryAt = this.options.clock.now() + this.#openFor;
-      this.#retryAt = this.options.clock.monotonic() + this.#openFor;
-      if (s.state !== "open") s.opens++;
-      this.#set("open");
+    if (retryAfterMs === undefined && !probeFailed && s.failures < this.options.threshold) return;
+    if (probeFailed && retryAfterMs === undefined) {
+      this.#openFor = Math.min(this.options.maxOpenMs, this.#openFor * 2);
     }
+    const wait = retryAfterMs ?? this.#openFor;
+    s.retryAt = this.options.clock.now() + wait;
+    this.#retryAt = this.options.clock.monotonic() + wait;
+    if (s.state !== "open") s.opens++;
+    this.#set("open");
   }
 
   #set(state: BreakerState): void {
@@ -160,7 +177,14 @@ export class Breakers {
         throw error;
       }
       if (response.status >= 500 || response.status === 429) {
-        breaker.failed(`HTTP ${response.status}`);
+        const after = parseRetryAfter(
+          response.headers.get("retry-after"),
+          this.#options.clock.now(),
+        );
+        breaker.failed(
+          `HTTP ${response.status}${after === undefined ? "" : `, retry after ${seconds(after)}`}`,
+          after,
+        );
       } else breaker.succeeded();
       return response;
     };

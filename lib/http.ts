@@ -245,9 +245,7 @@ export function createHttp(options: HttpOptions): Http {
         if (cause instanceof ResponseTooLarge) {
           throw tooLarge(options.system, { what, method, path, status: 0 }, cause);
         }
-        const reason = cause instanceof DOMException && cause.name === "TimeoutError"
-          ? `no answer within ${timeoutMs} ms`
-          : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
+        const reason = noAnswer(cause, url, timeoutMs);
         throw new HttpError(`${options.system}: cannot ${what}: ${reason}`, {
           system: options.system,
           method,
@@ -297,7 +295,9 @@ export function createHttp(options: HttpOptions): Http {
         options.clock.now(),
       );
       throw new HttpError(
-        `${options.system}: cannot ${what}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ""}`,
+        `${options.system}: cannot ${what}: ${
+          statusWords(options.system, response.status, retryAfterMs)
+        }${excerpt ? ` ${excerpt}` : ""}`,
         {
           system: options.system,
           method,
@@ -351,12 +351,48 @@ export function createHttp(options: HttpOptions): Http {
         const after = error instanceof HttpError ? error.retryAfterMs : undefined;
         if (after !== undefined && after > MAX_INLINE_RETRY_AFTER_MS) throw error;
         const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        await options.clock.sleep(Math.max(after ?? 0, random() * backoff));
+        // the server's Retry-After is the wait, not a floor under a longer backoff
+        await options.clock.sleep(after ?? random() * backoff);
       }
     }
   }
 
   return { system: options.system, baseUrl: options.baseUrl, request };
+}
+
+const NAMES: Record<System, string> = {
+  waldur: "Waldur",
+  harbor: "Harbor",
+  rancher: "Rancher",
+  kubernetes: "Kubernetes",
+  keycloak: "Keycloak",
+  backend: "the backend",
+  config: "the configuration",
+  store: "the state file",
+};
+
+/** An HTTP status in words: `rate limited by Waldur (HTTP 429, retry after 10 s)`. */
+function statusWords(system: System, status: number, retryAfterMs: number | undefined): string {
+  const after = retryAfterMs === undefined
+    ? ""
+    : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
+  if (status === 429) return `rate limited by ${NAMES[system]} (HTTP 429${after})`;
+  if (status === 502 || status === 503 || status === 504) {
+    return `${NAMES[system]} unavailable (HTTP ${status}${after})`;
+  }
+  return `HTTP ${status}`;
+}
+
+/** Why no answer came: a timeout, an open circuit, a refused connection (naming where). */
+function noAnswer(cause: unknown, url: string, timeoutMs: number): string {
+  if (cause instanceof DOMException && cause.name === "TimeoutError") {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof Error && cause.name === "CircuitOpenError") return message;
+  const origin = URL.canParse(url) ? new URL(url).origin : url;
+  if (/connection refused|ECONNREFUSED/i.test(message)) return `connection refused: ${origin}`;
+  return `connection failed: ${origin} (${message})`;
 }
 
 function tooLarge(

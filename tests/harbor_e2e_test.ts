@@ -267,7 +267,7 @@ Deno.test("Harbor unreachable: the order waits and is retried, never erred", asy
       : next(request);
   await processOrders(site.offering.context);
   assert.equal(site.waldur.order(o).state, "executing");
-  assert.match(site.store.order(o)?.lastError ?? "", /connection failed/);
+  assert.match(site.store.order(o)?.lastError ?? "", /connection refused: http:\/\/harbor\.test/);
   site.intercept = (request, next) => next(request);
   site.clock.advance(10 * 60_000);
   await processOrders(site.offering.context);

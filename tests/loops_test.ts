@@ -151,3 +151,93 @@ Deno.test("a resource terminated outside this agent while a pass reads it is not
   assert.equal(result.outcome, "ok", result.error);
   assert.ok(!site.waldur.writes().some((w) => w.path.endsWith("/set_as_erred/")));
 });
+
+Deno.test("the retry layer waits the server's Retry-After, not a longer backoff", async () => {
+  const { createHttp } = await import("../lib/http.ts");
+  const clock = new ManualClock();
+  const answers = [
+    () => new Response("busy", { status: 503, headers: { "retry-after": "0" } }),
+    () => new Response("busy", { status: 503, headers: { "retry-after": "1" } }),
+    () => Response.json({}),
+  ];
+  const http = createHttp({
+    system: "harbor",
+    baseUrl: "http://h",
+    fetch: () => Promise.resolve((answers.shift() ?? (() => Response.json({})))()),
+    clock,
+    random: () => 1, // a backoff would be 250 ms, then 500 ms
+  });
+  await http.request("GET", "/x");
+  assert.deepEqual(clock.slept, [1_000], "0 s, then 1 s: what the server asked");
+});
+
+Deno.test("a 429 with Retry-After opens the circuit for exactly that long; errors say what happened", async () => {
+  const { Breakers } = await import("../lib/breaker.ts");
+  const { createHttp } = await import("../lib/http.ts");
+  const clock = new ManualClock({ autoAdvance: false });
+  let calls = 0;
+  const breakers = new Breakers({ clock });
+  const fetch = breakers.wrap(() => {
+    calls++;
+    return Promise.resolve(
+      calls === 1
+        ? new Response("slow down", { status: 429, headers: { "retry-after": "10" } })
+        : Response.json({}),
+    );
+  });
+  const http = createHttp({
+    system: "waldur",
+    baseUrl: "http://w",
+    fetch,
+    clock,
+    retry: { attempts: 1 },
+  });
+  await assert.rejects(
+    http.request("GET", "/x"),
+    /waldur: cannot GET \/x: rate limited by Waldur \(HTTP 429, retry after 10 s\) slow down/,
+  );
+  clock.advance(9_000);
+  await assert.rejects(
+    http.request("GET", "/x"),
+    /circuit open after 1 failure \(HTTP 429, retry after 10 s\); next probe in 1 s/,
+  );
+  assert.equal(calls, 1, "the server is not asked before its Retry-After");
+  clock.advance(1_000);
+  await http.request("GET", "/x");
+  assert.equal(calls, 2);
+  const status = breakers.all()[0];
+  assert.equal(status?.state, "closed");
+});
+
+Deno.test("after an outage the order is done at the first orders pass once the server is back", async () => {
+  // orders every 20 s; Harbor answers 503 for two to five minutes
+  for (const outage of [130_000, 170_000, 230_000, 290_000]) {
+    using site = makeHarborSite("", {}, { yamlExtra: "intervals: {orders: 20s}" });
+    const { order: uuid } = order(site, "patient");
+    const outageEnds = site.clock.now() + outage;
+    site.intercept = (request, next) => {
+      if (new URL(request.url).hostname !== "harbor.test") return next(request);
+      site.clock.advance(1_500); // a slow answer: a failure lands after its pass began
+      return site.clock.now() < outageEnds
+        ? Promise.resolve(new Response("down", { status: 503 }))
+        : next(request);
+    };
+    let passAt = site.clock.now();
+    while (passAt < outageEnds + 120_000) {
+      await processOrders(site.offering.context);
+      if (site.waldur.order(uuid).state === "done") break;
+      passAt += 20_000;
+      const wait = passAt - site.clock.now();
+      if (wait > 0) site.clock.advance(wait);
+    }
+    assert.equal(site.waldur.order(uuid).state, "done");
+    const late = site.clock.now() - outageEnds;
+    assert.ok(
+      late <= 20_000,
+      `${outage / 1000} s outage: done ${
+        late / 1000
+      } s after Harbor came back (one interval is 20 s)`,
+    );
+    assert.equal(site.waldur.order(uuid).error_message, "", "never erred");
+  }
+});
