@@ -14,7 +14,7 @@ import type { Logger, Redactor } from "./log.ts";
 import type { LoopSpec } from "./loop.ts";
 import { syncMembership } from "./membership.ts";
 import { processOrders } from "./orders.ts";
-import { type ProcessorContext, writeAudit } from "./processor.ts";
+import { type ProcessorContext, publishRefusals, writeAudit } from "./processor.ts";
 import type { StatusRecord } from "./status.ts";
 import type { Store } from "./store.ts";
 import { reportUsage } from "./usage.ts";
@@ -174,6 +174,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       ordersIntervalMs: deps.config.intervals.orders,
       activity: new ResourceActivity(),
     };
+    publishRefusals(deps, offering.name);
     return { config: offering, waldur, backend, context };
   });
 }

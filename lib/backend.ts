@@ -88,6 +88,12 @@ export interface Backend {
    * (policy, non-empty) is thrown as a terminal error.
    */
   remove(resource: ResourceSpec): Promise<"deleted" | "absent">;
+  /**
+   * What still keeps a refused termination from happening (images, volume claims), or null when
+   * nothing does any more (or the object is gone). Only read for resources whose Terminate was
+   * refused; without it a refusal stands until a new order of the resource is done.
+   */
+  removalBlocker?(resource: ResourceSpec): Promise<string | null>;
   /** The membership pass: repairs drift and syncs members of every resource at once. */
   reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>>;
   /** Usage of every resource, read with list calls where the system allows. */

@@ -7,7 +7,13 @@
 import type { MemberSync } from "./backend.ts";
 import { customerMessage, errorMessage, HttpError, isTransient } from "./errors.ts";
 import { forEachLimit } from "./pool.ts";
-import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
+import {
+  type PassResult,
+  passResult,
+  type ProcessorContext,
+  publishRefusals,
+  recordAudit,
+} from "./processor.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
 import type { ProjectUser, Resource } from "./waldur/schemas.ts";
 
@@ -85,6 +91,7 @@ export async function syncMembership(
   const outcomes = signal?.aborted ? new Map() : await ctx.backend.reconcile(work);
   let changes = 0;
   let skipped = 0;
+  const refused = new Set(ctx.store.refusals(ctx.offering.name).map((r) => r.resourceUuid));
   for (const [uuid, outcome] of outcomes) {
     const r = byUuid.get(uuid);
     if (!r) continue;
@@ -95,6 +102,17 @@ export async function syncMembership(
     }
     if (outcome.ok) {
       changes += outcome.changes;
+      if (refused.has(uuid)) {
+        // a refused termination stays shown (and the resource is not set OK over it) while what
+        // blocked it is still there
+        const spec = work.find((w) => w.resource.uuid === uuid)?.resource;
+        const blocker = spec && ctx.backend.removalBlocker
+          ? await ctx.backend.removalBlocker(spec).catch(() => "unknown")
+          : "unknown";
+        if (blocker !== null) continue;
+        ctx.store.clearRefusal(ctx.offering.name, uuid);
+        publishRefusals(ctx, ctx.offering.name);
+      }
       if (r.state === "Erred") await markResource(ctx, r, "ok", "", failures);
       continue;
     }

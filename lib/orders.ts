@@ -16,7 +16,13 @@ import {
 } from "./errors.ts";
 import { teamUsernames } from "./membership.ts";
 import { forEachLimit } from "./pool.ts";
-import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
+import {
+  type PassResult,
+  passResult,
+  type ProcessorContext,
+  publishRefusals,
+  recordAudit,
+} from "./processor.ts";
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
 import type { Order } from "./waldur/schemas.ts";
 
@@ -71,9 +77,14 @@ export async function processOrders(
   return passResult(failures, stats);
 }
 
+/** The uuid of the resource an order is about ("" when it names none). */
+function resourceOf(order: Order): string {
+  return order.marketplace_resource_uuid || order.resource_uuid || "";
+}
+
 /** Handles one order with its resource marked busy, so the other loops leave it alone. */
 async function handle(ctx: ProcessorContext, order: Order): Promise<"done" | "erred" | "deferred"> {
-  const resource = order.marketplace_resource_uuid || order.resource_uuid || "";
+  const resource = resourceOf(order);
   ctx.activity.begin(resource);
   try {
     return await handleOrder(ctx, order);
@@ -119,6 +130,11 @@ async function handleOrder(
       detail: order.resource_name,
     });
     journal(ctx, order, "done", "");
+    // a new order of the resource went through: an earlier refusal is history
+    if (ctx.store.refusals(ctx.offering.name).some((r) => r.resourceUuid === resourceOf(order))) {
+      ctx.store.clearRefusal(ctx.offering.name, resourceOf(order));
+      publishRefusals(ctx, ctx.offering.name);
+    }
     ctx.status.orderFinished(order.uuid, order.type, "done");
     return "done";
   } catch (error) {
@@ -155,6 +171,18 @@ async function handleOrder(
     });
     ctx.log.error(`order ${order.uuid} (${order.type} ${order.resource_name}) erred: ${message}`);
     journal(ctx, order, "erred", message);
+    if (order.type === "Terminate") {
+      // kept visible (page, API) until a new order of the resource is done or the cause is gone
+      ctx.store.saveRefusal({
+        offering: ctx.offering.name,
+        resourceUuid: resourceOf(order),
+        resourceName: order.resource_name,
+        orderUuid: order.uuid,
+        message,
+        at: ctx.clock.now(),
+      });
+      publishRefusals(ctx, ctx.offering.name);
+    }
     ctx.status.orderFinished(order.uuid, order.type, "erred");
     return "erred";
   }

@@ -82,3 +82,21 @@ export function passResult(failures: string[], stats: Record<string, number>): P
     stats,
   };
 }
+
+/** Shows the offering's refused terminations (from the state file) on the page and the API. */
+export function publishRefusals(
+  sink: { store: Store; status: StatusRecord },
+  offering: string,
+): void {
+  sink.status.refused(
+    offering,
+    sink.store.refusals(offering).map((r) => ({
+      offering: r.offering,
+      resource: r.resourceUuid,
+      resourceName: r.resourceName,
+      order: r.orderUuid,
+      message: r.message,
+      at: r.at,
+    })),
+  );
+}

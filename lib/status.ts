@@ -49,6 +49,17 @@ export const AuditEventSchema = z.object({
   detail: z.string().optional(),
 });
 
+/** A refused termination: shown until a new order of the resource is done or the cause is gone. */
+export const RefusalStatus = z.object({
+  offering: z.string(),
+  resource: z.string(),
+  resourceName: z.string(),
+  order: z.string(),
+  message: z.string(),
+  at: z.number(),
+});
+export type RefusalStatus = z.infer<typeof RefusalStatus>;
+
 export const ErrorEvent = z.object({
   at: z.number(),
   offering: z.string(),
@@ -94,6 +105,8 @@ export const StatusModel = z.object({
   orders: z.array(OrderStatus),
   events: z.array(AuditEventSchema),
   errors: z.array(ErrorEvent),
+  /** Terminations refused (images or volume claims left), with what to do. */
+  refusals: z.array(RefusalStatus),
   /** Circuit breakers of the upstream servers that have been called. */
   breakers: z.array(BreakerStatusSchema),
   backends: z.array(z.object({
@@ -173,6 +186,7 @@ export class StatusRecord {
   #orders = new Map<string, OrderStatus>();
   #events: AuditEvent[] = [];
   #errors: ErrorEvent[] = [];
+  #refusals = new Map<string, RefusalStatus[]>();
   /** Per offering, the backend's view: a source read when the model is, cached until the next publish. */
   #backends = new Map<
     string,
@@ -302,6 +316,11 @@ export class StatusRecord {
     if (this.#events.length > KEEP_EVENTS) this.#events.length = KEEP_EVENTS;
   }
 
+  /** The refused terminations of an offering, as the state file has them now. */
+  refused(offering: string, refusals: readonly RefusalStatus[]): void {
+    this.#refusals.set(offering, refusals.map((r) => redactStrings(r, this.#redact)));
+  }
+
   orderPending(order: OrderStatus): void {
     this.#orders.set(order.uuid, redactStrings(order, this.#redact));
   }
@@ -393,6 +412,7 @@ export class StatusRecord {
       orders: [...this.#orders.values()],
       events: [...this.#events],
       errors: [...this.#errors],
+      refusals: [...this.#refusals.values()].flat().sort((a, b) => a.at - b.at),
       breakers: [...this.#breakers.values()].map((b) => ({ ...b })),
       backends: [...this.#backends.keys()].map((name) => this.#backend(name)).map((b) => ({
         offering: b.offering,

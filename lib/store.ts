@@ -68,7 +68,23 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE owned (
      offering TEXT NOT NULL, resource_uuid TEXT NOT NULL, backend_id TEXT NOT NULL,
      recorded_at INTEGER NOT NULL, PRIMARY KEY (offering, resource_uuid));`,
+  // Terminations refused (a project still holding images or claims), kept visible until a new
+  // order of the resource is done or what blocked it is gone
+  `CREATE TABLE refusals (
+     offering TEXT NOT NULL, resource_uuid TEXT NOT NULL, resource_name TEXT NOT NULL,
+     order_uuid TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (offering, resource_uuid));`,
 ];
+
+/** A refused termination, as the state file keeps it. */
+export interface Refusal {
+  offering: string;
+  resourceUuid: string;
+  resourceName: string;
+  orderUuid: string;
+  message: string;
+  at: number;
+}
 
 /** How many rows of each history table are kept. */
 const KEEP_ROWS = 50_000;
@@ -307,6 +323,46 @@ export class Store implements Disposable {
   /** Forgets a resource's record (its backend object is gone). */
   forgetOwned(offering: string, resourceUuid: string): void {
     this.#run("DELETE FROM owned WHERE offering = ? AND resource_uuid = ?", offering, resourceUuid);
+  }
+
+  /** Records (or replaces) a resource's refused termination. */
+  saveRefusal(refusal: Refusal): void {
+    this.#run(
+      `INSERT INTO refusals (offering, resource_uuid, resource_name, order_uuid, message, at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (offering, resource_uuid) DO UPDATE SET resource_name = excluded.resource_name,
+         order_uuid = excluded.order_uuid, message = excluded.message, at = excluded.at`,
+      refusal.offering,
+      refusal.resourceUuid,
+      refusal.resourceName,
+      refusal.orderUuid,
+      refusal.message,
+      refusal.at,
+    );
+  }
+
+  /** The refused terminations of an offering (all offerings without one), oldest first. */
+  refusals(offering?: string): Refusal[] {
+    const rows = offering === undefined
+      ? this.#prepare("SELECT * FROM refusals ORDER BY at").all()
+      : this.#prepare("SELECT * FROM refusals WHERE offering = ? ORDER BY at").all(offering);
+    return rows.map((r) => ({
+      offering: String(r.offering),
+      resourceUuid: String(r.resource_uuid),
+      resourceName: String(r.resource_name),
+      orderUuid: String(r.order_uuid),
+      message: String(r.message),
+      at: Number(r.at),
+    }));
+  }
+
+  /** Forgets a resource's refused termination. */
+  clearRefusal(offering: string, resourceUuid: string): void {
+    this.#run(
+      "DELETE FROM refusals WHERE offering = ? AND resource_uuid = ?",
+      offering,
+      resourceUuid,
+    );
   }
 
   /** Closes the state file; closing again does nothing. */

@@ -71,6 +71,7 @@ export function StatusPage(
           <Header model={model} />
           <Loops model={model} />
           <Breakers model={model} />
+          <Refusals model={model} query={query} />
           {backendsOf(model, "harbor").map((b) => (
             <Harbor backend={b} query={query} tableKey={`h${offeringIndex(model, b)}`} />
           ))}
@@ -517,6 +518,40 @@ const Section: FC<{ id: string; title: string; empty: string; count: number; chi
     {count === 0 ? <p class="empty">{empty}</p> : <div class="scroll">{children}</div>}
   </section>
 );
+
+/** Refused terminations, near the top: they wait for someone to act. Absent when there is none. */
+const Refusals: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) => {
+  if (model.refusals.length === 0) return null;
+  const refusals = filtered(model.refusals, query.q);
+  return (
+    <Section
+      id="refusals"
+      title="Refused terminations"
+      empty="None matches the filter."
+      count={refusals.length}
+    >
+      <table>
+        <Head cols={["Offering", "Resource", "Refused", "Why, and what to do"]} />
+        <tbody>
+          {refusals.map((r, i) => (
+            <tr class="attention">
+              <td>{r.offering}</td>
+              <td>
+                {r.resourceName} <small class="uuid">{r.resource}</small>
+              </td>
+              <td>
+                <Ago at={r.at} now={model.now} />
+              </td>
+              <td>
+                <Expandable id={`refusal-${i}`} text={r.message} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+};
 
 const Orders: FC<{ model: StatusModel; query: PageQuery }> = ({ model, query }) => {
   const orders = filtered(model.orders, query.q);

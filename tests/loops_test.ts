@@ -241,3 +241,55 @@ Deno.test("after an outage the order is done at the first orders pass once the s
     assert.equal(site.waldur.order(uuid).error_message, "", "never erred");
   }
 });
+
+Deno.test("a refused Terminate stays visible until what blocked it is gone; no pass sets the resource OK over it", async () => {
+  using site = makeHarborSite();
+  const { resource } = order(site, "keepsake");
+  await processOrders(site.offering.context);
+  site.harbor.push("waldur-keepsake", "waldur-keepsake/app", 1024 ** 3);
+  const terminate = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(terminate).state, "erred");
+  const refusal = () => site.status.snapshot().refusals.find((r) => r.resource === resource);
+  assert.match(
+    refusal()?.message ?? "",
+    /still holds 1 repository .*Delete its images, or set termination: purge/,
+  );
+  // Waldur puts a resource back to OK when its Terminate errs; some versions leave it Erred:
+  // either way, no pass writes over the refusal while the images are there
+  site.waldur.resource(resource).state = "Erred";
+  const writes = () =>
+    site.waldur.writes().filter((w) => w.path.includes(resource)).map((w) =>
+      w.path.split("/").at(-2)
+    );
+  const before = writes().length;
+  await syncMembership(site.offering.context);
+  await syncMembership(site.offering.context);
+  assert.deepEqual(writes().slice(before), [], "neither set_as_ok nor set_as_erred");
+  assert.ok(refusal(), "still shown");
+  const { createApp } = await import("../routes/app.tsx");
+  const page = await (await createApp({ status: site.status }).request("/")).text();
+  assert.match(page, /Refused terminations/);
+  // the images are deleted: the next pass clears the refusal and the resource's error
+  const p = site.harbor.project("waldur-keepsake");
+  if (p) p.repositories.length = 0;
+  await syncMembership(site.offering.context);
+  assert.equal(refusal(), undefined);
+  assert.equal(site.waldur.resource(resource).state, "OK");
+  assert.deepEqual(writes().slice(before), ["set_as_ok"]);
+});
+
+Deno.test("a new order of the resource that goes through clears its refusal", async () => {
+  using site = makeHarborSite();
+  const { resource } = order(site, "second-try");
+  await processOrders(site.offering.context);
+  site.harbor.push("waldur-second-try", "waldur-second-try/app", 1024 ** 3);
+  site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.status.snapshot().refusals.length, 1);
+  assert.equal(site.store.refusals().length, 1, "kept in the state file across restarts");
+  site.waldur.orderUpdate(resource, { storage: 30 });
+  await processOrders(site.offering.context);
+  assert.deepEqual(site.status.snapshot().refusals, []);
+  assert.deepEqual(site.store.refusals(), []);
+});

@@ -281,6 +281,18 @@ export class HarborBackend implements Backend {
     return "deleted";
   }
 
+  async removalBlocker(resource: ResourceSpec): Promise<string | null> {
+    const target = harborTarget(resource, this.naming, this.#ctx.owned.get(resource.uuid));
+    if ("refusal" in target) return target.refusal;
+    const project = await this.client.projectByName(target.name);
+    const repos = project?.repo_count ?? 0;
+    return repos > 0 && this.#settings.termination === "refuse"
+      ? `Harbor project ${target.name} still holds ${repos} ${
+        repos === 1 ? "repository" : "repositories"
+      }`
+      : null;
+  }
+
   // ---- ownership ---------------------------------------------------------------------------
 
   /** The project this resource may act on ({@link harborTarget}); a refusal is terminal. */

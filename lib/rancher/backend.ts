@@ -301,28 +301,13 @@ export class RancherBackend implements Backend {
     const project = await this.#resolve(resource);
     let result: "deleted" | "absent" = "absent";
     if (project) {
-      const pName = project.id.split(":")[1] ?? "";
       if (this.#s.termination === "refuse") {
-        // Only the project's own namespaces are read: a cluster-wide list per Terminate is waste.
-        const claims = [];
-        for (const ns of await this.client.listNamespaces(this.#cluster, pName)) {
-          claims.push(...await this.client.listPvcs(this.#cluster, ns.metadata.name));
-        }
-        if (claims.length > 0) {
-          let bytes = 0;
-          for (const c of claims) {
-            try {
-              bytes += parseQuantity(c.spec.resources?.requests?.storage ?? "0");
-            } catch { /* counted, not sized */ }
-          }
+        const held = await this.#claimsHeld(project);
+        if (held) {
           throw terminal(
             "rancher",
-            `Rancher project ${project.name} still holds ${claims.length} persistent volume ${
-              claims.length === 1 ? "claim" : "claims"
-            } (${(bytes / GIB).toFixed(2)} GB) in ${
-              [...new Set(claims.map((c) => c.metadata.namespace))].join(", ")
-            }; ` +
-              "it was not deleted (termination: refuse). Delete the claims, or set termination: purge",
+            `${held}; it was not deleted (termination: refuse). Delete the claims, or set ` +
+              "termination: purge",
           );
         }
       }
@@ -344,6 +329,38 @@ export class RancherBackend implements Backend {
     }
     this.#publish();
     return result;
+  }
+
+  /** What the project's volume claims hold, in words, or null when it holds none. */
+  async #claimsHeld(project: Project): Promise<string | null> {
+    const pName = project.id.split(":")[1] ?? "";
+    // Only the project's own namespaces are read: a cluster-wide list per Terminate is waste.
+    const claims = [];
+    for (const ns of await this.client.listNamespaces(this.#cluster, pName)) {
+      claims.push(...await this.client.listPvcs(this.#cluster, ns.metadata.name));
+    }
+    if (claims.length === 0) return null;
+    let bytes = 0;
+    for (const c of claims) {
+      try {
+        bytes += parseQuantity(c.spec.resources?.requests?.storage ?? "0");
+      } catch { /* counted, not sized */ }
+    }
+    return `Rancher project ${project.name} still holds ${claims.length} persistent volume ${
+      claims.length === 1 ? "claim" : "claims"
+    } (${(bytes / GIB).toFixed(2)} GB) in ${
+      [...new Set(claims.map((c) => c.metadata.namespace))].join(", ")
+    }`;
+  }
+
+  async removalBlocker(resource: ResourceSpec): Promise<string | null> {
+    const id = resource.backendId;
+    if (!id.startsWith(`${this.#cluster}:`)) return `backend_id ${id} is not in ${this.#cluster}`;
+    const project = await this.client.project(id);
+    if (!project) return null;
+    const owned = projectOwnership(resource, project, this.naming);
+    if (owned.kind === "refused") return owned.why;
+    return this.#s.termination === "refuse" ? await this.#claimsHeld(project) : null;
   }
 
   /**
