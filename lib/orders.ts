@@ -24,7 +24,7 @@ import {
   recordAudit,
 } from "./processor.ts";
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
-import type { Order } from "./waldur/schemas.ts";
+import type { Order, Resource } from "./waldur/schemas.ts";
 
 /**
  * One pass over the offering's open orders, page by page: the due orders of each page are handled
@@ -43,6 +43,7 @@ export async function processOrders(
   const stats = { listed: 0, due: 0, done: 0, erred: 0, deferred: 0, pages: 0, held: 0 };
   const pages = ctx.waldur.orderPages(ctx.offering.offeringUuid, ["pending-provider", "executing"]);
   let finished = 0;
+  const teams: Teams = new Map();
   let complete = true;
   for (let next = await pages.next(); !next.done; next = await pages.next(finished)) {
     const { items, rejected } = next.value;
@@ -59,7 +60,7 @@ export async function processOrders(
     stats.due += due.length;
     finished = 0;
     await forEachLimit(due, ctx.offering.concurrency, async (order) => {
-      const outcome = await handle(ctx, order);
+      const outcome = await handle(ctx, order, teams);
       stats[outcome]++;
       if (outcome === "deferred") {
         failures.push(ctx.store.order(order.uuid)?.lastError ?? "deferred");
@@ -77,17 +78,36 @@ export async function processOrders(
   return passResult(failures, stats);
 }
 
+/** The teams read in one pass, by Waldur project: orders of one project share one read. */
+type Teams = Map<string, Promise<string[]>>;
+
+/** The usernames of a resource's Waldur project team, read once per project and pass. */
+function teamOf(ctx: ProcessorContext, resource: Resource, teams: Teams): Promise<string[]> {
+  let team = teams.get(resource.project_uuid);
+  if (!team) {
+    team = ctx.waldur.getTeam(resource.uuid).then(teamUsernames);
+    // a failed read is not kept: the next order of the project asks again
+    team.catch(() => teams.delete(resource.project_uuid));
+    teams.set(resource.project_uuid, team);
+  }
+  return team;
+}
+
 /** The uuid of the resource an order is about ("" when it names none). */
 function resourceOf(order: Order): string {
   return order.marketplace_resource_uuid || order.resource_uuid || "";
 }
 
 /** Handles one order with its resource marked busy, so the other loops leave it alone. */
-async function handle(ctx: ProcessorContext, order: Order): Promise<"done" | "erred" | "deferred"> {
+async function handle(
+  ctx: ProcessorContext,
+  order: Order,
+  teams: Teams,
+): Promise<"done" | "erred" | "deferred"> {
   const resource = resourceOf(order);
   ctx.activity.begin(resource);
   try {
-    return await handleOrder(ctx, order);
+    return await handleOrder(ctx, order, teams);
   } finally {
     ctx.activity.end(resource);
   }
@@ -96,6 +116,7 @@ async function handle(ctx: ProcessorContext, order: Order): Promise<"done" | "er
 async function handleOrder(
   ctx: ProcessorContext,
   order: Order,
+  teams: Teams,
 ): Promise<"done" | "erred" | "deferred"> {
   let executing = order.state === "executing";
   try {
@@ -112,7 +133,7 @@ async function handleOrder(
     switch (order.type) {
       case "Create":
       case "Restore":
-        await create(ctx, order);
+        await create(ctx, order, teams);
         break;
       case "Update":
         await update(ctx, order);
@@ -249,16 +270,14 @@ function resourceUuid(order: Order): string {
   return uuid;
 }
 
-async function create(ctx: ProcessorContext, order: Order): Promise<void> {
+async function create(ctx: ProcessorContext, order: Order, teams: Teams): Promise<void> {
   const resource = await ctx.waldur.getResource(resourceUuid(order));
   const limits = hasLimits(order.limits)
     ? parseLimits(order.limits, "order limits")
     : parseLimits(resource.limits, "resource limits");
   const spec = toSpec(resource, limits);
   // Access at Create: the team goes into its group now, not at the next membership pass.
-  const team = ctx.backend.needsTeam
-    ? teamUsernames(await ctx.waldur.getTeam(resource.uuid))
-    : undefined;
+  const team = ctx.backend.needsTeam ? await teamOf(ctx, resource, teams) : undefined;
   const result = await ctx.backend.ensure(spec, team);
   if (resource.backend_id !== result.backendId) {
     await ctx.waldur.setResourceBackendId(resource.uuid, result.backendId);

@@ -128,6 +128,9 @@ export type GroupRow = GroupState;
 
 const GIB = 1024 ** 3;
 
+/** What a Keycloak id looks like (a username that does not is never used as one). */
+const KEYCLOAK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
 /** The key of the cluster's parent group among remembered Keycloak ids. */
 const PARENT_KEY = "\u0000parent";
 
@@ -153,6 +156,8 @@ export class RancherBackend implements Backend {
   readonly #kcIds = new Map<string, string>();
   readonly #kcFlights = new SingleFlight<string>();
   readonly #teamFlights = new SingleFlight<string[]>();
+  /** Child groups this process made and nobody has filled yet. */
+  readonly #fresh = new Set<string>();
 
   constructor(options: RancherBackendOptions) {
     this.#ctx = options.context;
@@ -554,6 +559,7 @@ export class RancherBackend implements Backend {
       ...MANAGED_BY,
       [PROJECT_ATTRIBUTE]: [resource.projectUuid],
     });
+    this.#fresh.add(id);
     this.#audit("create group", `/${parentName}/${child}`, `realm ${this.#realm}`, "keycloak");
     return id;
   }
@@ -572,11 +578,27 @@ export class RancherBackend implements Backend {
     const group = childGroup(resource, this.naming);
     const path = `/${parentGroup(this.naming)}/${group}`;
     const byId = this.#s.keycloak_use_user_id;
-    const members = (await kc.members(childId)).map((m) => ({ id: m.id, username: m.username }));
+    // a group made a moment ago has no members: nothing to read
+    const fresh = this.#fresh.delete(childId);
+    const members = fresh
+      ? []
+      : (await kc.members(childId)).map((m) => ({ id: m.id, username: m.username }));
     const unknown: string[] = [];
     for (const u of team) {
       if (members.some((m) => isUser(m, u, byId))) continue;
-      const user = (byId ? await kc.userById(u) : null) ?? await kc.userByUsername(u);
+      // With keycloak_use_user_id the username is the user's id: added directly, no lookup
+      // (a 404 is a user Keycloak does not know by that id; then it is looked up by username).
+      if (byId && KEYCLOAK_ID.test(u)) {
+        try {
+          await kc.addToGroup(u, childId);
+          members.push({ id: u, username: u });
+          this.#audit("add group member", path, u, "keycloak");
+          continue;
+        } catch (error) {
+          if (!(error instanceof HttpError && error.status === 404)) throw error;
+        }
+      }
+      const user = await kc.userByUsername(u);
       if (!user) {
         unknown.push(u);
         continue;
