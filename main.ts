@@ -4,7 +4,8 @@
  */
 import { main } from "./lib/cli.ts";
 import { realWorld } from "./lib/world.ts";
+import { createApp } from "./routes/app.tsx";
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args, realWorld()));
+  Deno.exit(await main(Deno.args, { ...realWorld(), statusApp: createApp }));
 }

@@ -3,7 +3,7 @@
  * signals, the HTTP server). Only this module and `main.ts` touch `Deno.*`, `Date.now` and
  * timers.
  */
-import type { World } from "./cli.ts";
+import type { World } from "./cli/world.ts";
 import type { Clock } from "./clock.ts";
 import { errorMessage } from "./errors.ts";
 import { createLogger, print, printError } from "./log.ts";
@@ -132,7 +132,8 @@ function defaultServeEvents(): (event: ServeEvent) => void {
 }
 
 /** The real world. */
-export function realWorld(): World {
+/** The real world, but for the status app, which `main.ts` adds (lib never imports routes). */
+export function realWorld(): Omit<World, "statusApp"> {
   return {
     env: (name) => Deno.env.get(name),
     readFile: (path) => Deno.readTextFileSync(path),

@@ -6,6 +6,7 @@ import { ManualClock } from "../lib/clock.ts";
 import { MemoryBackend } from "../lib/memory/backend.ts";
 import type { ServeEvent } from "../lib/status_server.ts";
 import { FakeWaldur } from "../lib/waldur/fake.ts";
+import { createApp } from "../routes/app.tsx";
 
 interface TestWorld extends World {
   clock: ManualClock;
@@ -48,6 +49,7 @@ function world(configFor: (w: { token: string; offering: string }) => string): T
   const err: string[] = [];
   const served: TestWorld["served"] = [];
   return {
+    statusApp: createApp,
     out,
     err,
     stdout: (text) => out.push(text),

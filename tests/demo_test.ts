@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { main, type World } from "../lib/cli.ts";
 import { StatusModel } from "../lib/status.ts";
 import { realWorld } from "../lib/world.ts";
+import { createApp } from "../routes/app.tsx";
 import { waitFor } from "./support/agent_process.ts";
 
 Deno.test("berth demo runs the seeded site on free ports: orders get done, both backends show, Ctrl-C stops it cleanly", async () => {
@@ -11,6 +12,7 @@ Deno.test("berth demo runs the seeded site on free ports: orders get done, both 
   let stop = () => {};
   const world: World = {
     ...real,
+    statusApp: createApp,
     writeLog: (line) => logs.push(line),
     onSignal: (handler) => {
       stop = handler;

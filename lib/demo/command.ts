@@ -4,7 +4,7 @@
  * with the status page on 127.0.0.1:8080. State goes to a temporary directory unless `--state`
  * is given; Ctrl-C stops everything.
  */
-import type { World } from "../cli.ts";
+import type { World } from "../cli/world.ts";
 import { startDemoSite } from "./site.ts";
 import { runTimeline } from "./timeline.ts";
 

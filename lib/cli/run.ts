@@ -1,0 +1,83 @@
+/** \`berth run\`: the loops, the status server, and a clean stop on SIGINT/SIGTERM. */
+import { loopSpecs, registerIdentities } from "../agent.ts";
+import type { LoopName } from "../config.ts";
+import { errorMessage } from "../errors.ts";
+import { type LoopDeps, runLoop, runPass } from "../loop.ts";
+import { openToNetworkWarning, ServerEventLog } from "../status_server.ts";
+import { wire } from "./wire.ts";
+import type { World } from "./world.ts";
+
+export interface RunOptions {
+  config: string;
+  once: boolean;
+  loops: readonly LoopName[];
+  listen?: string;
+  state?: string;
+  /** Called with the status page's URL once it listens. */
+  onListening?: (url: string) => void;
+}
+
+export async function run(world: World, options: RunOptions): Promise<number> {
+  const wired = wire(world, options.config, options.state);
+  if (!wired) return 1;
+  const { config, log, store, status, offerings } = wired;
+  const deps: LoopDeps = { clock: world.clock, status, store, log };
+  const specs = loopSpecs(offerings, config.intervals, options.loops);
+  for (const s of specs) status.addLoop(s.offering, s.loop, s.intervalMs);
+  const stop = new AbortController();
+  let stops = 0;
+  const unsubscribe = world.onSignal(() => {
+    stops++;
+    log.info(stops === 1 ? "stopping: finishing the items in flight" : "stopping now");
+    stop.abort();
+  });
+  try {
+    await registerIdentities(offerings, options.loops, {
+      clock: world.clock,
+      log,
+      version: world.version,
+    });
+    if (options.once) {
+      // Each offering's passes in order (orders, membership, usage: a resource created now gets
+      // its members in the same run); offerings side by side, as the running agent's loops are.
+      let failed = 0;
+      const byOffering = Map.groupBy(specs, (s) => s.offering);
+      await Promise.all([...byOffering.values()].map(async (passes) => {
+        for (const spec of passes) {
+          const result = await runPass(spec, deps, stop.signal);
+          if (result.outcome !== "ok") failed++;
+        }
+      }));
+      log.info(`--once: ${specs.length - failed} of ${specs.length} passes ok`);
+      return failed === 0 ? 0 : 1;
+    }
+    const listen = options.listen ?? config.status.listen;
+    const tokenRequired = config.status.token !== undefined;
+    const exposed = openToNetworkWarning(listen, tokenRequired);
+    if (exposed) log.warn(exposed);
+    status.serving({ listen, tokenRequired, openToNetwork: exposed !== undefined });
+    const app = world.statusApp({
+      status,
+      ...(config.status.token ? { token: config.status.token } : {}),
+      ...(world.runtime ? { deno: world.runtime } : {}),
+    });
+    const events = new ServerEventLog(log, () => world.clock.monotonic());
+    const server = await world.serve(listen, (request) => app.fetch(request), stop.signal, (e) => {
+      status.serverEvent(e);
+      events.record(e);
+    });
+    // handled from the start: a rejection nobody awaits yet would end the process
+    const served = server.finished.catch((error) => {
+      log.error(`status server: stopped: ${errorMessage(error)}`);
+    });
+    log.info(`berth ${world.version} running: ${specs.length} loops, status on ${server.url}`);
+    options.onListening?.(server.url);
+    await Promise.all(specs.map((spec) => runLoop(spec, deps, stop.signal)));
+    await served;
+    log.info("stopped");
+    return 0;
+  } finally {
+    unsubscribe();
+    store.close();
+  }
+}

@@ -1,0 +1,97 @@
+/** Loading the configuration and wiring one agent: logger, state file, status record, offerings. */
+import { buildOfferings, type OfferingRuntime, scopeConflicts } from "../agent.ts";
+import { type Config, parseConfig } from "../config.ts";
+import { errorMessage } from "../errors.ts";
+import { createLogger, type Logger, Redactor } from "../log.ts";
+import { StatusRecord } from "../status.ts";
+import { Store } from "../store.ts";
+import type { World } from "./world.ts";
+
+/** Reads and validates the configuration; prints every problem when it is bad. */
+export function loadConfig(world: World, path: string): Config | undefined {
+  let text: string;
+  try {
+    text = world.readFile(path);
+  } catch (error) {
+    world.stderr(
+      `berth: cannot read configuration ${path}: ${error instanceof Error ? error.name : "error"}`,
+    );
+    return undefined;
+  }
+  const schemas = Object.fromEntries(world.plugins.map((p) => [p.type, p.settings]));
+  const parsed = parseConfig(text, { env: world.env, readFile: world.readFile, schemas });
+  const conflicts = parsed.ok ? scopeConflicts(parsed.config, world.plugins) : [];
+  const result = conflicts.length > 0 ? { ok: false as const, problems: conflicts } : parsed;
+  if (!result.ok) {
+    world.stderr(
+      `berth: ${path} has ${result.problems.length} problem${
+        result.problems.length === 1 ? "" : "s"
+      }:`,
+    );
+    for (const p of result.problems) world.stderr(`  ${p}`);
+    return undefined;
+  }
+  return result.config;
+}
+
+export interface Wired {
+  config: Config;
+  log: Logger;
+  store: Store;
+  status: StatusRecord;
+  offerings: OfferingRuntime[];
+  redactor: Redactor;
+}
+
+export function wire(world: World, configPath: string, statePath?: string): Wired | undefined {
+  const config = loadConfig(world, configPath);
+  if (!config) return undefined;
+  const redactor = new Redactor();
+  for (const secret of config.secrets) redactor.add(secret);
+  for (const [user, password] of config.credentialPairs) redactor.addBasic(user, password);
+  const format = config.logFormat === "auto"
+    ? (world.isTerminal ? "pretty" : "json")
+    : config.logFormat;
+  const log = createLogger({
+    level: config.logLevel,
+    format,
+    redactor,
+    now: () => world.clock.now(),
+    ...(world.writeLog ? { write: world.writeLog } : {}),
+  });
+  for (const w of config.warnings) log.warn(w);
+  let store: Store;
+  try {
+    store = Store.open(statePath ?? config.stateFile);
+  } catch (error) {
+    log.error(errorMessage(error));
+    return undefined;
+  }
+  for (const w of store.warnings) log.warn(w);
+  const status = new StatusRecord({
+    version: world.version,
+    configPath,
+    offerings: config.offerings.map((o) => ({
+      name: o.name,
+      backendType: o.backendType,
+      offeringUuid: o.offeringUuid,
+    })),
+    now: () => world.clock.now(),
+    monotonic: () => world.clock.monotonic(),
+    redact: (text) => redactor.redact(text),
+  });
+  const offerings = buildOfferings({
+    config,
+    plugins: world.plugins,
+    fetch: world.fetch,
+    ...(world.tlsFetch ? { tlsFetch: world.tlsFetch } : {}),
+    readFile: world.readFile,
+    clock: world.clock,
+    log,
+    store,
+    status,
+    redactor,
+    version: world.version,
+  });
+  return { config, log, store, status, offerings, redactor };
+}
