@@ -112,11 +112,6 @@ export function terminal(system: System, message: string, cause?: unknown): Bert
   return new BerthError(message, { system, transient: false, cause });
 }
 
-/** A transient error raised by Berth's own checks (something not ready yet). */
-export function transient(system: System, message: string, cause?: unknown): BerthError {
-  return new BerthError(message, { system, transient: true, cause });
-}
-
 /** Characters of an upstream body a customer may read when details are exposed. */
 const CUSTOMER_EXCERPT_CHARS = 100;
 

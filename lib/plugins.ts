@@ -1,4 +1,4 @@
-/** The backends Berth ships, by `backend_type`. Each issue's backend registers itself here. */
+/** The backends Berth ships, by `backend_type`: a new backend adds its plugin to this list. */
 import type { BackendPlugin } from "./backend.ts";
 import { harborPlugin } from "./harbor/backend.ts";
 import { rancherPlugin } from "./rancher/backend.ts";

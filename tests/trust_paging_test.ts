@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ManualClock } from "../lib/clock.ts";
-import { BerthError, transient } from "../lib/errors.ts";
+import { BerthError } from "../lib/errors.ts";
 import type { Fetch } from "../lib/http.ts";
 import { createKeycloakClient, KeycloakSettings } from "../lib/keycloak/client.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
@@ -365,7 +365,9 @@ Deno.test("orders: with some orders deferred by a transient backend error, every
   const ensure = site.backend.ensure.bind(site.backend);
   site.backend.ensure = (spec) =>
     failing.has(spec.name)
-      ? Promise.reject(transient("backend", `${spec.name}: backend busy`))
+      ? Promise.reject(
+        new BerthError(`${spec.name}: backend busy`, { system: "backend", transient: true }),
+      )
       : ensure(spec);
   const seen = watchOrders(site);
   const result = await processOrders(site.offering.context);

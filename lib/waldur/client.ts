@@ -14,7 +14,6 @@ import { type Checked, readAll, readPages } from "./pages.ts";
 import {
   AgentIdentity,
   AgentService,
-  ComponentUsage,
   Offering,
   OidcToken,
   Order,
@@ -60,9 +59,7 @@ export interface WaldurClient {
     offeringUuid: string,
     states: readonly OrderState[],
   ): AsyncGenerator<Checked<Order>, void, number | undefined>;
-  getOrder(uuid: string): Promise<Order>;
   approveOrder(uuid: string): Promise<void>;
-  rejectOrder(uuid: string, comment: string): Promise<void>;
   setOrderDone(uuid: string): Promise<void>;
   setOrderErred(uuid: string, message: string, traceback?: string): Promise<void>;
   /** Resources of an offering in the given states (and holding `backendId`), every page. */
@@ -74,13 +71,10 @@ export interface WaldurClient {
   getResource(uuid: string): Promise<Resource>;
   setResourceBackendId(uuid: string, backendId: string): Promise<void>;
   setResourceLimits(uuid: string, limits: Record<string, number>): Promise<void>;
-  setResourceBackendMetadata(uuid: string, metadata: Record<string, unknown>): Promise<void>;
   setResourceErred(uuid: string, message: string): Promise<void>;
   setResourceOk(uuid: string): Promise<void>;
   /** The team of a resource's Waldur project. */
   getTeam(resourceUuid: string): Promise<ProjectUser[]>;
-  /** Usages recorded for a resource in one billing period (`YYYY-MM-01`). */
-  listUsages(resourceUuid: string, billingPeriod: string): Promise<Checked<ComponentUsage>>;
   /** Upserts the usages of one resource for the period that contains `date`. */
   setUsage(resourceUuid: string, usages: UsageItem[], date: string): Promise<void>;
   getOffering(uuid: string): Promise<Offering>;
@@ -184,24 +178,10 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
       );
     },
 
-    async getOrder(uuid: string): Promise<Order> {
-      return (await http.request("GET", orderPath(uuid), {
-        schema: Order,
-        action: `read order ${uuid}`,
-      })).data;
-    },
-
     async approveOrder(uuid: string): Promise<void> {
       await http.request("POST", orderPath(uuid, "approve_by_provider"), {
         body: {},
         action: `approve order ${uuid}`,
-      });
-    },
-
-    async rejectOrder(uuid: string, comment: string): Promise<void> {
-      await http.request("POST", orderPath(uuid, "reject_by_provider"), {
-        body: { provider_rejection_comment: comment },
-        action: `reject order ${uuid}`,
       });
     },
 
@@ -262,17 +242,6 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
       });
     },
 
-    async setResourceBackendMetadata(
-      uuid: string,
-      metadata: Record<string, unknown>,
-    ): Promise<void> {
-      await http.request("POST", resourcePath(uuid, "set_backend_metadata"), {
-        body: { backend_metadata: metadata },
-        idempotent: true,
-        action: `set backend metadata of resource ${uuid}`,
-      });
-    },
-
     async setResourceErred(uuid: string, message: string): Promise<void> {
       await http.request("POST", resourcePath(uuid, "set_as_erred"), {
         body: { error_message: message, error_traceback: "" },
@@ -294,17 +263,6 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
         schema: z.array(ProjectUser),
         action: `read the team of resource ${resourceUuid}`,
       })).data;
-    },
-
-    /** Usages recorded for a resource in one billing period (`YYYY-MM-01`). */
-    listUsages(resourceUuid: string, billingPeriod: string): Promise<Checked<ComponentUsage>> {
-      return readAll(
-        http,
-        "/marketplace-component-usages/",
-        ComponentUsage,
-        { resource_uuid: resourceUuid, billing_period: billingPeriod },
-        "list component usages",
-      );
     },
 
     /** Upserts the usages of one resource for the period that contains `date`. */

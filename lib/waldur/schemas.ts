@@ -81,15 +81,6 @@ export const ProjectUser = z.object({
 });
 export type ProjectUser = z.infer<typeof ProjectUser>;
 
-export const ComponentUsage = z.object({
-  uuid: z.string(),
-  type: z.string(),
-  usage: z.union([z.number(), z.string()]).transform((v) => Number(v)),
-  billing_period: text,
-  resource_uuid: text,
-});
-export type ComponentUsage = z.infer<typeof ComponentUsage>;
-
 export const OfferingComponent = z.object({
   uuid: z.string(),
   type: z.string(),
