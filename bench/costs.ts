@@ -4,7 +4,7 @@
  * (the worst case: nothing is shared). Two team members per Waldur project, in Keycloak.
  * In-process fakes (no latency): the counts are what matters here.
  */
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { print } from "../lib/log.ts";
 import { processOrders } from "../lib/orders.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Breakers, type BreakerStatus, CircuitOpenError } from "./breaker.ts";
-import { ManualClock } from "./clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 
 function setup() {
   const clock = new ManualClock({ autoAdvance: false });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { ManualClock } from "./clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { BerthError, HttpError } from "./errors.ts";
 import {
   announcedCount,

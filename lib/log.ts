@@ -189,8 +189,3 @@ function derivedForms(value: string): string[] {
   ]);
   return [...forms].filter((f) => f.length >= 4);
 }
-
-/** A logger that drops everything (tests that do not look at logs). */
-export function silentLogger(): Logger {
-  return createLogger({ write: () => {}, level: "error" });
-}

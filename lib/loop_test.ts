@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "./clock.ts";
-import { silentLogger } from "./log.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
+import { silentLogger } from "../testing/silent_logger.ts";
 import { runLoop } from "./loop.ts";
 import type { PassResult } from "./processor.ts";
 import { StatusRecord } from "./status.ts";

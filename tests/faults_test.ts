@@ -6,7 +6,7 @@
  * and repeat nothing.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import type { Fault, Faults } from "../lib/fault.ts";
 import { createHarborClient } from "../lib/harbor/client.ts";
 import { FakeHarbor } from "../lib/harbor/fake.ts";

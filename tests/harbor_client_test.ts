@@ -1,6 +1,6 @@
 /** The Harbor client against the fake Harbor, the pure planner, and `diagnose`. */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { HttpError } from "../lib/errors.ts";
 import { createHarborClient, harborApiBase, type HarborClient } from "../lib/harbor/client.ts";
 import { FakeHarbor } from "../lib/harbor/fake.ts";

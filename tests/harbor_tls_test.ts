@@ -4,7 +4,7 @@
  * world's `tlsFetch`. Without the CA the same request fails.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { createHarborClient } from "../lib/harbor/client.ts";
 import { FakeHarbor } from "../lib/harbor/fake.ts";
 import { realWorld } from "../lib/world.ts";

@@ -3,11 +3,11 @@
  * OIDC groups in Keycloak, and the fake and the client against Keycloak's OpenAPI (26.6).
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { createKeycloakClient, KeycloakSettings } from "../lib/keycloak/client.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { createKeycloakGroupSync } from "../lib/keycloak/sync.ts";
-import { silentLogger } from "../lib/log.ts";
+import { silentLogger } from "../testing/silent_logger.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";

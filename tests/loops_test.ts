@@ -4,7 +4,7 @@
  * one Waldur project run side by side.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ResourceSpec } from "../lib/backend.ts";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { createRancherClient } from "../lib/rancher/client.ts";

@@ -40,13 +40,21 @@ async function graph(entries: string[]): Promise<Map<string, string[]>> {
   return out;
 }
 
-const modules = await graph(["main.ts", "bench/run.ts", "tests/cli_test.ts"]);
+const modules = await graph(["main.ts", "bench/run.ts", "tests/cli_test.ts", "lib/loop_test.ts"]);
 
 Deno.test("lib never imports routes (routes and main.ts use lib, not the other way)", () => {
   const wrong = [...modules].filter(([m]) => m.startsWith("lib/")).flatMap(([m, deps]) =>
     deps.filter((d) => d.startsWith("routes/") || d === "main.ts").map((d) => `${m} → ${d}`)
   );
   assert.ok(modules.size > 50, `only ${modules.size} modules seen`);
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("production code never imports the test doubles in testing/", () => {
+  const wrong = [...modules]
+    .filter(([m]) => (m.startsWith("lib/") || m.startsWith("routes/")) && !m.endsWith("_test.ts"))
+    .flatMap(([m, deps]) => deps.filter((d) => d.startsWith("testing/")).map((d) => `${m} → ${d}`));
+  assert.ok([...modules.keys()].some((m) => m.startsWith("testing/")), "the doubles were seen");
   assert.deepEqual(wrong, []);
 });
 

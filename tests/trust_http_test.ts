@@ -4,7 +4,7 @@
  * state file, no response body is read past its cap, and ids never become paths.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { base64Utf8 } from "../lib/log.ts";
 import { HttpError } from "../lib/errors.ts";
 import { capResponses, createHttp, joinUrl, urlPath } from "../lib/http.ts";

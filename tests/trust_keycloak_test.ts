@@ -6,7 +6,7 @@
  * conflict: nothing is changed and nothing is bound to it.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { BerthError } from "../lib/errors.ts";
 import type { Fetch } from "../lib/http.ts";
 import { createKeycloakClient, KeycloakSettings } from "../lib/keycloak/client.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../lib/clock.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { createWaldurClient } from "../lib/waldur/client.ts";
 import { FakeWaldur } from "../lib/waldur/fake.ts";
 

@@ -3,7 +3,7 @@ import type { BackendPlugin } from "../../lib/backend.ts";
 import { FakeKeycloak } from "../../lib/keycloak/fake.ts";
 import { type RancherBackend, rancherPlugin } from "../../lib/rancher/backend.ts";
 import { FakeRancher } from "../../lib/rancher/fake.ts";
-import { ManualClock } from "../../lib/clock.ts";
+import { ManualClock } from "../../testing/manual_clock.ts";
 import { buildSite, type Site, type SiteOptions } from "./site.ts";
 
 export interface RancherSite extends Site<RancherBackend> {

@@ -5,11 +5,11 @@
 import { z } from "zod";
 import { buildOfferings, type OfferingRuntime } from "../../lib/agent.ts";
 import type { BackendPlugin } from "../../lib/backend.ts";
-import { ManualClock } from "../../lib/clock.ts";
+import { ManualClock } from "../../testing/manual_clock.ts";
 import { type Config, parseConfig } from "../../lib/config.ts";
 import type { Fetch } from "../../lib/http.ts";
 import { createLogger, Redactor } from "../../lib/log.ts";
-import { MemoryBackend } from "../../lib/memory/backend.ts";
+import { MemoryBackend } from "../../testing/memory_backend.ts";
 import { StatusRecord } from "../../lib/status.ts";
 import { Store } from "../../lib/store.ts";
 import { type FakeComponent, FakeWaldur } from "../../lib/waldur/fake.ts";

@@ -3,7 +3,7 @@
  * state, an order in flight, changes and errors. The page snapshot, the route tests, the
  * metrics test and the render benchmark all read it.
  */
-import { ManualClock } from "../../lib/clock.ts";
+import { ManualClock } from "../../testing/manual_clock.ts";
 import { StatusRecord } from "../../lib/status.ts";
 
 const GIB = 1024 ** 3;

@@ -13,8 +13,8 @@ import type {
   PlannedAction,
   ResourceSpec,
   UsageResult,
-} from "../backend.ts";
-import { BerthError, terminal } from "../errors.ts";
+} from "../lib/backend.ts";
+import { BerthError, terminal } from "../lib/errors.ts";
 
 /** One project the memory backend holds. */
 export interface MemoryProject {
