@@ -54,7 +54,7 @@ export function scopeConflicts(
   config: Config,
   plugins: readonly BackendPlugin<never>[],
 ): string[] {
-  const seen = new Map<string, string>();
+  const seen: { name: string; where: string; prefix: string }[] = [];
   const problems: string[] = [];
   for (const offering of config.offerings) {
     const plugin = plugins.find((p) => p.type === offering.backendType) as
@@ -63,15 +63,18 @@ export function scopeConflicts(
     if (!plugin?.scope) continue;
     const parsed = plugin.settings.safeParse(offering.backendSettings);
     if (!parsed.success) continue;
-    const scope = `${plugin.type} ${plugin.scope(parsed.data)}`;
-    const other = seen.get(scope);
-    if (other === undefined) seen.set(scope, offering.name);
-    else {
+    const { where, prefix } = plugin.scope(parsed.data);
+    const here = { name: offering.name, where: `${plugin.type} ${where}`, prefix };
+    for (const other of seen) {
+      if (other.where !== here.where) continue;
+      if (!other.prefix.startsWith(prefix) && !prefix.startsWith(other.prefix)) continue;
       problems.push(
-        `offerings ${other} and ${offering.name} both manage ${scope}: each would take the ` +
-          "other's objects for its own; give each its own prefix (or server)",
+        `offerings ${other.name} and ${here.name} both manage ${here.where}, named ` +
+          `${other.prefix}* and ${prefix}*: each would take the other's objects for its own; ` +
+          "give each a prefix that does not start the other's (or its own server)",
       );
     }
+    seen.push(here);
   }
   return problems;
 }
@@ -92,6 +95,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     clock: deps.clock,
     maxOpenMs,
     openMs: Math.min(5_000, maxOpenMs),
+    maxRetryAfterMs: shortest,
     onChange: (b) => {
       deps.status.breaker(b);
       const where = `${b.system} ${b.target}`;
@@ -155,6 +159,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
           .filter((r) => r.backend_id === backendId).map((r) => r.uuid),
       owned: {
         get: (resource) => deps.store.owned(offering.name, resource),
+        holder: (backendId) => deps.store.ownerOf(offering.name, backendId),
         record: (resource, backendId) =>
           deps.store.recordOwned(offering.name, resource, backendId, deps.clock.now()),
         forget: (resource) => deps.store.forgetOwned(offering.name, resource),

@@ -140,6 +140,8 @@ export interface BackendContext<S> {
 /** Berth's record of the backend objects it created or adopted, by resource uuid. */
 export interface OwnershipLedger {
   get(resourceUuid: string): string | undefined;
+  /** The resource recorded as holding `backendId`, if any. */
+  holder(backendId: string): string | undefined;
   record(resourceUuid: string, backendId: string): void;
   forget(resourceUuid: string): void;
 }
@@ -159,9 +161,10 @@ export interface BackendPlugin<S = unknown> {
   settings: z.ZodType<S>;
   create(context: BackendContext<S>): Backend;
   /**
-   * Where this offering's objects live and how they are named (server, cluster, prefix). Two
-   * offerings of one config with the same scope would take each other's objects for their own:
-   * that is a configuration error.
+   * Where this offering's objects live (server, cluster) and the prefix of their names. Two
+   * offerings of one config in one place whose prefixes overlap (one starts with the other:
+   * `waldur-` and `waldur-lab-`) would take each other's objects for their own: that is a
+   * configuration error.
    */
-  scope?(settings: S): string;
+  scope?(settings: S): { where: string; prefix: string };
 }

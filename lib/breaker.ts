@@ -10,7 +10,7 @@
  * Waldur, Harbor, Rancher and Keycloak are all covered, and report to the status record.
  */
 import type { Clock } from "./clock.ts";
-import { type Fetch, parseRetryAfter } from "./http.ts";
+import { type Fetch, noAnswer, parseRetryAfter } from "./http.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -37,6 +37,8 @@ export interface BreakerOptions {
   threshold?: number;
   openMs?: number;
   maxOpenMs?: number;
+  /** The longest a Retry-After keeps the circuit open (the shortest loop interval). */
+  maxRetryAfterMs?: number;
   /** Called on every change of state. */
   onChange?: (status: BreakerStatus) => void;
 }
@@ -124,7 +126,11 @@ class Breaker {
     if (probeFailed && retryAfterMs === undefined) {
       this.#openFor = Math.min(this.options.maxOpenMs, this.#openFor * 2);
     }
-    const wait = retryAfterMs ?? this.#openFor;
+    // the server's word, but never longer than a loop interval: a hostile or broken
+    // Retry-After cannot stop the agent for good
+    const wait = retryAfterMs === undefined
+      ? this.#openFor
+      : Math.min(retryAfterMs, this.options.maxRetryAfterMs);
     s.retryAt = this.options.clock.now() + wait;
     this.#retryAt = this.options.clock.monotonic() + wait;
     if (s.state !== "open") s.opens++;
@@ -149,6 +155,7 @@ export class Breakers {
       threshold: 5,
       openMs: 5_000,
       maxOpenMs: 60_000,
+      maxRetryAfterMs: 60_000,
       onChange: () => {},
       ...options,
     };
@@ -173,7 +180,7 @@ export class Breakers {
       try {
         response = await fetch(request);
       } catch (error) {
-        breaker.failed(error instanceof Error ? error.message : String(error));
+        breaker.failed(noAnswer(error, request.url));
         throw error;
       }
       if (response.status >= 500 || response.status === 429) {

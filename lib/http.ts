@@ -384,15 +384,26 @@ function statusWords(system: System, status: number, retryAfterMs: number | unde
 }
 
 /** Why no answer came: a timeout, an open circuit, a refused connection (naming where). */
-function noAnswer(cause: unknown, url: string, timeoutMs: number): string {
+export function noAnswer(cause: unknown, url: string, timeoutMs = 0): string {
   if (cause instanceof DOMException && cause.name === "TimeoutError") {
     return `no answer within ${timeoutMs} ms`;
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   if (cause instanceof Error && cause.name === "CircuitOpenError") return message;
   const origin = URL.canParse(url) ? new URL(url).origin : url;
-  if (/connection refused|ECONNREFUSED/i.test(message)) return `connection refused: ${origin}`;
-  return `connection failed: ${origin} (${message})`;
+  // Deno says "fetch failed" and puts why in the cause: "tcp connect error: Connection refused"
+  const why: string[] = [];
+  for (let e: unknown = cause, depth = 0; e !== undefined && depth < 5; depth++) {
+    why.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const all = why.join(" ");
+  if (/connection refused|ECONNREFUSED/i.test(all)) return `connection refused: ${origin}`;
+  if (/dns error|failed to lookup|name resolution|ENOTFOUND/i.test(all)) {
+    return `cannot resolve ${origin}`;
+  }
+  if (/connection reset|ECONNRESET/i.test(all)) return `connection reset by ${origin}`;
+  return `connection failed: ${origin} (${why.at(-1) ?? message})`;
 }
 
 function tooLarge(
@@ -466,10 +477,13 @@ export function joinUrl(base: string, path: string, query?: Record<string, Query
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null || value.trim() === "") return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  // a server (or something in front of it) asking for days is not waited for days
+  return Number.isNaN(ms) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
+
+/** The longest Retry-After believed: a longer one is read as this long. */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
 /** zod issues as `path: message; path: message`. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

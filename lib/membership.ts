@@ -91,7 +91,24 @@ export async function syncMembership(
   const outcomes = signal?.aborted ? new Map() : await ctx.backend.reconcile(work);
   let changes = 0;
   let skipped = 0;
-  const refused = new Set(ctx.store.refusals(ctx.offering.name).map((r) => r.resourceUuid));
+  // A refused termination stays shown (and the resource is not set OK over it) while what
+  // blocked it is there; whether it is, is the backend's to say, whatever else failed this pass.
+  const refused = new Set<string>();
+  for (const refusal of ctx.store.refusals(ctx.offering.name)) {
+    const spec = work.find((w) => w.resource.uuid === refusal.resourceUuid)?.resource;
+    if (!spec || stale(spec.uuid)) {
+      refused.add(refusal.resourceUuid);
+      continue;
+    }
+    const blocker = ctx.backend.removalBlocker
+      ? await ctx.backend.removalBlocker(spec).catch(() => "unknown")
+      : "unknown";
+    if (blocker !== null) refused.add(refusal.resourceUuid);
+    else {
+      ctx.store.clearRefusal(ctx.offering.name, refusal.resourceUuid);
+      publishRefusals(ctx, ctx.offering.name);
+    }
+  }
   for (const [uuid, outcome] of outcomes) {
     const r = byUuid.get(uuid);
     if (!r) continue;
@@ -102,17 +119,7 @@ export async function syncMembership(
     }
     if (outcome.ok) {
       changes += outcome.changes;
-      if (refused.has(uuid)) {
-        // a refused termination stays shown (and the resource is not set OK over it) while what
-        // blocked it is still there
-        const spec = work.find((w) => w.resource.uuid === uuid)?.resource;
-        const blocker = spec && ctx.backend.removalBlocker
-          ? await ctx.backend.removalBlocker(spec).catch(() => "unknown")
-          : "unknown";
-        if (blocker !== null) continue;
-        ctx.store.clearRefusal(ctx.offering.name, uuid);
-        publishRefusals(ctx, ctx.offering.name);
-      }
+      if (refused.has(uuid)) continue;
       if (r.state === "Erred") await markResource(ctx, r, "ok", "", failures);
       continue;
     }

@@ -15,7 +15,7 @@ import {
   terminal,
 } from "./errors.ts";
 import { teamUsernames } from "./membership.ts";
-import { forEachLimit } from "./pool.ts";
+import { forEachKeyed } from "./pool.ts";
 import {
   type PassResult,
   passResult,
@@ -59,14 +59,22 @@ export async function processOrders(
     const due = items.filter((o) => (ctx.store.order(o.uuid)?.nextAttemptAt ?? 0) <= now);
     stats.due += due.length;
     finished = 0;
-    await forEachLimit(due, ctx.offering.concurrency, async (order) => {
-      const outcome = await handle(ctx, order, teams);
-      stats[outcome]++;
-      if (outcome === "deferred") {
-        failures.push(ctx.store.order(order.uuid)?.lastError ?? "deferred");
-      } else finished++;
-      ctx.status.heartbeat(ctx.offering.name, "orders");
-    }, signal);
+    // orders of one resource in turn (an Update and a Terminate never side by side), others
+    // side by side
+    await forEachKeyed(
+      due,
+      (o) => resourceOf(o) || o.uuid,
+      ctx.offering.concurrency,
+      async (order) => {
+        const outcome = await handle(ctx, order, teams);
+        stats[outcome]++;
+        if (outcome === "deferred") {
+          failures.push(ctx.store.order(order.uuid)?.lastError ?? "deferred");
+        } else finished++;
+        ctx.status.heartbeat(ctx.offering.name, "orders");
+      },
+      signal,
+    );
     if (signal?.aborted) {
       // the orders of the pages not read are not known: the status keeps them
       complete = false;

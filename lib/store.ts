@@ -320,6 +320,14 @@ export class Store implements Disposable {
     );
   }
 
+  /** The resource Berth recorded creating or adopting `backendId` for, if any. */
+  ownerOf(offering: string, backendId: string): string | undefined {
+    const r = this.#prepare(
+      "SELECT resource_uuid FROM owned WHERE offering = ? AND backend_id = ? LIMIT 1",
+    ).get(offering, backendId);
+    return r ? String(r.resource_uuid) : undefined;
+  }
+
   /** Forgets a resource's record (its backend object is gone). */
   forgetOwned(offering: string, resourceUuid: string): void {
     this.#run("DELETE FROM owned WHERE offering = ? AND resource_uuid = ?", offering, resourceUuid);

@@ -10,6 +10,7 @@ import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
 import { makeRancherSite, orderProject } from "./support/rancher.ts";
+import { makeSite, orderCreate } from "./support/site.ts";
 
 const KEYCLOAK =
   `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`;
@@ -292,4 +293,109 @@ Deno.test("a new order of the resource that goes through clears its refusal", as
   await processOrders(site.offering.context);
   assert.deepEqual(site.status.snapshot().refusals, []);
   assert.deepEqual(site.store.refusals(), []);
+});
+
+Deno.test("an Update and a Terminate of one resource in one pass run one after the other", async () => {
+  using site = makeHarborSite("", {}, { yamlExtra: "concurrency: 4" });
+  const { resource } = order(site, "busy");
+  await processOrders(site.offering.context);
+  const update = site.waldur.orderUpdate(resource, { storage: 30 });
+  const terminate = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(update).state, "done", site.waldur.order(update).error_message);
+  assert.equal(site.waldur.order(terminate).state, "done");
+  assert.equal(site.waldur.resource(resource).state, "Terminated");
+});
+
+Deno.test("a Retry-After of years is read as at most one loop interval: the agent comes back", async () => {
+  const { parseRetryAfter, MAX_RETRY_AFTER_MS } = await import("../lib/http.ts");
+  assert.equal(parseRetryAfter("1000000000", 0), MAX_RETRY_AFTER_MS);
+  using site = makeSite({ yamlExtra: "intervals: {orders: 20s}" });
+  const { order: uuid } = orderCreate(site, "stubborn");
+  let hostile = true;
+  site.intercept = (request, next) =>
+    hostile && new URL(request.url).pathname.endsWith("/marketplace-orders/")
+      ? Promise.resolve(
+        new Response("no", { status: 429, headers: { "retry-after": "1000000000" } }),
+      )
+      : next(request);
+  await assert.rejects(processOrders(site.offering.context), /retry after/);
+  hostile = false;
+  site.clock.advance(20_000); // one orders interval
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(uuid).state, "done");
+  const [breaker] = site.status.snapshot().breakers;
+  assert.equal(breaker?.state, "closed");
+});
+
+Deno.test("five Harbor Creates of one new Waldur project with Keycloak: its group is made once", async () => {
+  const kc = new FakeKeycloak({ now: () => new ManualClock().now() });
+  kc.addRealm("waldur");
+  kc.addUser("waldur", "ann");
+  using site = makeHarborSite(KEYCLOAK, { "keycloak.test": kc.app }, {
+    yamlExtra: "concurrency: 4",
+  });
+  for (let i = 0; i < 5; i++) order(site, `burst-${i}`);
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  await processOrders(site.offering.context);
+  const sent = kc.requests.map((r) => `${r.method} ${r.path.split("?")[0]} ${r.status}`);
+  assert.equal(sent.filter((r) => r.startsWith("POST /admin/realms/waldur/groups ")).length, 1);
+  assert.deepEqual(sent.filter((r) => r.endsWith(" 409")), []);
+  assert.equal(sent.filter((r) => r.startsWith("PUT ")).length, 1, "ann added once");
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
+});
+
+Deno.test("a connection refused says so and names the server", async () => {
+  const { createHttp } = await import("../lib/http.ts");
+  const { realWorld } = await import("../lib/world.ts");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close(); // nothing listens there now
+  const http = createHttp({
+    system: "harbor",
+    baseUrl: `http://127.0.0.1:${port}`,
+    fetch: realWorld().fetch,
+    clock: new ManualClock(),
+    retry: { attempts: 1 },
+  });
+  await assert.rejects(
+    http.request("GET", "/health"),
+    new RegExp(`harbor: cannot GET /health: connection refused: http://127\\.0\\.0\\.1:${port}$`),
+  );
+});
+
+Deno.test("a project a Terminate deleted while a membership pass read it leaves the page", async () => {
+  using site = makeHarborSite();
+  const { resource } = order(site, "fleeting");
+  await processOrders(site.offering.context);
+  const members = gate((r) => /\/projects\/\d+\/members$/.test(new URL(r.url).pathname));
+  site.intercept = (request, next) => members.wrap(next)(request);
+  const membership = syncMembership(site.offering.context);
+  await members.held;
+  site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  members.release();
+  await membership;
+  const rows = site.status.snapshot().backends.flatMap((b) => b.rows);
+  assert.deepEqual(rows.filter((r) => r.resource === resource), [], "no row for a deleted project");
+});
+
+Deno.test("a refusal clears once its images are gone, even while Keycloak is down", async () => {
+  const kc = new FakeKeycloak({ now: () => new ManualClock().now() });
+  kc.addRealm("waldur");
+  using site = makeHarborSite(KEYCLOAK, { "keycloak.test": kc.app });
+  const { resource } = order(site, "kept");
+  await processOrders(site.offering.context);
+  site.harbor.push("waldur-kept", "waldur-kept/app", 1024 ** 3);
+  site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  assert.equal(site.status.snapshot().refusals.length, 1);
+  const p = site.harbor.project("waldur-kept");
+  if (p) p.repositories.length = 0; // the images are deleted…
+  site.intercept = (request, next) =>
+    new URL(request.url).hostname === "keycloak.test"
+      ? Promise.reject(new TypeError("connection refused")) // …while Keycloak is down
+      : next(request);
+  await syncMembership(site.offering.context);
+  assert.deepEqual(site.status.snapshot().refusals, []);
 });

@@ -238,9 +238,18 @@ Deno.test("two offerings on one Harbor with one allocation_prefix are a configur
       offering("b", "https://HARBOR.example.com/", "waldur-"),
     ),
     [
-      "offerings a and b both manage harbor projects named waldur-* on https://harbor.example.com: " +
-      "each would take the other's objects for its own; give each its own prefix (or server)",
+      "offerings a and b both manage harbor projects on https://harbor.example.com, named " +
+      "waldur-* and waldur-*: each would take the other's objects for its own; give each a " +
+      "prefix that does not start the other's (or its own server)",
     ],
+  );
+  // a prefix that starts another: waldur-lab-x is a project of both
+  assert.equal(
+    problems(
+      offering("a", "https://harbor.example.com", "waldur-"),
+      offering("b", "https://harbor.example.com", "waldur-lab-"),
+    ).length,
+    1,
   );
   assert.deepEqual(
     problems(
@@ -250,4 +259,49 @@ Deno.test("two offerings on one Harbor with one allocation_prefix are a configur
     ),
     [],
   );
+});
+
+Deno.test("a Terminate of a resource Waldur names no project for deletes nothing, even one of its derived name", async () => {
+  using site = makeHarborSite("termination: purge");
+  site.harbor.addProject("waldur-orphan", 5 * GIB);
+  site.harbor.push("waldur-orphan", "waldur-orphan/precious", GIB);
+  const resource = site.waldur.addResource(site.offeringUuid, {
+    name: "Orphan",
+    slug: "orphan",
+    project: "proj",
+    customer: "acme",
+  }); // OK, backend_id "" (its Create was refused, say)
+  const terminate = site.waldur.orderTerminate(resource);
+  const before = site.harbor.requests.length;
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(terminate).state, "done", "nothing of its to delete");
+  assert.deepEqual(harborWrites(site, before), []);
+  assert.equal(site.harbor.project("waldur-orphan")?.repositories.length, 1);
+});
+
+Deno.test("two tenants ordering one slug in one pass: one project, one owner, the other refused", async () => {
+  using site = makeHarborSite("", {}, { yamlExtra: "concurrency: 4" });
+  const a = site.waldur.orderCreate(site.offeringUuid, {
+    name: "Shared",
+    limits: { storage: 20 },
+    project: "alpha",
+    customer: "tenant-a",
+  });
+  const b = site.waldur.orderCreate(site.offeringUuid, {
+    name: "Shared",
+    limits: { storage: 1 },
+    project: "beta",
+    customer: "tenant-b",
+  });
+  await processOrders(site.offering.context);
+  const states = [a, b].map((o) => site.waldur.order(o.order).state).sort();
+  assert.deepEqual(states, ["done", "erred"]);
+  const winner = site.waldur.order(a.order).state === "done" ? a : b;
+  const loser = winner === a ? b : a;
+  assert.match(site.waldur.order(loser.order).error_message, /belongs to resource/);
+  assert.equal(site.waldur.resource(loser.resource).backend_id, "");
+  const groups = site.harbor.project("waldur-shared")?.members.filter((m) => m.entityType === "g")
+    .map((m) => m.entityName);
+  assert.deepEqual(groups, [winner === a ? "waldur-alpha" : "waldur-beta"]);
+  assert.equal(site.harbor.project("waldur-shared")?.hard, (winner === a ? 20 : 1) * GIB);
 });

@@ -157,3 +157,51 @@ Deno.test("an unannotated project with another name, or one another resource hol
   assert.match(site.waldur.order(t).error_message, /held by another resource/);
   assert.ok(site.rancher.projects.has(shared.id));
 });
+
+Deno.test("a Terminate of a resource without backend_id adopts no look-alike to delete it", async () => {
+  using site = makeRancherSite();
+  const made = await (await site.rancher.app.request("http://r/v3/projects", {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ name: "waldur-lookalike", clusterId: site.cluster }),
+  })).json();
+  const resource = pointedAt(site, "", "lookalike");
+  const terminate = site.waldur.orderTerminate(resource);
+  const before = site.rancher.requests.length;
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(terminate).state, "done", "nothing of its to delete");
+  assert.deepEqual(writes(site, before), []);
+  assert.ok(site.rancher.projects.has(made.id));
+});
+
+Deno.test("two Waldur projects with one slug never share a Keycloak group, even a remembered one", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  const ann = site.keycloak.addUser("waldur", "ann");
+  const mallory = site.keycloak.addUser("waldur", "mallory");
+  const a = orderProject(site, "Alpha", { cpu: 1, memory: 1 }, "proj");
+  site.waldur.setTeam("proj", [{ username: ann }]);
+  await processOrders(site.offering.context); // the agent now remembers project_proj_…'s id
+  assert.equal(site.waldur.order(a.order).state, "done");
+  // tenant B: another Waldur project whose slug is also "proj"
+  const b = orderProject(site, "Beta", { cpu: 1, memory: 1 }, "proj-b");
+  site.waldur.resource(b.resource).project_slug = "proj";
+  site.waldur.setTeam("proj-b", [{ username: mallory }]);
+  await processOrders(site.offering.context);
+  const o = site.waldur.order(b.order);
+  assert.equal(o.state, "erred");
+  assert.match(o.error_message, /belongs to Waldur project .*nothing was bound/);
+  const group = [...site.keycloak.realm("waldur").groups.values()].find((g) =>
+    g.name === "project_proj_workloads-manage"
+  );
+  assert.ok(!group?.members.has(mallory), "mallory is not in A's group");
+  // and a membership pass over both flags them instead of merging the teams
+  site.waldur.resource(b.resource).state = "OK";
+  site.waldur.resource(b.resource).backend_id = site.rancher.projectsNamed("waldur-beta")[0]?.id ??
+    "";
+  const result = await syncMembership(site.offering.context);
+  assert.match(result.error, /would hold the teams of 2 Waldur projects/);
+  assert.ok(!group?.members.has(mallory));
+});

@@ -22,6 +22,7 @@ import type {
 } from "../backend.ts";
 import { errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
 import { forEachLimit } from "../pool.ts";
+import { KeyedLock } from "../keyed_lock.ts";
 import { SingleFlight } from "../single_flight.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
@@ -106,6 +107,10 @@ export class HarborBackend implements Backend {
   /** OIDC group ids Berth has seen (refreshed by every membership pass's list). */
   readonly #groupIds = new Map<string, number>();
   readonly #groupFlights = new SingleFlight<UserGroup>();
+  readonly #creates = new KeyedLock();
+  /** Resources whose project a Terminate removed: their rows stay off the page. */
+  readonly #gone = new Set<string>();
+  readonly #kcFlights = new SingleFlight<Map<string, Outcome>>();
 
   constructor(options: HarborBackendOptions) {
     this.#ctx = options.context;
@@ -141,12 +146,56 @@ export class HarborBackend implements Backend {
     }
     const gb = storageGb(resource, this.naming);
     const bytes = quotaBytes(gb);
-    let projectId: number;
-    let adopted = false;
+    // One Create per project name at a time: two tenants ordering one slug in one pass are told
+    // apart by the record the first leaves, not by how their answers interleave.
+    const { projectId, adopted } = await this.#creates.run(
+      name,
+      () => this.#createOrAdopt(resource, name, bytes),
+    );
+    if (this.#keycloak && team) {
+      // Access at Create: the team is in the Keycloak group before the order is done, and a group
+      // that is another Waldur project's is refused before the project is bound to its name.
+      // An outage is logged and the membership pass makes up for it.
+      const group = groupName(resource, this.naming);
+      const keycloak = this.#keycloak;
+      // orders of one Waldur project side by side: one sync of its group, not one each
+      const synced = await this.#kcFlights.run(
+        [group, resource.projectUuid, ...team].join("\u0000"),
+        () =>
+          keycloak.sync([{
+            group,
+            resource: resource.uuid,
+            projectUuid: resource.projectUuid,
+            usernames: team,
+          }], { partial: true }),
+      );
+      const [outcome] = synced.values();
+      if (outcome && !outcome.ok) {
+        if (!isTransient(outcome.error)) throw outcome.error;
+        this.#ctx.log.warn(
+          `Keycloak group ${group} not synced at Create (${
+            errorMessage(outcome.error)
+          }); the membership pass will`,
+        );
+      }
+    }
+    await this.#bindGroup(name, projectId, groupName(resource, this.naming));
+    this.#row(resource, name, { quotaBytes: bytes, usedBytes: adopted ? null : 0 });
+    this.#publish();
+    return { backendId: name, limits: { ...resource.limits, storage: gb }, adopted };
+  }
+
+  /** Creates the project, or adopts the one of that name when it may (see the comments). */
+  async #createOrAdopt(
+    resource: ResourceSpec,
+    name: string,
+    bytes: number,
+  ): Promise<{ projectId: number; adopted: boolean }> {
     try {
-      projectId = await this.client.createProject(name, bytes);
+      const projectId = await this.client.createProject(name, bytes);
       this.#ctx.owned.record(resource.uuid, name);
       this.#audit("create project", name, `storage quota ${formatBytes(bytes)}`);
+      return { projectId, adopted: false };
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 409)) throw error;
       // The exact name exists. It is this resource's if Berth recorded creating it (a crash
@@ -154,7 +203,13 @@ export class HarborBackend implements Backend {
       // holds images or that another resource holds would hand a tenant someone else's data.
       const existing = await this.client.projectByName(name);
       if (!existing) throw error;
-      const others = await this.#claimants(name, resource);
+      const holder = this.#ctx.owned.holder(name);
+      const others = [
+        ...new Set([
+          ...await this.#claimants(name, resource),
+          ...(holder !== undefined && holder !== resource.uuid ? [holder] : []),
+        ]),
+      ];
       const repos = existing.repo_count ?? 0;
       if (others.length > 0) {
         throw terminal(
@@ -174,9 +229,8 @@ export class HarborBackend implements Backend {
             "Harbor, then retry the order",
         );
       }
-      projectId = existing.project_id;
+      const projectId = existing.project_id;
       this.#ctx.owned.record(resource.uuid, name);
-      adopted = true;
       this.#adopted.add(name);
       this.#ctx.log.warn(
         `Harbor project ${name} already exists; adopting it for resource ${resource.name}`,
@@ -184,31 +238,8 @@ export class HarborBackend implements Backend {
       );
       this.#audit("adopt project", name, `existing project ${projectId}`);
       await this.#applyQuota(name, projectId, bytes);
+      return { projectId, adopted: true };
     }
-    if (this.#keycloak && team) {
-      // Access at Create: the team is in the Keycloak group before the order is done, and a group
-      // that is another Waldur project's is refused before the project is bound to its name.
-      // An outage is logged and the membership pass makes up for it.
-      const group = groupName(resource, this.naming);
-      const [outcome] = (await this.#keycloak.sync([{
-        group,
-        resource: resource.uuid,
-        projectUuid: resource.projectUuid,
-        usernames: team,
-      }])).values();
-      if (outcome && !outcome.ok) {
-        if (!isTransient(outcome.error)) throw outcome.error;
-        this.#ctx.log.warn(
-          `Keycloak group ${group} not synced at Create (${
-            errorMessage(outcome.error)
-          }); the membership pass will`,
-        );
-      }
-    }
-    await this.#bindGroup(name, projectId, groupName(resource, this.naming));
-    this.#row(resource, name, { quotaBytes: bytes, usedBytes: adopted ? null : 0 });
-    this.#publish();
-    return { backendId: name, limits: { ...resource.limits, storage: gb }, adopted };
   }
 
   async setLimits(resource: ResourceSpec, limits: Limits): Promise<void> {
@@ -229,10 +260,18 @@ export class HarborBackend implements Backend {
 
   async remove(resource: ResourceSpec): Promise<"deleted" | "absent"> {
     const name = this.#target(resource);
+    if (resource.backendId === "" && this.#ctx.owned.get(resource.uuid) !== name) {
+      // Waldur names no project for this resource and Berth made none for it: a project of that
+      // name is someone else's (one whose adoption was refused, or made by hand), not this one's
+      this.#gone.add(resource.uuid);
+      this.#publish();
+      return "absent";
+    }
     await this.#unclaimed(name, resource);
     const project = await this.client.projectByName(name);
     if (!project) {
       this.#ctx.owned.forget(resource.uuid);
+      this.#gone.add(resource.uuid);
       this.#rows.delete(name);
       this.#publish();
       return "absent";
@@ -259,6 +298,9 @@ export class HarborBackend implements Backend {
     } catch (error) {
       if (error instanceof HttpError && error.status === 404) {
         this.#ctx.owned.forget(resource.uuid);
+        this.#gone.add(resource.uuid);
+        this.#rows.delete(name);
+        this.#publish();
         return "absent";
       }
       if (error instanceof HttpError && error.status === 412) {
@@ -271,6 +313,7 @@ export class HarborBackend implements Backend {
       throw error;
     }
     this.#ctx.owned.forget(resource.uuid);
+    this.#gone.add(resource.uuid);
     this.#audit(
       "delete project",
       name,
@@ -810,6 +853,8 @@ export class HarborBackend implements Backend {
 
   /** Updates the status row of a project and recomputes its flags. */
   #row(resource: ResourceSpec, name: string, patch: Partial<HarborRow>): void {
+    // a pass that read the project before a Terminate deleted it does not bring its row back
+    if (this.#gone.has(resource.uuid)) return;
     const previous = this.#rows.get(name);
     const row: HarborRow = {
       project: name,
@@ -872,10 +917,12 @@ export class HarborBackend implements Backend {
 export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
-  scope: (s) =>
-    `projects named ${s.allocation_prefix}* on ${
+  scope: (s) => ({
+    where: `projects on ${
       s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()
     }`,
+    prefix: s.allocation_prefix,
+  }),
   create: (context) => {
     const fetch = backendFetch(context, {
       server: "Harbor",

@@ -33,8 +33,14 @@ export interface GroupState extends Record<string, unknown> {
 
 /** The group sync a backend calls during its membership pass. */
 export interface KeycloakGroupSync {
-  /** Creates missing groups and syncs members; one outcome per resource. */
-  sync(wants: readonly GroupWant[]): Promise<Map<string, Outcome>>;
+  /**
+   * Creates missing groups and syncs members; one outcome per resource. `partial` (a Create):
+   * the page keeps the other groups' state instead of showing only these.
+   */
+  sync(
+    wants: readonly GroupWant[],
+    options?: { partial?: boolean },
+  ): Promise<Map<string, Outcome>>;
   /** The groups of the last sync, in path order. */
   groups(): GroupState[];
   /** What `sync` would change, changing nothing. */
@@ -180,11 +186,12 @@ export function createKeycloakGroupSync(options: KeycloakGroupSyncOptions): Keyc
   return {
     groups: () => [...states.values()].sort((a, b) => a.path.localeCompare(b.path)),
 
-    async sync(wants) {
+    async sync(wants, how = {}) {
       const out = new Map<string, Outcome>();
       const user = userCache();
+      // a full pass replaces what the page shows; a partial one (a Create) adds to it
       const previous = states;
-      states = new Map();
+      states = how.partial ? new Map(previous) : new Map();
       // Groups are independent: several at a time, as Rancher's are.
       await forEachLimit([...byGroup(wants)], options.concurrency ?? 4, async ([group, want]) => {
         const path = `/${group}`;

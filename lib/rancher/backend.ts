@@ -155,6 +155,10 @@ export class RancherBackend implements Backend {
   /** Keycloak group ids Berth has seen: the parent (under {@link PARENT_KEY}) and children. */
   readonly #kcIds = new Map<string, string>();
   readonly #kcFlights = new SingleFlight<string>();
+  /** The Waldur project each remembered child group was checked (or made) for. */
+  readonly #childProjects = new Map<string, string>();
+  /** Resources whose project a Terminate removed: their rows stay off the page. */
+  readonly #gone = new Set<string>();
   readonly #teamFlights = new SingleFlight<string[]>();
   /** Child groups this process made and nobody has filled yet. */
   readonly #fresh = new Set<string>();
@@ -303,7 +307,10 @@ export class RancherBackend implements Backend {
   }
 
   async remove(resource: ResourceSpec): Promise<"deleted" | "absent"> {
-    const project = await this.#resolve(resource);
+    // Without a backend_id, Waldur names no project for this resource: only one annotated for it
+    // (made by Berth, then a crash) is its own; an unannotated look-alike is never adopted to be
+    // deleted.
+    const project = await this.#resolve(resource, { adopt: resource.backendId !== "" });
     let result: "deleted" | "absent" = "absent";
     if (project) {
       if (this.#s.termination === "refuse") {
@@ -325,6 +332,7 @@ export class RancherBackend implements Backend {
       }
       this.#rows.delete(project.id);
     }
+    this.#gone.add(resource.uuid);
     if (this.#kc) {
       try {
         await this.#releaseGroup(resource, project?.id ?? "");
@@ -374,7 +382,7 @@ export class RancherBackend implements Backend {
    * not its own ({@link projectOwnership}), or that another resource of the offering holds in
    * Waldur, is a terminal refusal; an adoptable one is annotated for it first, and audited.
    */
-  async #resolve(resource: ResourceSpec): Promise<Project | null> {
+  async #resolve(resource: ResourceSpec, options = { adopt: true }): Promise<Project | null> {
     let project: Project | null = null;
     const id = resource.backendId;
     if (id) {
@@ -400,6 +408,7 @@ export class RancherBackend implements Backend {
     }
     if (!project) return null;
     const owned = projectOwnership(resource, project, this.naming);
+    if (!options.adopt && owned.kind !== "own") return null;
     if (owned.kind === "refused") throw terminal("rancher", owned.why);
     const others = (await this.#ctx.claimedBy(project.id)).filter((u) => u !== resource.uuid);
     if (others.length > 0) {
@@ -496,12 +505,29 @@ export class RancherBackend implements Backend {
   #ensureGroups(resource: ResourceSpec): Promise<string> {
     const child = childGroup(resource, this.naming);
     const known = this.#kcIds.get(child);
-    if (known !== undefined) return Promise.resolve(known);
-    return this.#kcFlights.run(child, async () => {
+    const holder = this.#childProjects.get(child);
+    if (known !== undefined && holder !== undefined) {
+      // a remembered group is checked like a found one: another Waldur project's is refused
+      if (holder !== resource.projectUuid) {
+        return Promise.reject(this.#conflict(child, holder, resource.projectUuid));
+      }
+      return Promise.resolve(known);
+    }
+    return this.#kcFlights.run(`${child}\u0000${resource.projectUuid}`, async () => {
       const id = await this.#retryOnGone(() => this.#findOrMakeChild(resource, child));
       this.#kcIds.set(child, id);
+      this.#childProjects.set(child, resource.projectUuid);
       return id;
     });
+  }
+
+  #conflict(child: string, holder: string, projectUuid: string): BerthError {
+    return terminal(
+      "keycloak",
+      `Keycloak group /${parentGroup(this.naming)}/${child} belongs to Waldur project ${holder}, ` +
+        `not ${projectUuid}: binding it would give that project's team access; nothing was ` +
+        "bound. Give the projects distinct slugs or use {project_uuid_hex} in keycloak_child_group",
+    );
   }
 
   /** The cluster's parent group id, looked up (or made) once and remembered. */
@@ -523,6 +549,7 @@ export class RancherBackend implements Backend {
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 404)) throw error;
       this.#kcIds.clear();
+      this.#childProjects.clear();
       return await work();
     }
   }
@@ -538,12 +565,7 @@ export class RancherBackend implements Backend {
         resource.projectUuid,
       );
       if (typeof owned === "object") {
-        throw terminal(
-          "keycloak",
-          `Keycloak group /${parentName}/${child} belongs to Waldur project ${owned.conflict}, ` +
-            `not ${resource.projectUuid}: binding it would give that project's team access; ` +
-            "nothing was bound. Give the projects distinct slugs or change keycloak_child_group",
-        );
+        throw this.#conflict(child, owned.conflict, resource.projectUuid);
       }
       if (owned === "adopt") {
         await kc.setAttributes(
@@ -766,7 +788,11 @@ export class RancherBackend implements Backend {
     };
   }
 
-  async reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+  async reconcile(all: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+    // Resources of two Waldur projects whose child group would be one (the same project slug):
+    // their team would get the other's projects. Nothing is done for them, and they say why.
+    const shared = this.#sharedGroups(all.map((i) => i.resource));
+    const items = all.filter((i) => !shared.has(i.resource.uuid));
     const resources = items.map((i) => i.resource);
     const observed = await this.observe();
     const { actions, problems } = planRancher(resources, observed, this.naming, {
@@ -793,9 +819,29 @@ export class RancherBackend implements Backend {
       }
     });
     if (this.#kc) await this.#syncGroups(items, observed, outcomes, count);
+    for (const [uuid, why] of shared) outcomes.set(uuid, { ok: false, error: why });
     this.#observeRows(resources, observed, actions);
     this.#publish();
     return outcomes;
+  }
+
+  /** Resources whose child group other Waldur projects' resources want too, with why. */
+  #sharedGroups(resources: readonly ResourceSpec[]): Map<string, BerthError> {
+    const out = new Map<string, BerthError>();
+    if (!this.#bindGroups) return out;
+    const byGroup = Map.groupBy(resources, (r) => childGroup(r, this.naming));
+    for (const [group, rs] of byGroup) {
+      const projects = [...new Set(rs.map((r) => r.projectUuid))];
+      if (projects.length < 2) continue;
+      const why = terminal(
+        "keycloak",
+        `Keycloak group ${group} would hold the teams of ${projects.length} Waldur projects ` +
+          `(${projects.join(", ")}), each getting the others' projects; nothing was changed. ` +
+          "Give the projects distinct slugs or use {project_uuid_hex} in keycloak_child_group",
+      );
+      for (const r of rs) out.set(r.uuid, why);
+    }
+    return out;
   }
 
   async #syncGroups(
@@ -1195,6 +1241,7 @@ export class RancherBackend implements Backend {
   }
 
   #placeholder(r: ResourceSpec, flags: string[]): void {
+    if (this.#gone.has(r.uuid)) return;
     const name = projectName(r, this.naming);
     const key = r.backendId || name;
     this.#rows.set(key, {
@@ -1214,6 +1261,8 @@ export class RancherBackend implements Backend {
   }
 
   #row(r: ResourceSpec, p: Project, patch: Partial<RancherRow>): void {
+    // a pass that read the project before a Terminate deleted it does not bring its row back
+    if (this.#gone.has(r.uuid)) return;
     const previous = this.#rows.get(p.id);
     // The resource's limits when the caller knows them (orders, membership), else Rancher's.
     const quota = Object.keys(r.limits).length > 0
@@ -1266,7 +1315,8 @@ export class RancherBackend implements Backend {
 
   #keycloakFailed(group: string, error: unknown, what: string): void {
     const message = errorMessage(error);
-    this.#ctx.log.error(
+    // an outage Berth rides out is a warning, not an error: the pass retries it
+    (isTransient(error) ? this.#ctx.log.warn : this.#ctx.log.error)(
       `keycloak: cannot ${what} group ${group}; Rancher work went on and it is retried next pass: ${message}`,
     );
     const path = `/${parentGroup(this.naming)}/${group}`;
@@ -1342,10 +1392,12 @@ function limitOf(
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
-  scope: (s) =>
-    `projects named ${s.project_prefix}* in cluster ${s.cluster_id} of ${
+  scope: (s) => ({
+    where: `projects in cluster ${s.cluster_id} of ${
       s.backend_url.replace(/\/+$/, "").toLowerCase()
     }`,
+    prefix: s.project_prefix,
+  }),
   create: (context) => {
     const s = context.settings;
     const fetch = backendFetch(context, {
