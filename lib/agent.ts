@@ -9,7 +9,7 @@ import { Breakers } from "./breaker.ts";
 import type { Clock } from "./clock.ts";
 import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
 import { BerthError } from "./errors.ts";
-import { capResponses, type Exchange, type Fetch } from "./http.ts";
+import { Budget, capResponses, type Exchange, type Fetch, MAX_LIST_ITEMS } from "./http.ts";
 import type { Logger, Redactor } from "./log.ts";
 import type { LoopSpec } from "./loop.ts";
 import { syncMembership } from "./membership.ts";
@@ -106,7 +106,12 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   for (const offering of deps.config.offerings) labelTargets(breakers, offering);
   // Bodies are capped outside the breaker: an oversized answer is the server's fault, not an
   // outage to back off from.
-  const cap = (f: Fetch) => capResponses(f, deps.config.maxResponseBytes);
+  // one budget for every body read at once: six large answers cannot add up past two caps
+  const budget = new Budget(2 * deps.config.maxResponseBytes);
+  // and for the items of the whole lists read at once (membership and usage of every offering):
+  // together no more than one list at the bound
+  const listBudget = new Budget(MAX_LIST_ITEMS);
+  const cap = (f: Fetch) => capResponses(f, deps.config.maxResponseBytes, budget);
   const fetch = cap(breakers.wrap(deps.fetch));
   const tlsFetch = deps.tlsFetch
     ? (pem: string) => cap(breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch))
@@ -132,6 +137,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       userAgent: `berth/${deps.version}`,
       onExchange,
       onSecret: (value) => deps.redactor.addRuntime(value),
+      listBudget,
     });
     const backend = plugin.create({
       offering: offering.name,

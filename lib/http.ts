@@ -85,11 +85,14 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 ** 2;
 
 /** A response body that passed the configured cap; the read stops there. */
 export class ResponseTooLarge extends BerthError {
-  constructor(readonly maxBytes: number) {
-    super(`the response is larger than ${formatMiB(maxBytes)} (max_response_mb)`, {
-      system: "backend",
-      transient: false,
-    });
+  /** `together`: this body alone was not too large, but all the bodies read at once were. */
+  constructor(readonly maxBytes: number, readonly together = false) {
+    super(
+      together
+        ? `the responses being read at once are larger than ${formatMiB(maxBytes)}`
+        : `the response is larger than ${formatMiB(maxBytes)} (max_response_mb)`,
+      { system: "backend", transient: together },
+    );
     this.name = "ResponseTooLarge";
   }
 }
@@ -103,7 +106,11 @@ function formatMiB(bytes: number): string {
  * Content-Length above it stops the read before the first byte), so no upstream answer can
  * take the agent's memory with it.
  */
-export function capResponses(fetch: Fetch, maxBytes: number): Fetch {
+export function capResponses(
+  fetch: Fetch,
+  maxBytes: number,
+  budget: Budget = new Budget(3 * maxBytes),
+): Fetch {
   return async (request) => {
     const response = await fetch(request);
     if (!response.body) return response;
@@ -121,17 +128,50 @@ export function capResponses(fetch: Fetch, maxBytes: number): Fetch {
       return new Response(refused, init);
     }
     let seen = 0;
+    const release = () => {
+      budget.release(seen);
+      seen = 0;
+    };
     const capped = response.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.byteLength;
-          if (seen > maxBytes) controller.error(new ResponseTooLarge(maxBytes));
-          else controller.enqueue(chunk);
+          if (seen > maxBytes) {
+            release();
+            controller.error(new ResponseTooLarge(maxBytes));
+          } else if (!budget.take(chunk.byteLength)) {
+            seen -= chunk.byteLength;
+            release();
+            controller.error(new ResponseTooLarge(budget.limit, true));
+          } else controller.enqueue(chunk);
         },
+        flush: release,
+        cancel: release,
       }),
     );
     return new Response(capped, init);
   };
+}
+
+/**
+ * A limit on what is held at once across every client: the bytes of the response bodies being
+ * read (several large answers, each under `max_response_mb`, cannot add up past it either), or
+ * the items of the lists being read.
+ */
+export class Budget {
+  #used = 0;
+  constructor(readonly limit: number) {}
+
+  /** Takes `bytes` if they fit; false (nothing taken) when they would pass the limit. */
+  take(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
+  }
 }
 
 /**
@@ -411,6 +451,15 @@ function tooLarge(
   at: { what: string; method: string; path: string; status: number },
   cause: ResponseTooLarge,
 ): HttpError {
+  if (cause.together) {
+    // this body was within the cap, but too much was being read at once: try again later
+    return new HttpError(
+      `${system}: cannot ${at.what}: the responses being read at once are larger than ${
+        formatMiB(cause.maxBytes)
+      } (twice max_response_mb); retried at the next pass`,
+      { system, method: at.method, path: at.path, status: at.status, transient: true, cause },
+    );
+  }
   return new HttpError(
     `${system}: cannot ${at.what}: the response is larger than ${
       formatMiB(cause.maxBytes)

@@ -123,6 +123,8 @@ export type StatusModel = z.infer<typeof StatusModel>;
 
 const KEEP_EVENTS = 200;
 const KEEP_ERRORS = 100;
+/** Orders in flight kept for the page and the API, the most recent first. */
+const KEEP_ORDERS = 1_000;
 
 /** A loop's signs of life on monotonic time (see {@link StatusRecord.liveness}). */
 export interface LoopLiveness {
@@ -322,7 +324,14 @@ export class StatusRecord {
   }
 
   orderPending(order: OrderStatus): void {
+    this.#orders.delete(order.uuid);
     this.#orders.set(order.uuid, redactStrings(order, this.#redact));
+    // the most recent ones are what the page can show; a flood of orders is not kept whole
+    while (this.#orders.size > KEEP_ORDERS) {
+      const oldest = this.#orders.keys().next().value;
+      if (oldest === undefined) break;
+      this.#orders.delete(oldest);
+    }
   }
 
   orderFinished(uuid: string, type: string, outcome: string): void {

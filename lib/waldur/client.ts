@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { WaldurConfig } from "../config.ts";
 import { BerthError } from "../errors.ts";
-import { createHttp, type Exchange, type Fetch, type Http, urlPath } from "../http.ts";
+import { type Budget, createHttp, type Exchange, type Fetch, type Http, urlPath } from "../http.ts";
 import { SingleFlight } from "../single_flight.ts";
 import { type Checked, readAll, readPages } from "./pages.ts";
 import {
@@ -33,6 +33,8 @@ export interface WaldurClientOptions {
   onExchange?: (exchange: Exchange) => void;
   /** Called with every token obtained at run time, so the redactor knows it. */
   onSecret?: (value: string) => void;
+  /** The items all whole lists being read at once may hold (shared by every offering). */
+  listBudget?: Budget;
 }
 
 export type { Checked };
@@ -162,6 +164,7 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
         Order,
         { offering_uuid: offeringUuid, state: states },
         "list orders",
+        options.listBudget,
       );
     },
 
@@ -216,6 +219,7 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
         filter.backendId === undefined
           ? "list resources"
           : `list the resources holding ${filter.backendId}`,
+        options.listBudget,
       );
     },
 

@@ -6,9 +6,10 @@
  * and move the later ones up.
  */
 import { z } from "zod";
-import { HttpError } from "../errors.ts";
+import { BerthError, HttpError } from "../errors.ts";
 import {
   announcedCount,
+  type Budget,
   describeIssues,
   type Http,
   listTooLong,
@@ -33,8 +34,27 @@ export async function readAll<T>(
   schema: z.ZodType<T>,
   query: Record<string, QueryValue>,
   action: string,
+  budget?: Budget,
 ): Promise<Checked<T>> {
   const out: Checked<T> = { items: [], rejected: [] };
+  let seen = 0;
+  try {
+    return await readInto(out, http, path, schema, query, action, budget, (n) => seen = n);
+  } finally {
+    budget?.release(seen);
+  }
+}
+
+async function readInto<T>(
+  out: Checked<T>,
+  http: Http,
+  path: string,
+  schema: z.ZodType<T>,
+  query: Record<string, QueryValue>,
+  action: string,
+  budget: Budget | undefined,
+  held: (n: number) => void,
+): Promise<Checked<T>> {
   let seen = 0;
   for (let page = 1;; page++) {
     const res = await http.request("GET", path, {
@@ -52,6 +72,16 @@ export async function readAll<T>(
     if (res.data.length === 0) break;
     if (total === undefined ? res.data.length < PAGE_SIZE : seen >= total) break;
     if (seen >= MAX_LIST_ITEMS) throw listTooLong("waldur", action);
+    if (budget && !budget.take(res.data.length)) {
+      // several long lists at once (every loop of every offering) cannot add up without bound
+      throw new BerthError(
+        `waldur: cannot ${action}: the lists being read at once hold more than ${
+          budget.limit.toLocaleString("en")
+        } items; retried at the next pass`,
+        { system: "waldur", transient: true },
+      );
+    }
+    held(seen);
   }
   return out;
 }
