@@ -22,6 +22,22 @@ function pointedAt(site: RancherSite, backendId: string, slug = "sneaky"): strin
   });
 }
 
+/** A project made in Rancher by someone else (not Berth): its id. */
+async function madeByHand(
+  site: RancherSite,
+  body: { name: string; clusterId: string; annotations?: Record<string, string> },
+): Promise<{ id: string }> {
+  const res = await site.rancher.app.request("http://r/v3/projects", {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify(body),
+  });
+  return await res.json();
+}
+
 function writes(site: RancherSite, from: number): string[] {
   return site.rancher.requests.slice(from).filter((r) => r.method !== "GET")
     .map((r) => `${r.method} ${r.path}`);
@@ -53,14 +69,7 @@ Deno.test("a Terminate, Update or membership pass aimed at the cluster's System 
 Deno.test("a backend_id in another cluster is refused, whatever its name", async () => {
   using site = makeRancherSite();
   site.rancher.addCluster("local", "local");
-  const other = await (await site.rancher.app.request("http://r/v3/projects", {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({ name: "waldur-sneaky", clusterId: "local" }),
-  })).json();
+  const other = await madeByHand(site, { name: "waldur-sneaky", clusterId: "local" });
   const resource = pointedAt(site, other.id);
   const terminate = site.waldur.orderTerminate(resource);
   const before = site.rancher.requests.length;
@@ -103,18 +112,11 @@ Deno.test("another resource's project is not a target: its annotation decides", 
 Deno.test("a Python agent's project (no Berth annotation, the derived name) is adopted: annotated and audited", async () => {
   using site = makeRancherSite();
   // what the Python agent left: its own annotations, no resource uuid; Waldur holds its id
-  const made = await (await site.rancher.app.request("http://r/v3/projects", {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({
-      name: "waldur-legacy",
-      clusterId: site.cluster,
-      annotations: { "waldur/managed": "true", "waldur/organization": "acme" },
-    }),
-  })).json();
+  const made = await madeByHand(site, {
+    name: "waldur-legacy",
+    clusterId: site.cluster,
+    annotations: { "waldur/managed": "true", "waldur/organization": "acme" },
+  });
   const resource = pointedAt(site, made.id, "legacy");
   const result = await syncMembership(site.offering.context);
   assert.equal(result.outcome, "ok", result.error);
@@ -134,15 +136,7 @@ Deno.test("a Python agent's project (no Berth annotation, the derived name) is a
 
 Deno.test("an unannotated project with another name, or one another resource holds, is not adopted", async () => {
   using site = makeRancherSite();
-  const post = async (name: string) =>
-    await (await site.rancher.app.request("http://r/v3/projects", {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ name, clusterId: site.cluster }),
-    })).json();
+  const post = async (name: string) => await madeByHand(site, { name, clusterId: site.cluster });
   const handmade = await post("team-x-prod");
   const misnamed = pointedAt(site, handmade.id, "sneaky");
   const shared = await post("waldur-twin");
@@ -160,14 +154,7 @@ Deno.test("an unannotated project with another name, or one another resource hol
 
 Deno.test("a Terminate of a resource without backend_id adopts no look-alike to delete it", async () => {
   using site = makeRancherSite();
-  const made = await (await site.rancher.app.request("http://r/v3/projects", {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({ name: "waldur-lookalike", clusterId: site.cluster }),
-  })).json();
+  const made = await madeByHand(site, { name: "waldur-lookalike", clusterId: site.cluster });
   const resource = pointedAt(site, "", "lookalike");
   const terminate = site.waldur.orderTerminate(resource);
   const before = site.rancher.requests.length;
