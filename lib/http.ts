@@ -137,6 +137,7 @@ export function capResponses(
         transform(chunk, controller) {
           seen += chunk.byteLength;
           if (seen > maxBytes) {
+            seen -= chunk.byteLength; // never taken: not given back
             release();
             controller.error(new ResponseTooLarge(maxBytes));
           } else if (!budget.take(chunk.byteLength)) {
@@ -282,9 +283,6 @@ export function createHttp(options: HttpOptions): Http {
         );
       } catch (cause) {
         options.onExchange?.({ system: options.system, method, path, status: 0, durationMs: 0 });
-        if (cause instanceof ResponseTooLarge) {
-          throw tooLarge(options.system, { what, method, path, status: 0 }, cause);
-        }
         const reason = noAnswer(cause, url, timeoutMs);
         throw new HttpError(`${options.system}: cannot ${what}: ${reason}`, {
           system: options.system,

@@ -37,6 +37,10 @@ export async function syncMembership(
   ctx: ProcessorContext,
   signal?: AbortSignal,
 ): Promise<PassResult> {
+  // taken before the list: an order that starts or ends while it is read makes its resource's
+  // entry stale, and the pass leaves that resource alone
+  const mark = ctx.activity.mark();
+  const stale = (uuid: string) => ctx.activity.touchedSince(uuid, mark);
   const { items, rejected } = await ctx.waldur.listResources(ctx.offering.offeringUuid, [
     "OK",
     "Erred",
@@ -44,12 +48,9 @@ export async function syncMembership(
   const failures = rejected.map((r) =>
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
-  // A resource an order acts on now is the order's: this pass leaves it alone, and writes the
-  // state of the others only if no order started or ended on them since they were read.
-  const resources = items.filter((r) => r.backend_id !== "" && !ctx.activity.busy(r.uuid));
-  const readAt = new Map(resources.map((r) => [r.uuid, ctx.activity.generation(r.uuid)]));
-  const stale = (uuid: string) =>
-    ctx.activity.busy(uuid) || ctx.activity.generation(uuid) !== readAt.get(uuid);
+  // A resource an order acts on, or acted on since the list was asked for, is the order's: this
+  // pass leaves it alone, and writes the others' state only if that is still so after.
+  const resources = items.filter((r) => r.backend_id !== "" && !stale(r.uuid));
 
   // One team read per Waldur project: the team is the project's, not the resource's.
   const byProject = new Map<string, Resource[]>();
@@ -123,7 +124,7 @@ export async function syncMembership(
       if (r.state === "Erred") await markResource(ctx, r, "ok", "", failures);
       continue;
     }
-    if (!isTransient(outcome.error) && !(await stillLive(ctx, r))) {
+    if (!isTransient(outcome.error) && r.state !== "Erred" && !(await stillLive(ctx, r))) {
       // terminated (or terminating) since it was listed: its project is gone for a reason
       skipped++;
       continue;

@@ -285,7 +285,17 @@ async function create(ctx: ProcessorContext, order: Order, teams: Teams): Promis
     : parseLimits(resource.limits, "resource limits");
   const spec = toSpec(resource, limits);
   // Access at Create: the team goes into its group now, not at the next membership pass.
-  const team = ctx.backend.needsTeam ? await teamOf(ctx, resource, teams) : undefined;
+  // A team that cannot be read is handled like a Keycloak outage: the project is made, and the
+  // membership pass puts the team in later.
+  const team = ctx.backend.needsTeam
+    ? await teamOf(ctx, resource, teams).catch((error: unknown) => {
+      ctx.log.warn(
+        `the team of ${resource.project_slug || resource.project_uuid} was not read at Create ` +
+          `(${errorMessage(error)}); the membership pass will add it`,
+      );
+      return undefined;
+    })
+    : undefined;
   const result = await ctx.backend.ensure(spec, team);
   if (resource.backend_id !== result.backendId) {
     await ctx.waldur.setResourceBackendId(resource.uuid, result.backendId);

@@ -35,6 +35,7 @@ export async function reportUsage(
   ctx: ProcessorContext,
   signal?: AbortSignal,
 ): Promise<PassResult> {
+  const mark = ctx.activity.mark();
   const { items, rejected } = await ctx.waldur.listResources(ctx.offering.offeringUuid, [
     "OK",
     "Erred",
@@ -45,12 +46,10 @@ export async function reportUsage(
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
   const specs: ResourceSpec[] = [];
-  // A resource an order acts on now is left for the next pass; one an order started or ended on
-  // while it was read has no usage worth a failure.
-  const readAt = new Map<string, number>();
+  // A resource an order acts on, or acted on since the list was asked for, is left for the next
+  // pass; one an order touches while its usage is read has no usage worth a failure.
   for (const r of items) {
-    if (r.backend_id === "" || ctx.activity.busy(r.uuid)) continue;
-    readAt.set(r.uuid, ctx.activity.generation(r.uuid));
+    if (r.backend_id === "" || ctx.activity.touchedSince(r.uuid, mark)) continue;
     try {
       specs.push(toSpec(r, {}));
     } catch (error) {
@@ -64,11 +63,7 @@ export async function reportUsage(
   // Reports go out side by side, like orders and memberships (`concurrency`).
   await forEachLimit(specs, ctx.offering.concurrency, async (spec) => {
     const result = results.get(spec.uuid);
-    if (
-      ctx.activity.busy(spec.uuid) || ctx.activity.generation(spec.uuid) !== readAt.get(spec.uuid)
-    ) {
-      return;
-    }
+    if (ctx.activity.touchedSince(spec.uuid, mark)) return;
     if (!result || !result.ok) {
       stats.failed++;
       failures.push(

@@ -91,8 +91,12 @@ Deno.test("ten Rancher Creates of one Waldur project side by side: one token, on
   );
 });
 
-/** Holds the first request `match` picks until `release` is called; `held` resolves when it arrives. */
-function gate(match: (request: Request) => boolean) {
+/**
+ * Holds the first request `match` picks until `release` is called; `held` resolves when it
+ * arrives. With `answered`, the server answers first and the answer is what is held (a list read
+ * before an order changed it, delivered after).
+ */
+function gate(match: (request: Request) => boolean, options: { answered?: boolean } = {}) {
   let release = () => {};
   let arrived = () => {};
   const held = new Promise<void>((r) => arrived = r);
@@ -102,12 +106,12 @@ function gate(match: (request: Request) => boolean) {
     held,
     release: () => release(),
     wrap: (next: (request: Request) => Promise<Response>) => async (request: Request) => {
-      if (!used && match(request)) {
-        used = true;
-        arrived();
-        await open;
-      }
-      return await next(request);
+      if (used || !match(request)) return await next(request);
+      used = true;
+      const answer = options.answered ? await next(request) : undefined;
+      arrived();
+      await open;
+      return answer ?? await next(request);
     },
   };
 }
@@ -398,4 +402,87 @@ Deno.test("a refusal clears once its images are gone, even while Keycloak is dow
       : next(request);
   await syncMembership(site.offering.context);
   assert.deepEqual(site.status.snapshot().refusals, []);
+});
+
+Deno.test("a Terminate while a membership pass lists resources: the pass leaves that resource alone", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  const ann = site.keycloak.addUser("waldur", "ann");
+  const { resource } = orderProject(site, "Doomed");
+  site.waldur.setTeam("proj", [{ username: ann }]);
+  await processOrders(site.offering.context);
+  const list = gate(
+    (r) =>
+      r.method === "GET" && new URL(r.url).pathname.endsWith("/marketplace-provider-resources/"),
+    { answered: true },
+  );
+  site.intercept = (request, next) => list.wrap(next)(request);
+  const membership = syncMembership(site.offering.context);
+  await list.held; // the list is answered (the resource still OK), and delivered later
+  site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context); // deletes the project and its Keycloak group
+  const group = () =>
+    [...site.keycloak.realm("waldur").groups.values()].find((g) =>
+      g.name === "project_proj_workloads-manage"
+    );
+  assert.equal(group(), undefined, "the Terminate released the group");
+  list.release();
+  const result = await membership;
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(group(), undefined, "the pass made nothing for a resource terminated under it");
+  assert.equal(site.rancher.userProjects().length, 0);
+});
+
+Deno.test("two Rancher Creates of one slug side by side make one project, not two", async () => {
+  using site = makeRancherSite({ yamlExtra: "concurrency: 4" });
+  const a = orderProject(site, "Same", { cpu: 1, memory: 1 }, "alpha");
+  const b = orderProject(site, "Same", { cpu: 1, memory: 1 }, "beta");
+  await processOrders(site.offering.context);
+  assert.equal(site.rancher.projectsNamed("waldur-same").length, 1, "no orphan project");
+  const states = [a, b].map((o) => site.waldur.order(o.order).state).sort();
+  assert.deepEqual(states, ["done", "erred"]);
+});
+
+Deno.test("the response budget gives back what it took, and no more", async () => {
+  const { Budget, capResponses } = await import("../lib/http.ts");
+  const budget = new Budget(100);
+  assert.ok(budget.take(60), "reader A holds 60");
+  const fetch = capResponses(
+    () => Promise.resolve(new Response(new Uint8Array(30))), // 30 bytes, cap 20: refused
+    20,
+    budget,
+  );
+  await assert.rejects((await fetch(new Request("http://x/"))).text());
+  assert.equal(budget.take(50), false, "A's 60 are still held: 50 more do not fit");
+  assert.ok(budget.take(40));
+  const together = capResponses(
+    () => Promise.resolve(new Response(new Uint8Array(10))),
+    20,
+    budget,
+  );
+  await assert.rejects((await together(new Request("http://x/"))).text(), /read at once/);
+  budget.release(100);
+  assert.equal(
+    await (await together(new Request("http://x/"))).arrayBuffer().then((b) => b.byteLength),
+    10,
+  );
+  assert.ok(budget.take(100), "a body read to the end gives its bytes back");
+});
+
+Deno.test("whole Waldur lists read at once share one item budget; past it a list is retried later", async () => {
+  const { Budget } = await import("../lib/http.ts");
+  const { readAll } = await import("../lib/waldur/pages.ts");
+  const { createHttp } = await import("../lib/http.ts");
+  const { z } = await import("zod");
+  const page = Array.from({ length: 300 }, (_, i) => ({ uuid: `u${i}` }));
+  const http = createHttp({
+    system: "waldur",
+    baseUrl: "http://w/api",
+    fetch: () => Promise.resolve(Response.json(page)), // full pages, no count: reads go on
+    clock: new ManualClock(),
+  });
+  const budget = new Budget(1_000);
+  const error = await readAll(http, "/x/", z.object({ uuid: z.string() }), {}, "list x", budget)
+    .then(() => null, (e: unknown) => e);
+  assert.match(String(error), /the lists being read at once hold more than 1,000 items; retried/);
+  assert.ok(budget.take(1_000), "a list that failed gives its items back");
 });

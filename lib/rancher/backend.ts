@@ -30,6 +30,7 @@ import {
   PROJECT_ATTRIBUTE,
 } from "../keycloak/sync.ts";
 import { forEachKeyed, forEachLimit } from "../pool.ts";
+import { KeyedLock } from "../keyed_lock.ts";
 import { SingleFlight } from "../single_flight.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { createChecks } from "../checks.ts";
@@ -160,6 +161,9 @@ export class RancherBackend implements Backend {
   /** Resources whose project a Terminate removed: their rows stay off the page. */
   readonly #gone = new Set<string>();
   readonly #teamFlights = new SingleFlight<string[]>();
+  readonly #creates = new KeyedLock();
+  /** Projects this Create just made (their quota is already the one asked for). */
+  readonly #created = new Set<string>();
   /** Child groups this process made and nobody has filled yet. */
   readonly #fresh = new Set<string>();
 
@@ -215,10 +219,12 @@ export class RancherBackend implements Backend {
       throw terminal("rancher", `cannot create Rancher project for ${resource.name}: ${problem}`);
     }
     const quota = quotaLimit(resource.limits, this.naming);
-    let project = await this.#resolve(resource);
-    const adopted = project !== null && this.#adopted.has(project.id);
-    if (!project) {
-      project = await this.client.createProject({
+    // One Create per project name at a time: two orders of one slug side by side would each find
+    // no project and make one (Rancher allows two of a name); the second now finds the first's.
+    let project = await this.#creates.run(name, async () => {
+      const found = await this.#resolve(resource);
+      if (found) return found;
+      const made = await this.client.createProject({
         name,
         clusterId: this.#cluster,
         description: `${resource.name} (Customer: ${
@@ -231,9 +237,13 @@ export class RancherBackend implements Backend {
       this.#audit(
         "create project",
         name,
-        `${project.id}${quota ? `, ${describeQuota(quota)}` : ""}`,
+        `${made.id}${quota ? `, ${describeQuota(quota)}` : ""}`,
       );
-    } else if (!quotaMatches(project, quota)) {
+      this.#created.add(made.id);
+      return made;
+    });
+    const adopted = this.#adopted.has(project.id);
+    if (!this.#created.delete(project.id) && !quotaMatches(project, quota)) {
       project = await this.client.updateProject(project.id, {
         resourceQuota: quota ? { limit: quota } : null,
         namespaceDefaultResourceQuota: quota ? { limit: quota } : null,
