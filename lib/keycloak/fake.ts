@@ -299,7 +299,11 @@ export class FakeKeycloak {
       if (!realm || !g) return noGroup(c);
       const body = await c.req.json().catch(() => undefined) as Record<string, unknown> | undefined;
       if (!body || typeof body !== "object") return c.json({ error: "invalid body" }, 400);
-      if (typeof body.name === "string" && body.name !== g.name) {
+      // Keycloak refuses an update without a name, as it refuses a create without one
+      if (typeof body.name !== "string" || body.name.trim() === "") {
+        return c.json({ errorMessage: "Group name is missing" }, 400);
+      }
+      if (body.name !== g.name) {
         if (childGroups(realm, g.parentId).some((x) => x.name === body.name)) {
           return c.json(
             { errorMessage: `Sibling group named '${body.name}' already exists.` },

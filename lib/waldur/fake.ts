@@ -386,7 +386,8 @@ export class FakeWaldur {
       const list = [...this.resources.values()].filter((r) =>
         (offerings.length === 0 || offerings.includes(r.offering_uuid)) &&
         (states.length === 0 || states.includes(r.state)) &&
-        (backendId === undefined || r.backend_id === backendId)
+        // django-filter drops an empty filter: `backend_id=` lists every resource
+        (backendId === undefined || backendId === "" || r.backend_id === backendId)
       );
       return paginate(c, list);
     });
