@@ -106,8 +106,14 @@ Deno.test("responses carry a CSP with no inline script, no framing and nosniff",
     assert.match(csp, /script-src 'self'(;|$)/, path);
     assert.ok(!csp.includes("unsafe-inline"), path);
     assert.match(csp, /frame-ancestors 'none'/, path);
+    assert.match(csp, /default-src 'none'/, path);
     assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
+    assert.equal(res.headers.get("x-frame-options"), "DENY", path);
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer", path);
   }
+  const api = await app.request("/api/status");
+  await api.body?.cancel();
+  assert.equal(api.headers.get("cache-control"), "no-store", "live data is never cached");
   const html = await page(app);
   assert.ok(!/<script>[^<]/.test(html), "no inline script in the page");
   assert.ok(!/ style=/.test(html), "no inline style attribute");
