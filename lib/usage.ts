@@ -11,17 +11,13 @@ import type { ResourceSpec } from "./backend.ts";
 
 /** The billing period containing `now` in `timeZone`: `YYYY-MM-01` and its start as an ISO date. */
 export function billingPeriod(now: number, timeZone: string): { period: string; date: string } {
-  const parts = wallClock(now, timeZone);
-  const period = `${parts.year}-${pad(parts.month)}-01`;
-  // The instant of local midnight on the 1st: start from UTC midnight and correct by the offset.
-  let instant = Date.UTC(parts.year, parts.month - 1, 1);
-  for (let i = 0; i < 2; i++) {
-    instant = Date.UTC(parts.year, parts.month - 1, 1) - offsetMs(instant, timeZone);
-  }
-  const offset = offsetMs(instant, timeZone) / 60_000;
-  const sign = offset < 0 ? "-" : "+";
-  const abs = Math.abs(offset);
-  return { period, date: `${period}T00:00:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}` };
+  const here = Temporal.Instant.fromEpochMilliseconds(now).toZonedDateTimeISO(timeZone);
+  const start = here.with({ day: 1 }).startOfDay();
+  return {
+    period: start.toPlainDate().toString(),
+    // the local midnight of the 1st with its offset then (summer time is not that of today)
+    date: start.toString({ timeZoneName: "never", smallestUnit: "second" }),
+  };
 }
 
 /** An amount as Waldur's decimal string, rounded half away from zero to two decimals. */
@@ -107,38 +103,6 @@ export async function reportUsage(
     ctx.status.heartbeat(ctx.offering.name, "usage");
   }, signal);
   return passResult(failures, stats);
-}
-
-function wallClock(
-  now: number,
-  timeZone: string,
-): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const fmt = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "numeric",
-    day: "numeric",
-    hour: "numeric",
-    minute: "numeric",
-    second: "numeric",
-  });
-  const get = (type: string) =>
-    Number(fmt.formatToParts(now).find((p) => p.type === type)?.value ?? 0);
-  return {
-    year: get("year"),
-    month: get("month"),
-    day: get("day"),
-    hour: get("hour"),
-    minute: get("minute"),
-    second: get("second"),
-  };
-}
-
-function offsetMs(instant: number, timeZone: string): number {
-  const w = wallClock(instant, timeZone);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
 function pad(n: number): string {
