@@ -36,7 +36,8 @@ Deno.test("a Create order costs at most 5 Waldur requests, and an idle pass only
   const before = site.waldur.requests.length;
   await processOrders(site.offering.context);
   assert.deepEqual(site.waldur.requests.slice(before).map((r) => `${r.method} ${r.path}`), [
-    "GET /api/marketplace-orders/",
+    `GET /api/marketplace-orders/?offering_uuid=${site.offeringUuid}` +
+    "&state=pending-provider&state=executing&page=1&page_size=300",
   ]);
 });
 

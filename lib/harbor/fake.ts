@@ -10,6 +10,7 @@
  */
 import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
+import { type RecordedRequest, recordRequests } from "../fake_recorder.ts";
 import { basicAuth } from "../http.ts";
 
 /** A repository of a fake project. */
@@ -105,7 +106,7 @@ export class FakeHarbor {
   readonly projects = new Map<number, FakeProject>();
   readonly groups: FakeGroup[] = [];
   /** Every request served: method, path with query, status and JSON body. */
-  readonly requests: { method: string; path: string; status: number; body: unknown }[] = [];
+  readonly requests: RecordedRequest[] = [];
   defaultStorage: number;
   #permissions = new Set<string>(ALL_PERMISSIONS);
   #ids = { project: 0, quota: 0, group: 0, member: 0, repository: 0 };
@@ -173,7 +174,7 @@ export class FakeHarbor {
   }
 
   /** Requests that changed something (not GET/HEAD). */
-  writes(): { method: string; path: string; status: number; body: unknown }[] {
+  writes(): RecordedRequest[] {
     return this.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD");
   }
 
@@ -210,24 +211,7 @@ export class FakeHarbor {
   #routes(): Hono {
     const app = new Hono().basePath("/api/v2.0");
 
-    app.use("*", async (c, next) => {
-      let body: unknown = undefined;
-      if (c.req.method === "POST" || c.req.method === "PUT") {
-        try {
-          body = await c.req.raw.clone().json();
-        } catch {
-          body = undefined;
-        }
-      }
-      await next();
-      const url = new URL(c.req.url);
-      this.requests.push({
-        method: c.req.method,
-        path: url.pathname + url.search,
-        status: c.res.status,
-        body,
-      });
-    });
+    app.use("*", recordRequests(this.requests, { bodies: true }));
     app.use("*", this.faults.middleware());
 
     const open = new Set(["/api/v2.0/health", "/api/v2.0/ping", "/api/v2.0/systeminfo"]);

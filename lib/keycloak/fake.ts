@@ -7,6 +7,7 @@
  */
 import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
+import { type RecordedRequest, recordRequests } from "../fake_recorder.ts";
 
 /** A user of a fake realm. */
 export interface FakeKcUser {
@@ -49,7 +50,7 @@ export class FakeKeycloak {
   /** Faults to inject, per route (`lib/fault.ts`). */
   readonly faults: Faults = new Faults();
   readonly realms = new Map<string, Realm>();
-  readonly requests: { method: string; path: string; status: number }[] = [];
+  readonly requests: RecordedRequest[] = [];
   tokenTtl: number;
   refreshTtl: number;
   /** Tokens issued, by grant type. */
@@ -140,15 +141,7 @@ export class FakeKeycloak {
 
   #routes(): Hono {
     const app = new Hono();
-    app.use("*", async (c, next) => {
-      await next();
-      const u = new URL(c.req.url);
-      this.requests.push({
-        method: c.req.method,
-        path: u.pathname + u.search,
-        status: c.res.status,
-      });
-    });
+    app.use("*", recordRequests(this.requests));
     app.use("*", this.faults.middleware());
 
     app.post("/realms/:realm/protocol/openid-connect/token", async (c) => {

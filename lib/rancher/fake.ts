@@ -9,6 +9,7 @@
  */
 import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
+import { type RecordedRequest, recordRequests } from "../fake_recorder.ts";
 import { parseQuantity } from "./quantity.ts";
 import { namespaceNameProblem, PROJECT_ID_KEY } from "./schemas.ts";
 
@@ -110,7 +111,7 @@ export class FakeRancher {
     "workloads-manage",
     "workloads-view",
   ]);
-  readonly requests: { method: string; path: string; status: number }[] = [];
+  readonly requests: RecordedRequest[] = [];
   readonly #defaultLimit: number;
   #seq = 0;
 
@@ -242,7 +243,7 @@ export class FakeRancher {
   }
 
   /** Requests that changed something. */
-  writes(): { method: string; path: string; status: number }[] {
+  writes(): RecordedRequest[] {
     return this.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD");
   }
 
@@ -266,15 +267,7 @@ export class FakeRancher {
 
   #routes(): Hono {
     const app = new Hono();
-    app.use("*", async (c, next) => {
-      await next();
-      const u = new URL(c.req.url);
-      this.requests.push({
-        method: c.req.method,
-        path: u.pathname + u.search,
-        status: c.res.status,
-      });
-    });
+    app.use("*", recordRequests(this.requests));
     app.use("*", this.faults.middleware());
     app.use("*", async (c, next) => {
       if (!this.#authorized(c.req.header("authorization") ?? "")) {

@@ -6,6 +6,7 @@
  */
 import { Faults } from "../fault.ts";
 import { type Context, Hono } from "hono";
+import { type RecordedRequest, recordRequests } from "../fake_recorder.ts";
 import { z } from "zod";
 import type { ORDER_TYPES, OrderState, ResourceState } from "./schemas.ts";
 
@@ -121,7 +122,7 @@ export class FakeWaldur {
     { uuid: string; name: string; offering: string; services: string[] }
   >();
   /** Every request served: method, path (no query) and status. */
-  readonly requests: { method: string; path: string; status: number }[] = [];
+  readonly requests: RecordedRequest[] = [];
   #now: () => number;
 
   constructor(options: FakeWaldurOptions = {}) {
@@ -198,7 +199,7 @@ export class FakeWaldur {
   }
 
   /** Requests that changed something (every method but GET and HEAD). */
-  writes(): { method: string; path: string; status: number }[] {
+  writes(): RecordedRequest[] {
     return this.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD");
   }
 
@@ -306,14 +307,7 @@ export class FakeWaldur {
 
   #routes(): Hono {
     const app = new Hono({ strict: true });
-    app.use("*", async (c, next) => {
-      await next();
-      this.requests.push({
-        method: c.req.method,
-        path: new URL(c.req.url).pathname,
-        status: c.res.status,
-      });
-    });
+    app.use("*", recordRequests(this.requests));
     app.use("*", this.faults.middleware());
     app.use("/api/*", async (c, next) => {
       const auth = c.req.header("authorization") ?? "";
