@@ -273,7 +273,7 @@ function deferOrder(ctx: ProcessorContext, order: Order, message: string, error:
 }
 
 function resourceUuid(order: Order): string {
-  const uuid = order.marketplace_resource_uuid || order.resource_uuid;
+  const uuid = resourceOf(order);
   if (!uuid) throw terminal("waldur", `order ${order.uuid} names no resource`);
   return uuid;
 }
