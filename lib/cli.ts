@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { configSchema, LOOP_NAMES, type LoopName } from "./config.ts";
+import { LOOP_NAMES, type LoopName } from "./config.ts";
+import { configSchema } from "./config_schema.ts";
 import { errorMessage } from "./errors.ts";
 import { checkConfig } from "./cli/check_config.ts";
 import { diagnose } from "./cli/diagnose.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { configSchema, durationMs, normaliseApiUrl, parseConfig } from "./config.ts";
+import { durationMs, normaliseApiUrl, parseConfig } from "./config.ts";
+import { configSchema } from "./config_schema.ts";
 
 const schemas = {
   harbor: z.object({ harbor_url: z.string(), robot_password: z.string() }).strict(),

@@ -7,7 +7,9 @@
 import type { z } from "zod";
 import type { Clock } from "./clock.ts";
 import { BerthError, HttpError, type System } from "./errors.ts";
+import { ResponseTooLarge, responseTooLarge } from "./http_cap.ts";
 import { scrubCredentials } from "./log.ts";
+import { describeIssues } from "./zod_issues.ts";
 
 /** The one function a client needs to reach a server. */
 export type Fetch = (request: Request) => Promise<Response>;
@@ -80,153 +82,6 @@ export interface Http {
   ): Promise<HttpResponse<T>>;
 }
 
-/** The body cap when none is configured (`max_response_mb`). */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 ** 2;
-
-/** A response body that passed the configured cap; the read stops there. */
-export class ResponseTooLarge extends BerthError {
-  /** `together`: this body alone was not too large, but all the bodies read at once were. */
-  constructor(readonly maxBytes: number, readonly together = false) {
-    super(
-      together
-        ? `the responses being read at once are larger than ${formatMiB(maxBytes)}`
-        : `the response is larger than ${formatMiB(maxBytes)} (max_response_mb)`,
-      { system: "backend", transient: together },
-    );
-    this.name = "ResponseTooLarge";
-  }
-}
-
-function formatMiB(bytes: number): string {
-  return `${Math.round((bytes / 1024 ** 2) * 100) / 100} MiB`;
-}
-
-/**
- * `fetch` whose response bodies stop with {@link ResponseTooLarge} past `maxBytes` (a
- * Content-Length above it stops the read before the first byte), so no upstream answer can
- * take the agent's memory with it.
- */
-export function capResponses(
-  fetch: Fetch,
-  maxBytes: number,
-  budget: Budget = new Budget(3 * maxBytes),
-): Fetch {
-  return async (request) => {
-    const response = await fetch(request);
-    if (!response.body) return response;
-    const declared = Number(response.headers.get("content-length") ?? "");
-    const init = {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    };
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await response.body.cancel();
-      const refused = new ReadableStream<Uint8Array>({
-        start: (controller) => controller.error(new ResponseTooLarge(maxBytes)),
-      });
-      return new Response(refused, init);
-    }
-    let seen = 0;
-    const release = () => {
-      budget.release(seen);
-      seen = 0;
-    };
-    const capped = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > maxBytes) {
-            seen -= chunk.byteLength; // never taken: not given back
-            release();
-            controller.error(new ResponseTooLarge(maxBytes));
-          } else if (!budget.take(chunk.byteLength)) {
-            seen -= chunk.byteLength;
-            release();
-            controller.error(new ResponseTooLarge(budget.limit, true));
-          } else controller.enqueue(chunk);
-        },
-        flush: release,
-        cancel: release,
-      }),
-    );
-    return new Response(capped, init);
-  };
-}
-
-/**
- * A limit on what is held at once across every client: the bytes of the response bodies being
- * read (several large answers, each under `max_response_mb`, cannot add up past it either), or
- * the items of the lists being read.
- */
-export class Budget {
-  #used = 0;
-  constructor(readonly limit: number) {}
-
-  /** Takes `bytes` if they fit; false (nothing taken) when they would pass the limit. */
-  take(bytes: number): boolean {
-    if (this.#used + bytes > this.limit) return false;
-    this.#used += bytes;
-    return true;
-  }
-
-  release(bytes: number): void {
-    this.#used = Math.max(0, this.#used - bytes);
-  }
-}
-
-/**
- * The most items Berth reads from one upstream list, and the most a count header may announce:
- * ten times the largest site benchmarked (10,000 resources). Past it a list is an error, never a
- * truncation: a partial list could make a membership pass remove people.
- */
-export const MAX_LIST_ITEMS = 100_000;
-
-/**
- * The terminal error of a list past {@link MAX_LIST_ITEMS}: the server announced more
- * (`announced`, from a count header), its pages did not end within the reads that many items
- * take (`pages`, for lists whose pages may come back short or empty), or its pages were still
- * full at the bound (neither).
- */
-export function listTooLong(
-  system: System,
-  action: string,
-  at: { announced?: number; pages?: number } = {},
-): BerthError {
-  const bound = MAX_LIST_ITEMS.toLocaleString("en");
-  const why = at.announced !== undefined
-    ? `the server announces ${formatCount(at.announced)} items, more than Berth reads (${bound})`
-    : at.pages !== undefined
-    ? `the list did not end after ${
-      formatCount(at.pages)
-    } pages (Berth reads ${bound} items at most)`
-    : `the list is still full after ${bound} items`;
-  return new BerthError(`${system}: cannot ${action}: ${why}; refusing`, {
-    system,
-    transient: false,
-  });
-}
-
-/**
- * The number a count header (`x-result-count`, `X-Total-Count`) announces, or undefined when it
- * is absent or not a count; a count past {@link MAX_LIST_ITEMS} is {@link listTooLong}.
- */
-export function announcedCount(
-  system: System,
-  action: string,
-  value: string | null,
-): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const count = Number(value);
-  if (Number.isNaN(count) || count < 0) return undefined;
-  if (count > MAX_LIST_ITEMS) throw listTooLong(system, action, { announced: count });
-  return Number.isInteger(count) ? count : undefined;
-}
-
-function formatCount(count: number): string {
-  return Number.isSafeInteger(count) ? count.toLocaleString("en") : String(count);
-}
-
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 8_000 };
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 /** A Retry-After longer than this is not waited for inside one call: the pass moves on. */
@@ -296,7 +151,11 @@ export function createHttp(options: HttpOptions): Http {
         text = method === "HEAD" ? "" : await response.text();
       } catch (cause) {
         if (cause instanceof ResponseTooLarge) {
-          throw tooLarge(options.system, { what, method, path, status: response.status }, cause);
+          throw responseTooLarge(
+            options.system,
+            { what, method, path, status: response.status },
+            cause,
+          );
         }
         throw new HttpError(`${options.system}: cannot ${what}: the response was cut off`, {
           system: options.system,
@@ -444,28 +303,6 @@ export function noAnswer(cause: unknown, url: string, timeoutMs = 0): string {
   return `connection failed: ${origin} (${why.at(-1) ?? message})`;
 }
 
-function tooLarge(
-  system: System,
-  at: { what: string; method: string; path: string; status: number },
-  cause: ResponseTooLarge,
-): HttpError {
-  if (cause.together) {
-    // this body was within the cap, but too much was being read at once: try again later
-    return new HttpError(
-      `${system}: cannot ${at.what}: the responses being read at once are larger than ${
-        formatMiB(cause.maxBytes)
-      } (twice max_response_mb); retried at the next pass`,
-      { system, method: at.method, path: at.path, status: at.status, transient: true, cause },
-    );
-  }
-  return new HttpError(
-    `${system}: cannot ${at.what}: the response is larger than ${
-      formatMiB(cause.maxBytes)
-    }; refused (raise max_response_mb if the server is right)`,
-    { system, method: at.method, path: at.path, status: at.status, transient: false, cause },
-  );
-}
-
 /** Characters of an upstream body kept in an error message. */
 const EXCERPT_CHARS = 200;
 
@@ -531,22 +368,6 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 
 /** The longest Retry-After believed: a longer one is read as this long. */
 export const MAX_RETRY_AFTER_MS = 15 * 60_000;
-
-/** zod issues as `path: message; path: message`. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ") +
-    (issues.length > 5 ? `; and ${issues.length - 5} more` : "");
-}
-
-/** A zod path as `offerings[1].backend_settings.cluster_id`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(root)" : out;
-}
 
 /** An HTTP basic `Authorization` value; UTF-8 safe (btoa alone fails on non-Latin-1 secrets). */
 export function basicAuth(username: string, password: string): string {

@@ -2,14 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { BerthError, HttpError } from "./errors.ts";
-import {
-  announcedCount,
-  createHttp,
-  joinUrl,
-  listTooLong,
-  MAX_LIST_ITEMS,
-  parseRetryAfter,
-} from "./http.ts";
+import { createHttp, joinUrl, parseRetryAfter } from "./http.ts";
 
 function scripted(responses: (() => Response | Promise<Response>)[]) {
   const seen: Request[] = [];
@@ -189,29 +182,4 @@ Deno.test("Retry-After accepts seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:10 GMT", now), 10_000);
   assert.equal(parseRetryAfter("soon", now), undefined);
   assert.equal(parseRetryAfter(null, now), undefined);
-});
-
-Deno.test("a count header past MAX_LIST_ITEMS is a terminal error; one that is no count is ignored", () => {
-  assert.equal(MAX_LIST_ITEMS, 100_000);
-  assert.equal(announcedCount("waldur", "list orders", "750"), 750);
-  assert.equal(announcedCount("waldur", "list orders", "100000"), 100_000);
-  for (const none of [null, "", " ", "many", "-1", "2.5"]) {
-    assert.equal(announcedCount("waldur", "list orders", none), undefined, String(none));
-  }
-  for (const absurd of ["100001", "1e12", "Infinity"]) {
-    assert.throws(
-      () => announcedCount("harbor", "list projects", absurd),
-      (e) => e instanceof BerthError && !e.transient && /announces .* items/.test(e.message),
-    );
-  }
-  assert.equal(
-    listTooLong("harbor", "list projects", { announced: 1e12 }).message,
-    "harbor: cannot list projects: the server announces 1,000,000,000,000 items, " +
-      "more than Berth reads (100,000); refusing",
-  );
-  assert.equal(
-    listTooLong("keycloak", "list members").message,
-    "keycloak: cannot list members: the list is still full after 100,000 items; refusing",
-  );
-  assert.match(listTooLong("rancher", "list", { pages: 200 }).message, /after 200 pages/);
 });

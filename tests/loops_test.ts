@@ -443,7 +443,8 @@ Deno.test("two Rancher Creates of one slug side by side make one project, not tw
 });
 
 Deno.test("the response budget gives back what it took, and no more", async () => {
-  const { Budget, capResponses } = await import("../lib/http.ts");
+  const { Budget } = await import("../lib/budget.ts");
+  const { capResponses } = await import("../lib/http_cap.ts");
   const budget = new Budget(100);
   assert.ok(budget.take(60), "reader A holds 60");
   const fetch = capResponses(
@@ -469,7 +470,7 @@ Deno.test("the response budget gives back what it took, and no more", async () =
 });
 
 Deno.test("whole Waldur lists read at once share one item budget; past it a list is retried later", async () => {
-  const { Budget } = await import("../lib/http.ts");
+  const { Budget } = await import("../lib/budget.ts");
   const { readAll } = await import("../lib/waldur/pages.ts");
   const { createHttp } = await import("../lib/http.ts");
   const { z } = await import("zod");

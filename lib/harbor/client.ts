@@ -14,17 +14,15 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
 import {
-  announcedCount,
   basicAuth,
   createHttp,
   type Exchange,
   type Fetch,
   type Http,
-  listTooLong,
-  MAX_LIST_ITEMS,
   type QueryValue,
   urlPath,
 } from "../http.ts";
+import { announcedCount, listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import { forEachLimit } from "../pool.ts";
 import {
   Health,

@@ -9,15 +9,8 @@
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import { BerthError, HttpError } from "../errors.ts";
-import {
-  createHttp,
-  type Exchange,
-  type Fetch,
-  listTooLong,
-  MAX_LIST_ITEMS,
-  type QueryValue,
-  urlPath,
-} from "../http.ts";
+import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
+import { listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import { SingleFlight } from "../single_flight.ts";
 
 /** `backend_settings.keycloak`, as the Python agent's Keycloak client reads it. */

@@ -5,7 +5,8 @@
  * already sent). A list past the bound is an error, never a truncation.
  */
 import { BerthError } from "../errors.ts";
-import { cleanExcerpt, joinUrl, listTooLong, MAX_LIST_ITEMS, type QueryValue } from "../http.ts";
+import { cleanExcerpt, joinUrl, type QueryValue } from "../http.ts";
+import { listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import type { Collection, K8sList } from "./schemas.ts";
 
 /** Where one page is: a path under the base and its query. */

@@ -8,7 +8,8 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { WaldurConfig } from "../config.ts";
 import { BerthError } from "../errors.ts";
-import { type Budget, createHttp, type Exchange, type Fetch, type Http, urlPath } from "../http.ts";
+import type { Budget } from "../budget.ts";
+import { createHttp, type Exchange, type Fetch, type Http, urlPath } from "../http.ts";
 import { SingleFlight } from "../single_flight.ts";
 import { type Checked, readAll, readPages } from "./pages.ts";
 import {

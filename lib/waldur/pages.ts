@@ -7,15 +7,10 @@
  */
 import { z } from "zod";
 import { BerthError, HttpError } from "../errors.ts";
-import {
-  announcedCount,
-  type Budget,
-  describeIssues,
-  type Http,
-  listTooLong,
-  MAX_LIST_ITEMS,
-  type QueryValue,
-} from "../http.ts";
+import type { Budget } from "../budget.ts";
+import type { Http, QueryValue } from "../http.ts";
+import { announcedCount, listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
+import { describeIssues } from "../zod_issues.ts";
 import type { Rejected } from "./schemas.ts";
 
 /** A list whose malformed items were set aside instead of failing the whole call. */

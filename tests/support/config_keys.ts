@@ -1,6 +1,7 @@
 /** The config schema's keys, and a parse with every `${VAR}` set, for the docs tests. */
 import { z } from "zod";
-import { type ConfigResult, configSchema, parseConfig } from "../../lib/config.ts";
+import { type ConfigResult, parseConfig } from "../../lib/config.ts";
+import { configSchema } from "../../lib/config_schema.ts";
 import { PLUGINS } from "../../lib/plugins.ts";
 
 const schemas = Object.fromEntries(PLUGINS.map((p) => [p.type, p.settings]));
