@@ -12,6 +12,7 @@
 import type { Clock } from "./clock.ts";
 import { type Fetch, noAnswer, parseRetryAfter } from "./http.ts";
 
+/** closed: requests pass; open: refused until retryAt; half-open: one probe decides. */
 export type BreakerState = "closed" | "open" | "half-open";
 
 /** What the status page and `/metrics` show of one breaker. */

@@ -6,6 +6,7 @@
 
 /** Log levels, lowest first. */
 export const LEVELS = ["debug", "info", "warn", "error"] as const;
+/** One of {@link LEVELS}: a line is written when its level is at or above the configured one. */
 export type Level = typeof LEVELS[number];
 
 /** Structured context attached to a log line. */

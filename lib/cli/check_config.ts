@@ -4,6 +4,7 @@ import { openToNetworkWarning } from "../status_server.ts";
 import { loadConfig } from "./wire.ts";
 import type { World } from "./world.ts";
 
+/** `berth check-config`: prints the warnings and each offering's loops; 1 when the file is bad. */
 export function checkConfig(world: World, path: string): number {
   const config = loadConfig(world, path);
   if (!config) return 1;

@@ -3,6 +3,7 @@ import { errorMessage } from "../errors.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
 
+/** `berth diagnose`: reports every check of Waldur and each backend; 1 when one failed. */
 export async function diagnose(world: World, configPath: string): Promise<number> {
   const wired = wire(world, configPath, ":memory:");
   if (!wired) return 1;

@@ -3,6 +3,7 @@ import { errorMessage } from "../errors.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
 
+/** `berth load-components`: the configured components into each Waldur offering; 1 on a failure. */
 export async function loadComponents(world: World, configPath: string): Promise<number> {
   const wired = wire(world, configPath, ":memory:");
   if (!wired) return 1;

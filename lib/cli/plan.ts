@@ -6,6 +6,7 @@ import { parseLimits, toSpec } from "../resource_spec.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
 
+/** `berth plan`: prints the orders waiting and each backend's membership actions; changes nothing. */
 export async function plan(world: World, configPath: string): Promise<number> {
   const wired = wire(world, configPath, ":memory:");
   if (!wired) return 1;

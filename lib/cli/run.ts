@@ -7,6 +7,7 @@ import { openToNetworkWarning, ServerEventLog } from "../status_server.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
 
+/** Options of {@link run}, from the command line. */
 export interface RunOptions {
   config: string;
   once: boolean;
@@ -17,6 +18,7 @@ export interface RunOptions {
   onListening?: (url: string) => void;
 }
 
+/** `berth run`: the selected loops and the status server until a signal (`once`: one pass each). */
 export async function run(world: World, options: RunOptions): Promise<number> {
   const wired = wire(world, options.config, options.state);
   if (!wired) return 1;

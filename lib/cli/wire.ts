@@ -34,6 +34,7 @@ export function loadConfig(world: World, path: string): Config | undefined {
   return result.config;
 }
 
+/** One wired agent: the config and the parts built from it, for a command to use and close. */
 export interface Wired {
   config: Config;
   log: Logger;
@@ -43,6 +44,7 @@ export interface Wired {
   redactor: Redactor;
 }
 
+/** Loads the config and builds logger, state file, status record and offerings; undefined if bad. */
 export function wire(world: World, configPath: string, statePath?: string): Wired | undefined {
   const config = loadConfig(world, configPath);
   if (!config) return undefined;

@@ -51,6 +51,7 @@ export interface HarborClientOptions {
 
 /** OIDC, in Harbor's `group_type`. */
 export const OIDC_GROUP = 3;
+/** Items asked for per page of a Harbor list (`page_size`; Harbor allows no more). */
 export const PAGE_SIZE = 100;
 /** Pages of one list read at a time once the first has said how many there are. */
 const PAGE_CONCURRENCY = 4;

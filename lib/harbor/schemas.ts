@@ -70,6 +70,7 @@ export const SystemInfo = z.object({ harbor_version: z.string().optional() });
  * groups joined by single `.`, `_` or `-`, at most 255 characters.
  */
 export const PROJECT_NAME_RULE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** The longest project name Harbor accepts. */
 export const PROJECT_NAME_MAX = 255;
 
 /** Why Harbor would refuse `name`, or undefined when it is a valid project name. */

@@ -32,6 +32,7 @@ export const KeycloakSettings = z.object({
 );
 export type KeycloakSettings = z.infer<typeof KeycloakSettings>;
 
+/** Keycloak's token endpoint answer (password or client-credentials grant, or a refresh). */
 export const Token = z.looseObject({
   access_token: z.string().min(1),
   expires_in: z.number().positive(),
@@ -39,6 +40,7 @@ export const Token = z.looseObject({
   refresh_expires_in: z.number().optional(),
 });
 
+/** A Keycloak group as the admin API lists it (attributes only when asked for). */
 export const Group = z.looseObject({
   id: z.string().min(1),
   name: z.string(),
@@ -49,6 +51,7 @@ export const Group = z.looseObject({
 });
 export type Group = z.infer<typeof Group>;
 
+/** A Keycloak user as the admin API lists it (a group's members, a lookup by username). */
 export const User = z.looseObject({
   id: z.string().min(1),
   username: z.string(),

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 
+/** Every state a Waldur marketplace order can be in. */
 export const ORDER_STATES = [
   "pending-consumer",
   "pending-provider",
@@ -16,11 +17,15 @@ export const ORDER_STATES = [
   "canceled",
   "rejected",
 ] as const;
+/** One of {@link ORDER_STATES}. */
 export type OrderState = typeof ORDER_STATES[number];
 
+/** The kinds of marketplace order Berth handles. */
 export const ORDER_TYPES = ["Create", "Update", "Terminate", "Restore"] as const;
+/** One of {@link ORDER_TYPES}. */
 export type OrderType = typeof ORDER_TYPES[number];
 
+/** Every state a Waldur marketplace resource can be in. */
 export const RESOURCE_STATES = [
   "Creating",
   "OK",
@@ -29,10 +34,12 @@ export const RESOURCE_STATES = [
   "Terminating",
   "Terminated",
 ] as const;
+/** One of {@link RESOURCE_STATES}. */
 export type ResourceState = typeof RESOURCE_STATES[number];
 
 const text = z.string().nullish().transform((v) => v ?? "");
 
+/** A marketplace order of the offering: what to create, update, terminate or restore. */
 export const Order = z.object({
   uuid: z.string().min(1),
   type: z.enum(ORDER_TYPES),
@@ -50,6 +57,7 @@ export const Order = z.object({
 });
 export type Order = z.infer<typeof Order>;
 
+/** A marketplace resource of the offering; `backend_id` names what Berth made for it. */
 export const Resource = z.object({
   uuid: z.string().min(1),
   name: text,
@@ -70,6 +78,7 @@ export const Resource = z.object({
 });
 export type Resource = z.infer<typeof Resource>;
 
+/** A member of a resource's project (its team), with the offering user's username if any. */
 export const ProjectUser = z.object({
   uuid: z.string(),
   username: z.string(),
@@ -81,6 +90,7 @@ export const ProjectUser = z.object({
 });
 export type ProjectUser = z.infer<typeof ProjectUser>;
 
+/** One accounting component of an offering as Waldur has it (`type` is the component key). */
 export const OfferingComponent = z.object({
   uuid: z.string(),
   type: z.string(),
@@ -91,6 +101,7 @@ export const OfferingComponent = z.object({
 });
 export type OfferingComponent = z.infer<typeof OfferingComponent>;
 
+/** The offering Berth serves, with its components (`berth diagnose`, `load-components`). */
 export const Offering = z.object({
   uuid: z.string(),
   name: text,
@@ -100,12 +111,16 @@ export const Offering = z.object({
 });
 export type Offering = z.infer<typeof Offering>;
 
+/** The API token's own user (`/users/me/`), read to prove the credentials. */
 export const User = z.object({ uuid: z.string(), username: z.string() });
 export type User = z.infer<typeof User>;
 
+/** Berth's site-agent identity in Waldur, registered (or updated) at start. */
 export const AgentIdentity = z.object({ uuid: z.string(), name: z.string() });
+/** A loop registered as a service of the agent identity. */
 export const AgentService = z.object({ uuid: z.string(), name: z.string() });
 
+/** The OIDC token endpoint's answer (client-credentials grant) when no API token is set. */
 export const OidcToken = z.object({ access_token: z.string(), expires_in: z.number().optional() });
 
 /** An item of a list that did not match its schema, kept so the caller can report it. */
