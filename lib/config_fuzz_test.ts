@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import YAML from "yaml";
-import { parseConfig } from "../lib/config.ts";
-import { PLUGINS } from "../lib/plugins.ts";
+import { parseConfig } from "./config.ts";
+import { PLUGINS } from "./plugins.ts";
 
 const SAMPLE = Deno.readTextFileSync(new URL("../deploy/config.sample.yaml", import.meta.url));
 const schemas = Object.fromEntries(PLUGINS.map((p) => [p.type, p.settings]));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../testing/manual_clock.ts";
-import { createWaldurClient } from "../lib/waldur/client.ts";
-import { FakeWaldur } from "../lib/waldur/fake.ts";
+import { ManualClock } from "../../testing/manual_clock.ts";
+import { createWaldurClient } from "./client.ts";
+import { FakeWaldur } from "./fake.ts";
 
 function client(fake: FakeWaldur, apiUrl = "http://waldur.test/api") {
   const seen: string[] = [];
