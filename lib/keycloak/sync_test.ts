@@ -1,0 +1,98 @@
+/** The Keycloak group sync against the fake Keycloak: members added and removed, read errors. */
+import assert from "node:assert/strict";
+import { keycloakFixture } from "../../testing/keycloak_fixture.ts";
+import { silentLogger } from "../../testing/silent_logger.ts";
+import { createKeycloakGroupSync } from "./sync.ts";
+
+Deno.test("keycloak sync: creates the group, adds and removes members, then writes nothing", async () => {
+  const { fake, client } = keycloakFixture();
+  for (const u of ["ann", "bob", "eve"]) fake.addUser("waldur", u);
+  const audit: string[] = [];
+  const sync = createKeycloakGroupSync({
+    client,
+    realm: "waldur",
+    log: silentLogger(),
+    audit: (a, t, d) => audit.push(`${a} ${t} ${d}`),
+  });
+  let out = await sync.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: ["ann", "eve", "nobody"],
+  }]);
+  assert.deepEqual(out.get("r1"), { ok: true, changes: 3 });
+  assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "eve"]);
+  assert.deepEqual(sync.groups(), [{
+    path: "/g1",
+    members: 2,
+    added: ["ann", "eve"],
+    removed: [],
+    missing: ["nobody"],
+    error: "",
+  }]);
+  out = await sync.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: ["ann", "bob"],
+  }]);
+  assert.deepEqual(out.get("r1"), { ok: true, changes: 2 });
+  assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "bob"]);
+  assert.deepEqual(sync.groups(), [{
+    path: "/g1",
+    members: 2,
+    added: ["bob"],
+    removed: ["eve"],
+    missing: [],
+    error: "",
+  }]);
+  const before = fake.requests.filter((r) => r.method !== "GET").length;
+  out = await sync.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: ["ann", "bob"],
+  }]);
+  assert.deepEqual(out.get("r1"), { ok: true, changes: 0 });
+  assert.equal(fake.requests.filter((r) => r.method !== "GET").length, before + 0);
+  assert.deepEqual(
+    await sync.plan([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]),
+    [
+      { target: "g1", action: "remove-keycloak-member", detail: "bob" },
+    ],
+  );
+});
+
+Deno.test("keycloak sync: members that cannot be read are an error, and nobody is removed", async () => {
+  const { fake, client } = keycloakFixture();
+  fake.addUser("waldur", "ann");
+  const sync = createKeycloakGroupSync({
+    client,
+    realm: "waldur",
+    log: silentLogger(),
+    audit: () => {},
+  });
+  await sync.sync([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]);
+  const broken = createKeycloakGroupSync({
+    client: { ...client, members: () => Promise.reject(new Error("HTTP 500")) },
+    realm: "waldur",
+    log: silentLogger(),
+    audit: () => {},
+  });
+  const out = await broken.sync([{
+    group: "g1",
+    resource: "r1",
+    projectUuid: "p1",
+    usernames: [],
+  }]);
+  assert.equal(out.get("r1")?.ok, false);
+  assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann"]);
+  assert.deepEqual(broken.groups(), [{
+    path: "/g1",
+    members: null,
+    added: [],
+    removed: [],
+    missing: [],
+    error: "HTTP 500",
+  }], "the status page shows the error, not an empty group");
+});

@@ -1,0 +1,68 @@
+/**
+ * The Harbor offering keeping its OIDC groups in Keycloak: the Waldur project team in the group,
+ * against the fake Waldur, the fake Harbor and the fake Keycloak.
+ */
+import assert from "node:assert/strict";
+import { ManualClock } from "../testing/manual_clock.ts";
+import { FakeKeycloak } from "../lib/keycloak/fake.ts";
+import { syncMembership } from "../lib/membership.ts";
+import { processOrders } from "../lib/orders.ts";
+import { makeHarborSite, order } from "./support/harbor.ts";
+
+Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group", async () => {
+  const clock = new ManualClock();
+  const kc = new FakeKeycloak({ now: () => clock.now() });
+  kc.addRealm("waldur");
+  for (const u of ["ann", "bob"]) kc.addUser("waldur", u);
+  using site = makeHarborSite(
+    `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
+    { "keycloak.test": kc.app },
+  );
+  const { resource } = order(site, "reg");
+  site.waldur.setTeam("proj", [{ username: "ann" }, { username: "bob" }]);
+  await processOrders(site.offering.context);
+  let result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok");
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann", "bob"]);
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.attributes, {
+    managed_by: ["berth"],
+    waldur_project_uuid: [site.waldur.resource(resource).project_uuid],
+  }, "the group names the Waldur project whose team it holds");
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  result = await syncMembership(site.offering.context);
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
+  const published = site.status.snapshot().backends.find((b) => b.kind === "harbor");
+  assert.deepEqual(published?.groups, [{
+    path: "/waldur-proj",
+    members: 1,
+    added: [],
+    removed: ["bob"],
+    missing: [],
+    error: "",
+  }], "the status record has the Keycloak group state for the page");
+  const writes = kc.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length;
+  await syncMembership(site.offering.context);
+  assert.equal(
+    kc.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length,
+    writes,
+  );
+});
+
+Deno.test("Harbor with keycloak: a Harbor that cannot be read fails the pass, and the groups are still synced", async () => {
+  const clock = new ManualClock();
+  const kc = new FakeKeycloak({ now: () => clock.now() });
+  kc.addRealm("waldur");
+  kc.addUser("waldur", "ann");
+  using site = makeHarborSite(
+    `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
+    { "keycloak.test": kc.app },
+  );
+  order(site, "reg");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: "ann" }]);
+  // a refusal Harbor means (not a passing fault): the projects list answers 400
+  site.harbor.faults.add({ kind: "status", status: 400, method: "GET", path: /\/projects$/ });
+  await assert.rejects(syncMembership(site.offering.context), /cannot list projects: HTTP 400/);
+  // Keycloak's part had finished when the pass failed: nothing is left running behind it
+  assert.deepEqual(kc.group("waldur", "waldur-proj")?.usernames, ["ann"]);
+});
