@@ -1,13 +1,16 @@
 /**
  * The fake Keycloak and the Keycloak client against Keycloak's OpenAPI (26.6): every admin route
- * the fake serves is a spec operation, and so is every Keycloak request the group sync sends,
- * with known query parameters.
+ * the fake serves is a spec operation, and so is every Keycloak request the group sync and a full
+ * Rancher scenario send, with known query parameters.
  */
 import assert from "node:assert/strict";
 import { keycloakFixture } from "../testing/keycloak_fixture.ts";
 import { silentLogger } from "../testing/silent_logger.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { createKeycloakGroupSync } from "../lib/keycloak/sync.ts";
+import { syncMembership } from "../lib/membership.ts";
+import { processOrders } from "../lib/orders.ts";
+import { makeRancherSite, orderProject } from "./support/rancher.ts";
 
 const SPEC = new URL("../spec/keycloak-admin-openapi.json", import.meta.url);
 
@@ -64,4 +67,43 @@ Deno.test("every Keycloak admin request the sync sends is a spec operation with 
       );
     }
   }
+});
+
+Deno.test("every Keycloak request of a Rancher scenario is a spec operation with known parameters", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  const sent: { method: string; url: URL }[] = [];
+  site.intercept = (request, next) => {
+    const url = new URL(request.url);
+    if (url.hostname === "keycloak.test") sent.push({ method: request.method, url });
+    return next(request);
+  };
+  const ann = site.keycloak.addUser("waldur", "ann");
+  const a = orderProject(site, "Alpha");
+  orderProject(site, "Beta");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: ann }, { username: "ghost" }]);
+  await syncMembership(site.offering.context);
+  site.waldur.setTeam("proj", []);
+  await syncMembership(site.offering.context);
+  site.waldur.orderTerminate(a.resource);
+  await processOrders(site.offering.context);
+  await site.backend.diagnose();
+  const admin = sent.filter((s) => s.url.pathname.startsWith("/admin/"));
+  const operations = new Set<string>();
+  for (const s of admin) {
+    const match = Object.entries(spec.paths).find(([template, ops]) =>
+      new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(s.url.pathname) &&
+      ops[s.method.toLowerCase()]
+    );
+    assert.ok(match, `${s.method} ${s.url.pathname} is not in the spec`);
+    const op = match[1][s.method.toLowerCase()]!;
+    operations.add(`${s.method} ${match[0]}`);
+    for (const key of s.url.searchParams.keys()) {
+      assert.ok(
+        op.parameters?.some((p) => p.in === "query" && p.name === key),
+        `${s.url.pathname}: ${key}`,
+      );
+    }
+  }
+  assert.ok(operations.size >= 9, [...operations].join("\n"));
 });
