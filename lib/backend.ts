@@ -68,6 +68,9 @@ export interface PlannedAction {
   detail: string;
 }
 
+/** The Waldur order types a backend acts on. */
+export type OrderType = "Create" | "Update" | "Terminate";
+
 /** A backend: one external system behind one offering. */
 export interface Backend {
   readonly kind: string;
@@ -100,6 +103,11 @@ export interface Backend {
   usage(resources: readonly ResourceSpec[]): Promise<Map<string, UsageResult>>;
   /** What a membership pass would change, changing nothing. */
   plan(items: readonly MemberSync[]): Promise<PlannedAction[]>;
+  /**
+   * What an order would change, changing nothing, in the same words as {@link plan}: the
+   * observation and plan `ensure`, `setLimits` and `remove` apply.
+   */
+  planOrder(type: OrderType, resource: ResourceSpec): Promise<PlannedAction[]>;
   /** Reachability, credentials and permissions. */
   diagnose(): Promise<Check[]>;
 }

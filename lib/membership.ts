@@ -15,6 +15,7 @@ import {
   recordAudit,
 } from "./processor.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
+import type { WaldurClient } from "./waldur/client.ts";
 import type { ProjectUser, Resource } from "./waldur/schemas.ts";
 
 /** Offering-user states whose username is given access. */
@@ -30,6 +31,55 @@ export function teamUsernames(team: readonly ProjectUser[]): string[] {
     )
     .map((m) => m.offering_user_username ?? "");
   return [...new Set(names)].sort();
+}
+
+/**
+ * What a membership pass asks of the backend for `resources`: each with its Waldur project's
+ * team, read once per project (the team is the project's, not the resource's). A team or limits
+ * that cannot be read leave their resources out, and say why in `failures`.
+ */
+export async function memberWork(
+  waldur: Pick<WaldurClient, "getTeam">,
+  resources: readonly Resource[],
+  concurrency: number,
+  options: { signal?: AbortSignal | undefined; onTeam?: () => void } = {},
+): Promise<{ work: MemberSync[]; byUuid: Map<string, Resource>; failures: string[] }> {
+  const failures: string[] = [];
+  const byProject = new Map<string, Resource[]>();
+  for (const r of resources) {
+    byProject.set(r.project_uuid, [...byProject.get(r.project_uuid) ?? [], r]);
+  }
+  const teams = new Map<string, string[]>();
+  await forEachLimit(
+    [...byProject.entries()],
+    concurrency,
+    async ([project, members]) => {
+      const first = members[0];
+      if (!first) return;
+      try {
+        teams.set(project, teamUsernames(await waldur.getTeam(first.uuid)));
+      } catch (error) {
+        failures.push(
+          `team of project ${first.project_slug || project} not read: ${errorMessage(error)}`,
+        );
+      }
+      options.onTeam?.();
+    },
+    options.signal,
+  );
+  const work: MemberSync[] = [];
+  const byUuid = new Map<string, Resource>();
+  for (const r of resources) {
+    const usernames = teams.get(r.project_uuid);
+    if (usernames === undefined) continue;
+    try {
+      work.push({ resource: toSpec(r, parseLimits(r.limits, "resource limits")), usernames });
+      byUuid.set(r.uuid, r);
+    } catch (error) {
+      failures.push(`resource ${r.name}: ${errorMessage(error)}`);
+    }
+  }
+  return { work, byUuid, failures };
 }
 
 /** One membership pass over the offering. */
@@ -52,42 +102,13 @@ export async function syncMembership(
   // pass leaves it alone, and writes the others' state only if that is still so after.
   const resources = items.filter((r) => r.backend_id !== "" && !stale(r.uuid));
 
-  // One team read per Waldur project: the team is the project's, not the resource's.
-  const byProject = new Map<string, Resource[]>();
-  for (const r of resources) {
-    byProject.set(r.project_uuid, [...byProject.get(r.project_uuid) ?? [], r]);
-  }
-  const teams = new Map<string, string[]>();
-  await forEachLimit(
-    [...byProject.entries()],
+  const { work, byUuid, failures: unread } = await memberWork(
+    ctx.waldur,
+    resources,
     ctx.offering.concurrency,
-    async ([project, members]) => {
-      const first = members[0];
-      if (!first) return;
-      try {
-        teams.set(project, teamUsernames(await ctx.waldur.getTeam(first.uuid)));
-      } catch (error) {
-        failures.push(
-          `team of project ${first.project_slug || project} not read: ${errorMessage(error)}`,
-        );
-      }
-      ctx.status.heartbeat(ctx.offering.name, "membership");
-    },
-    signal,
+    { signal, onTeam: () => ctx.status.heartbeat(ctx.offering.name, "membership") },
   );
-
-  const work: MemberSync[] = [];
-  const byUuid = new Map<string, Resource>();
-  for (const r of resources) {
-    const usernames = teams.get(r.project_uuid);
-    if (usernames === undefined) continue;
-    try {
-      work.push({ resource: toSpec(r, parseLimits(r.limits, "resource limits")), usernames });
-      byUuid.set(r.uuid, r);
-    } catch (error) {
-      failures.push(`resource ${r.name}: ${errorMessage(error)}`);
-    }
-  }
+  failures.push(...unread);
 
   const outcomes = signal?.aborted ? new Map() : await ctx.backend.reconcile(work);
   let changes = 0;
@@ -138,7 +159,7 @@ export async function syncMembership(
   }
   return passResult(failures, {
     resources: resources.length,
-    projects: byProject.size,
+    projects: new Set(resources.map((r) => r.project_uuid)).size,
     synced: outcomes.size,
     changes,
     skipped,

@@ -14,6 +14,7 @@ import {
   isTransient,
   terminal,
 } from "./errors.ts";
+import type { ResourceSpec } from "./backend.ts";
 import { teamUsernames } from "./membership.ts";
 import { forEachKeyed } from "./pool.ts";
 import {
@@ -272,7 +273,48 @@ function deferOrder(ctx: ProcessorContext, order: Order, message: string, error:
   );
 }
 
-function resourceUuid(order: Order): string {
+/**
+ * The resource an order acts on, as its backend sees it: a Create's limits are the order's (or
+ * the resource's), an Update's the resource's with the order's over them, a Terminate's the
+ * resource's if they can be read (bad limits never keep a resource from being deleted).
+ */
+export function orderSpec(order: Order, resource: Resource): ResourceSpec {
+  switch (order.type) {
+    case "Create":
+    case "Restore":
+      return toSpec(
+        resource,
+        hasLimits(order.limits)
+          ? parseLimits(order.limits, "order limits")
+          : parseLimits(resource.limits, "resource limits"),
+      );
+    case "Update": {
+      if (!hasLimits(order.limits)) {
+        throw terminal("waldur", `Update order ${order.uuid} carries no limits`);
+      }
+      const wanted = parseLimits(order.limits, "order limits");
+      return toSpec(resource, { ...parseLimits(resource.limits, "resource limits"), ...wanted });
+    }
+    case "Terminate": {
+      let limits = {};
+      try {
+        limits = parseLimits(resource.limits, "resource limits");
+      } catch {
+        // Bad limits must not keep a resource from being deleted.
+      }
+      if (resource.backend_id === "" && resource.slug === "") {
+        throw terminal(
+          "backend",
+          `resource ${resource.uuid} has neither backend_id nor slug: cannot tell what to delete`,
+        );
+      }
+      return toSpec({ ...resource, slug: resource.slug || resource.backend_id }, limits);
+    }
+  }
+}
+
+/** The uuid of the resource an order names; an order naming none is a terminal error. */
+export function resourceUuid(order: Order): string {
   const uuid = resourceOf(order);
   if (!uuid) throw terminal("waldur", `order ${order.uuid} names no resource`);
   return uuid;
@@ -280,10 +322,8 @@ function resourceUuid(order: Order): string {
 
 async function create(ctx: ProcessorContext, order: Order, teams: Teams): Promise<void> {
   const resource = await ctx.waldur.getResource(resourceUuid(order));
-  const limits = hasLimits(order.limits)
-    ? parseLimits(order.limits, "order limits")
-    : parseLimits(resource.limits, "resource limits");
-  const spec = toSpec(resource, limits);
+  const spec = orderSpec(order, resource);
+  const limits = spec.limits;
   // Access at Create: the team goes into its group now, not at the next membership pass.
   // A team that cannot be read is handled like a Keycloak outage: the project is made, and the
   // membership pass puts the team in later.
@@ -322,37 +362,18 @@ async function create(ctx: ProcessorContext, order: Order, teams: Teams): Promis
 
 async function update(ctx: ProcessorContext, order: Order): Promise<void> {
   const resource = await ctx.waldur.getResource(resourceUuid(order));
-  if (!hasLimits(order.limits)) {
-    throw terminal("waldur", `Update order ${order.uuid} carries no limits`);
-  }
-  const wanted = parseLimits(order.limits, "order limits");
-  const merged = { ...parseLimits(resource.limits, "resource limits"), ...wanted };
-  let spec = toSpec(resource, merged);
+  let spec = orderSpec(order, resource);
   if (spec.backendId === "") {
     const result = await ctx.backend.ensure(spec);
     await ctx.waldur.setResourceBackendId(resource.uuid, result.backendId);
     spec = { ...spec, backendId: result.backendId };
   }
-  await ctx.backend.setLimits(spec, merged);
+  await ctx.backend.setLimits(spec, spec.limits);
 }
 
 async function terminate(ctx: ProcessorContext, order: Order): Promise<void> {
   const resource = await ctx.waldur.getResource(resourceUuid(order));
-  let limits = {};
-  try {
-    limits = parseLimits(resource.limits, "resource limits");
-  } catch {
-    // Bad limits must not keep a resource from being deleted.
-  }
-  if (resource.backend_id === "" && resource.slug === "") {
-    throw terminal(
-      "backend",
-      `resource ${resource.uuid} has neither backend_id nor slug: cannot tell what to delete`,
-    );
-  }
-  const result = await ctx.backend.remove(
-    toSpec({ ...resource, slug: resource.slug || resource.backend_id }, limits),
-  );
+  const result = await ctx.backend.remove(orderSpec(order, resource));
   if (result === "absent") {
     ctx.log.info(`resource ${resource.name} was already gone from ${ctx.backend.kind}`);
   }

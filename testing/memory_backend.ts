@@ -9,6 +9,7 @@ import type {
   EnsureResult,
   Limits,
   MemberSync,
+  OrderType,
   Outcome,
   PlannedAction,
   ResourceSpec,
@@ -193,6 +194,20 @@ export class MemoryBackend implements Backend {
       for (const u of usernames) {
         if (!p.members.has(u)) actions.push({ target: p.name, action: "add member", detail: u });
       }
+    }
+    return Promise.resolve(actions);
+  }
+
+  planOrder(type: OrderType, resource: ResourceSpec): Promise<PlannedAction[]> {
+    const name = resource.backendId || this.nameOf(resource);
+    const p = this.projects.get(name);
+    const actions: PlannedAction[] = [];
+    if (type === "Create" && !p) {
+      actions.push({ target: name, action: "create-project", detail: "in memory" });
+    } else if (type === "Update" && p) {
+      actions.push({ target: name, action: "set-limits", detail: JSON.stringify(resource.limits) });
+    } else if (type === "Terminate" && p) {
+      actions.push({ target: name, action: "delete-project", detail: `${p.items} items` });
     }
     return Promise.resolve(actions);
   }

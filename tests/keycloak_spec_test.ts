@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { keycloakFixture } from "../testing/keycloak_fixture.ts";
 import { silentLogger } from "../testing/silent_logger.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
-import { createKeycloakGroupSync } from "../lib/keycloak/sync.ts";
+import { KeycloakGroups } from "../lib/keycloak/groups.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { makeRancherSite, orderProject } from "./support/rancher.ts";
@@ -43,15 +43,27 @@ Deno.test("every admin route the fake Keycloak serves is in the OpenAPI spec", (
 Deno.test("every Keycloak admin request the sync sends is a spec operation with known parameters", async () => {
   const { fake, client, sent } = keycloakFixture();
   fake.addUser("waldur", "ann");
-  const sync = createKeycloakGroupSync({
-    client,
-    realm: "waldur",
-    log: silentLogger(),
-    audit: () => {},
-  });
+  const groups = (parent: string | null) =>
+    new KeycloakGroups({
+      client,
+      layout: { parent },
+      realm: "waldur",
+      byId: true,
+      concurrency: 4,
+      log: silentLogger(),
+      audit: () => {},
+      onChange: () => {},
+      conflictHint: "nothing was changed",
+    });
+  const sync = groups(null);
   await sync.sync([{ group: "g", resource: "r", projectUuid: "p1", usernames: ["ann"] }]);
   await sync.sync([{ group: "g", resource: "r", projectUuid: "p1", usernames: [] }]);
   await sync.diagnose();
+  const tree = groups("c_x");
+  await tree.ensure({ group: "child", projectUuid: "p2", usernames: ["ann"] });
+  await tree.sync([{ group: "child", resource: "r2", projectUuid: "p2", usernames: [] }]);
+  await tree.diagnose();
+  await tree.release("child");
   const id = (await client.findGroup("g"))!.id;
   await client.children(id);
   await client.deleteGroup(id);

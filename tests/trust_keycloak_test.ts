@@ -10,7 +10,7 @@ import { ManualClock } from "../testing/manual_clock.ts";
 import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
-import { type GroupsObserved, planGroups } from "../lib/rancher/plan.ts";
+import { type GroupsObserved, planGroups } from "../lib/keycloak/group_plan.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
 import { makeRancherSite, orderProject } from "./support/rancher.ts";
 
@@ -129,7 +129,7 @@ Deno.test("Rancher: an unmarked child group of the expected name is adopted at C
 Deno.test("keycloak plan: a child of another project is a problem with no action; an unmarked one is adopted", () => {
   const observed: GroupsObserved = {
     parent: { id: "parent", managed: true },
-    children: new Map([
+    groups: new Map([
       ["g-taken", { id: "1", managed: true, projectUuid: "p7" }],
       ["g-python", { id: "2", managed: false, projectUuid: "", attributes: { x: ["y"] } }],
     ]),
@@ -145,23 +145,22 @@ Deno.test("keycloak plan: a child of another project is a problem with no action
     resources: [`r-${group}`],
     usernames: ["ann"],
   });
-  const plan = planGroups("c_x", [want("g-taken"), want("g-python")], observed, {
+  const plan = planGroups({ parent: "c_x" }, [want("g-taken"), want("g-python")], observed, {
     byId: false,
-    inUse: new Set(),
-    liveProjects: new Set(),
+    prune: { inUse: new Set(), liveProjects: new Set() },
   });
   assert.deepEqual(plan.actions.map((a) => `${a.kind} ${a.group}`), [
-    "adopt-child g-python",
+    "adopt-group g-python",
     "add-member g-python",
     "remove-member g-python",
   ]);
   const adopt = plan.actions[0];
-  assert.deepEqual(adopt?.kind === "adopt-child" ? adopt.attributes : null, {
+  assert.deepEqual(adopt?.kind === "adopt-group" ? adopt.attributes : null, {
     x: ["y"],
     managed_by: ["berth"],
     waldur_project_uuid: ["p1"],
   });
-  assert.match(plan.problems.get("g-taken") ?? "", /belongs to Waldur project p7/);
+  assert.match(plan.problems.get("g-taken")?.message ?? "", /belongs to Waldur project p7/);
 });
 
 Deno.test("the fake Keycloak answers group attributes only in the full representation, as Keycloak does", async () => {

@@ -1,8 +1,9 @@
 /**
- * The Harbor membership plan, pure: from what Waldur wants (one project per resource, its
- * quota from the resource's limit, the Waldur project's OIDC group a member with the configured
- * role) and what Harbor holds (one observation made of list calls), the actions that close the
- * gap. No clock, no I/O: `berth plan` prints it, `apply` in backend.ts performs it.
+ * The Harbor plan, pure, for orders and the membership pass alike: from what Waldur wants (one
+ * project per resource, its quota from the resource's limit, the Waldur project's OIDC group a
+ * member with the configured role; or, for a Terminate, no project) and what Harbor holds (one
+ * observation), the actions that close the gap. No clock, no I/O: `berth plan` prints it,
+ * `apply.ts` performs it.
  */
 import type { ResourceSpec } from "../backend.ts";
 import { GIB } from "./schemas.ts";
@@ -23,8 +24,27 @@ export interface Observed {
   quotas: ReadonlyMap<number, { id: number; hard: number; used: number }>;
   /** OIDC group name → id. */
   groups: ReadonlyMap<string, number>;
-  /** Project id → its group members, or the error that kept them from being read. */
+  /**
+   * Project id → its group members, or the error that kept them from being read. An order does
+   * not read them: a project without an entry is bound with an add that tolerates "already".
+   */
   members: ReadonlyMap<number, readonly GroupMember[] | Error>;
+  /** For an order: the other resources of the offering that hold a project name (Waldur, state file). */
+  claims?: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * What a resource should come to: `create` (a Create order: the project made, or adopted when
+ * it may be), `keep` (the membership pass: drift repaired, nothing made), `limits` (an Update:
+ * the quota only) or `delete` (a Terminate).
+ */
+export type Goal = "create" | "keep" | "limits" | "delete";
+
+/** A resource, what it should come to, and the project name the state file records for it. */
+export interface Desired {
+  resource: ResourceSpec;
+  goal: Goal;
+  recorded?: string | undefined;
 }
 
 /** A group member of a project. */
@@ -37,6 +57,8 @@ export interface GroupMember {
 
 /** One change the plan makes. Each belongs to the resources it serves. */
 export type HarborAction =
+  | { kind: "create-project"; resources: string[]; project: string; bytes: number }
+  | { kind: "adopt-project"; resources: string[]; project: string; projectId: number }
   | {
     kind: "set-quota";
     resources: string[];
@@ -45,15 +67,21 @@ export type HarborAction =
     quotaId: number;
     fromBytes: number;
     toBytes: number;
+    /** Used storage, when known (a quota below it is warned about). */
+    usedBytes: number | null;
+    /** True when the membership pass repairs drift; false when an order asks for it. */
+    repair: boolean;
   }
   | { kind: "create-group"; resources: string[]; group: string }
   | {
     kind: "add-member";
     resources: string[];
     project: string;
+    /** 0 for the project a `create-project` of the same plan makes. */
     projectId: number;
     group: string;
     roleId: number;
+    repair: boolean;
   }
   | {
     kind: "set-role";
@@ -64,6 +92,14 @@ export type HarborAction =
     group: string;
     fromRole: number;
     toRole: number;
+  }
+  | { kind: "purge-repositories"; resources: string[]; project: string; repositories: number }
+  | {
+    kind: "delete-project";
+    resources: string[];
+    project: string;
+    projectId: number;
+    repositories: number;
   };
 
 /** The plan: actions, and resources that cannot be brought in line (with why). */
@@ -122,42 +158,183 @@ export function quotaBytes(gb: number): number {
   return gb <= 0 ? 1 : Math.round(gb * GIB);
 }
 
-/** Plans the membership pass for `desired` against `observed`. */
+/**
+ * Splits a pass's resources into those that may act on their project (with `backendId` set to
+ * it) and those that may not, with why: a foreign backend_id ({@link harborTarget}), or a
+ * project two resources of the pass claim.
+ */
+export function partition(
+  resources: readonly ResourceSpec[],
+  naming: Naming,
+  recorded: (uuid: string) => string | undefined,
+): { allowed: ResourceSpec[]; refused: Map<string, string> } {
+  const refused = new Map<string, string>();
+  const byName = new Map<string, ResourceSpec[]>();
+  for (const r of resources) {
+    const target = harborTarget(r, naming, recorded(r.uuid));
+    if ("refusal" in target) refused.set(r.uuid, target.refusal);
+    else {byName.set(target.name, [...byName.get(target.name) ?? [], {
+        ...r,
+        backendId: target.name,
+      }]);}
+  }
+  const allowed: ResourceSpec[] = [];
+  for (const [name, holders] of byName) {
+    if (holders.length === 1) allowed.push(...holders);
+    else {
+      for (const r of holders) {
+        refused.set(
+          r.uuid,
+          `Harbor project ${name} is claimed by ${holders.length} resources of this offering (${
+            holders.map((h) => h.uuid).join(", ")
+          }); nothing was changed for any of them`,
+        );
+      }
+    }
+  }
+  return { allowed, refused };
+}
+
+/** One action per key, serving every resource that needs it. */
+function collector() {
+  const into = new Map<string, HarborAction>();
+  return {
+    add(key: string, uuid: string, make: () => HarborAction) {
+      const existing = into.get(key);
+      if (existing) existing.resources.push(uuid);
+      else into.set(key, make());
+    },
+    actions: () => [...into.values()],
+  };
+}
+
+/** Plans every desired resource against one observation. */
 export function planHarbor(
-  desired: readonly ResourceSpec[],
+  desired: readonly Desired[],
   observed: Observed,
   naming: Naming,
+  options: { termination: "refuse" | "purge" } = { termination: "refuse" },
 ): HarborPlan {
-  const actions: HarborAction[] = [];
+  const first: HarborAction[] = [];
   const problems = new Map<string, string>();
   const groupsToCreate = new Map<string, string[]>();
-  const quotaActions = new Map<string, HarborAction>();
-  const memberActions = new Map<string, HarborAction>();
-  /** One action per key, serving every resource that needs it. */
-  const collect = (
-    into: Map<string, HarborAction>,
-    key: string,
-    uuid: string,
-    make: () => HarborAction,
-  ) => {
-    const existing = into.get(key);
-    if (existing) existing.resources.push(uuid);
-    else into.set(key, make());
-  };
+  const quotas = collector();
+  const members = collector();
 
-  for (const r of desired) {
-    const name = projectName(r, naming);
-    const project = observed.projects.get(name);
-    if (!project) {
-      problems.set(r.uuid, `Harbor project ${name} not found`);
+  for (const { resource: r, goal, recorded } of desired) {
+    const target = harborTarget(r, naming, recorded);
+    if ("refusal" in target) {
+      problems.set(r.uuid, target.refusal);
       continue;
     }
-    const quota = observed.quotas.get(project.id);
+    const name = target.name;
+    const project = observed.projects.get(name);
+    const others = (observed.claims?.get(name) ?? []).filter((u) => u !== r.uuid);
+    const group = groupName(r, naming);
     const want = quotaBytes(storageGb(r, naming));
+    if (!project) {
+      if (goal === "create") {
+        first.push({ kind: "create-project", resources: [r.uuid], project: name, bytes: want });
+        members.add(`${name}\u0000${group}`, r.uuid, () => ({
+          kind: "add-member",
+          resources: [r.uuid],
+          project: name,
+          projectId: 0,
+          group,
+          roleId: naming.roleId,
+          repair: false,
+        }));
+      } else if (goal === "limits") {
+        problems.set(
+          r.uuid,
+          `cannot change the quota of ${name}: the Harbor project does not exist`,
+        );
+      } else if (goal === "keep") {
+        problems.set(r.uuid, `Harbor project ${name} not found`);
+      }
+      continue;
+    }
+    if (goal === "create" && others.length > 0) {
+      problems.set(
+        r.uuid,
+        `Harbor project ${name} already exists and belongs to resource ${
+          others.join(", ")
+        } of this offering; it was not adopted and nothing was changed`,
+      );
+      continue;
+    }
+    if (goal !== "create" && goal !== "keep" && others.length > 0) {
+      problems.set(
+        r.uuid,
+        `Harbor project ${name} is held by another resource of this offering (${
+          others.join(", ")
+        }); nothing was changed`,
+      );
+      continue;
+    }
+    if (goal === "delete") {
+      if (project.repoCount > 0 && options.termination === "refuse") {
+        const used = observed.quotas.get(project.id)?.used;
+        problems.set(
+          r.uuid,
+          `Harbor project ${name} still holds ${project.repoCount} ${
+            project.repoCount === 1 ? "repository" : "repositories"
+          }${
+            used === undefined ? "" : ` (${formatBytes(used)})`
+          }; it was not deleted (termination: refuse). Delete its images, or set termination: purge`,
+        );
+        continue;
+      }
+      if (project.repoCount > 0) {
+        first.push({
+          kind: "purge-repositories",
+          resources: [r.uuid],
+          project: name,
+          repositories: project.repoCount,
+        });
+      }
+      first.push({
+        kind: "delete-project",
+        resources: [r.uuid],
+        project: name,
+        projectId: project.id,
+        repositories: project.repoCount,
+      });
+      continue;
+    }
+    if (goal === "create") {
+      // The exact name exists. It is this resource's if Berth recorded creating it (a crash
+      // before set_backend_id); otherwise only an unclaimed, empty project is adopted: one that
+      // holds images would hand a tenant someone else's data.
+      if (recorded !== name && project.repoCount > 0) {
+        problems.set(
+          r.uuid,
+          `Harbor project ${name} already exists, holds ${project.repoCount} ${
+            project.repoCount === 1 ? "repository" : "repositories"
+          } and was not created by Berth for this resource; it was not adopted and nothing ` +
+            "was changed. If it is left over from an earlier resource, delete or rename it in " +
+            "Harbor, then retry the order",
+        );
+        continue;
+      }
+      first.push({
+        kind: "adopt-project",
+        resources: [r.uuid],
+        project: name,
+        projectId: project.id,
+      });
+    }
+    const quota = observed.quotas.get(project.id);
     if (!quota) {
-      problems.set(r.uuid, `Harbor project ${name} has no quota (is per-project quota enabled?)`);
+      problems.set(
+        r.uuid,
+        goal === "keep"
+          ? `Harbor project ${name} has no quota (is per-project quota enabled?)`
+          : `Harbor project ${name} has no quota; enable per-project quotas in Harbor's system settings`,
+      );
+      continue;
     } else if (quota.hard !== want) {
-      collect(quotaActions, name, r.uuid, () => ({
+      quotas.add(name, r.uuid, () => ({
         kind: "set-quota",
         resources: [r.uuid],
         project: name,
@@ -165,31 +342,34 @@ export function planHarbor(
         quotaId: quota.id,
         fromBytes: quota.hard,
         toBytes: want,
+        usedBytes: goal === "keep" ? null : quota.used,
+        repair: goal === "keep",
       }));
     }
+    if (goal === "limits") continue;
 
-    const group = groupName(r, naming);
-    const members = observed.members.get(project.id);
-    if (members instanceof Error) {
-      problems.set(r.uuid, `members of ${name} not read: ${members.message}`);
+    const seen = observed.members.get(project.id);
+    if (seen instanceof Error) {
+      problems.set(r.uuid, `members of ${name} not read: ${seen.message}`);
       continue;
     }
     const key = `${name}\u0000${group}`;
-    const bound = (members ?? []).find((m) => m.groupName === group);
-    if (!observed.groups.has(group)) {
+    const bound = (seen ?? []).find((m) => m.groupName === group);
+    if (goal === "keep" && !observed.groups.has(group)) {
       groupsToCreate.set(group, [...groupsToCreate.get(group) ?? [], r.uuid]);
     }
     if (!bound) {
-      collect(memberActions, key, r.uuid, () => ({
+      members.add(key, r.uuid, () => ({
         kind: "add-member",
         resources: [r.uuid],
         project: name,
         projectId: project.id,
         group,
         roleId: naming.roleId,
+        repair: goal === "keep",
       }));
     } else if (bound.roleId !== naming.roleId) {
-      collect(memberActions, key, r.uuid, () => ({
+      members.add(key, r.uuid, () => ({
         kind: "set-role",
         resources: [r.uuid],
         project: name,
@@ -201,16 +381,21 @@ export function planHarbor(
       }));
     }
   }
+  const actions: HarborAction[] = [...first];
   for (const [group, resources] of groupsToCreate) {
     actions.push({ kind: "create-group", resources, group });
   }
-  actions.push(...quotaActions.values(), ...memberActions.values());
+  actions.push(...quotas.actions(), ...members.actions());
   return { actions, problems };
 }
 
 /** An action in words, for `berth plan` and the audit log. */
 export function describeAction(action: HarborAction): { target: string; detail: string } {
   switch (action.kind) {
+    case "create-project":
+      return { target: action.project, detail: `storage quota ${formatBytes(action.bytes)}` };
+    case "adopt-project":
+      return { target: action.project, detail: `existing project ${action.projectId}` };
     case "set-quota":
       return {
         target: action.project,
@@ -227,6 +412,16 @@ export function describeAction(action: HarborAction): { target: string; detail: 
       return {
         target: action.project,
         detail: `group ${action.group}: role ${action.fromRole} → ${action.toRole}`,
+      };
+    case "purge-repositories":
+      return {
+        target: action.project,
+        detail: `delete ${action.repositories} repositories (termination: purge)`,
+      };
+    case "delete-project":
+      return {
+        target: action.project,
+        detail: action.repositories > 0 ? `after purging ${action.repositories} repositories` : "",
       };
   }
 }

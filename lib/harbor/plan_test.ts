@@ -1,5 +1,6 @@
 /** The pure Harbor planner: what each observed state plans, and a second plan plans nothing. */
 import assert from "node:assert/strict";
+import type { ResourceSpec } from "../backend.ts";
 import { resourceSpec } from "../../testing/resource_spec.ts";
 import { type Naming, type Observed, planHarbor } from "./plan.ts";
 
@@ -53,7 +54,7 @@ Deno.test("plan table: what each observed state plans", () => {
       [6, new Error("HTTP 500")],
     ]),
   };
-  const { actions, problems } = planHarbor(desired, observed, naming);
+  const { actions, problems } = planHarbor(desired.map(keep), observed, naming);
   const table = actions.map((a) => {
     switch (a.kind) {
       case "set-quota":
@@ -64,6 +65,8 @@ Deno.test("plan table: what each observed state plans", () => {
         return `${a.kind} ${a.project} ${a.group} ${a.roleId}`;
       case "set-role":
         return `${a.kind} ${a.project} ${a.group} ${a.fromRole}→${a.toRole}`;
+      default:
+        return a.kind;
     }
   });
   assert.deepEqual(table, [
@@ -78,7 +81,7 @@ Deno.test("plan table: what each observed state plans", () => {
   ]);
   // A second plan over the state the first one produces is empty.
   assert.deepEqual(
-    planHarbor(desired.slice(0, 3), {
+    planHarbor(desired.slice(0, 3).map(keep), {
       ...observed,
       members: new Map([[1, bound("waldur-p1")], [2, bound("waldur-p1")], [3, bound("waldur-p2")]]),
       quotas: new Map([...quotas, [2, { id: 12, hard: 2 * GIB, used: 0 }]]),
@@ -86,3 +89,7 @@ Deno.test("plan table: what each observed state plans", () => {
     [],
   );
 });
+
+function keep(resource: ResourceSpec) {
+  return { resource, goal: "keep" as const };
+}

@@ -1,15 +1,8 @@
-/** The pure plans: Rancher's names, the Rancher plan table and the Keycloak group plan table. */
+/** The pure Rancher plan: names, the membership plan table, and what each order goal plans. */
 import assert from "node:assert/strict";
 import type { ResourceSpec } from "../backend.ts";
-import {
-  childGroup,
-  clusterHex8,
-  type GroupsObserved,
-  parentGroup,
-  planGroups,
-  planRancher,
-  type RancherNaming,
-} from "./plan.ts";
+import { childGroup, clusterHex8, parentGroup, type RancherNaming } from "./naming.ts";
+import { planRancher } from "./plan.ts";
 import type { Project } from "./schemas.ts";
 
 const naming: RancherNaming = {
@@ -21,6 +14,12 @@ const naming: RancherNaming = {
   principalPrefix: "keycloakoidc_group://",
   kinds: { cpu: "cpu", memory: "memory", storage: "storage" },
 };
+
+const options = { bindGroups: true, termination: "refuse" as const };
+
+function keep(resource: ResourceSpec) {
+  return { resource, goal: "keep" as const };
+}
 
 function spec(slug: string, extra: Partial<ResourceSpec> = {}): ResourceSpec {
   return {
@@ -85,70 +84,65 @@ Deno.test("rancher plan table: what each kind of drift plans, and a second look 
       }]],
     ]),
   };
-  const desired = [spec("a"), spec("b"), spec("c"), spec("gone")];
-  const plan = planRancher(desired, observed, naming, { bindGroups: true });
-  await t.assertSnapshot(plan.actions.map((a) => `${a.kind} ${a.projectId}`));
+  const desired = [spec("a"), spec("b"), spec("c"), spec("gone")].map(keep);
+  const plan = planRancher(desired, observed, naming, options);
+  await t.assertSnapshot(
+    plan.actions.map((a) => `${a.kind} ${"projectId" in a ? a.projectId : ""}`),
+  );
   assert.deepEqual([...plan.problems.keys()], ["uuid-gone"]);
   assert.deepEqual(
-    planRancher([spec("a")], observed, naming, { bindGroups: true }).actions,
+    planRancher([keep(spec("a"))], observed, naming, options).actions,
     [],
     "a project in line plans nothing, whatever the quantity spelling",
   );
 });
 
-Deno.test("keycloak group plan table: create, add, remove, missing, unreadable, orphans", async (t) => {
-  const want = (group: string, usernames: string[], projectUuid = "p1") => ({
-    group,
-    projectUuid,
-    resources: [`r-${group}`],
-    usernames,
+Deno.test("rancher order goals: Create makes what is missing, Update only the quota, Terminate deletes or refuses", () => {
+  const own = (name: string, id: string): Project => ({
+    id,
+    name,
+    clusterId: "c-m-test",
+    resourceQuota: { limit: { limitsCpu: "1" } },
+    namespaceDefaultResourceQuota: { limit: { limitsCpu: "1" } },
+    annotations: { "waldur/resource-uuid": `uuid-${name.replace("waldur-", "")}` },
   });
-  const observed: GroupsObserved = {
-    parent: { id: "parent", managed: true },
-    children: new Map([
-      ["g-ok", { id: "1", managed: true, projectUuid: "p1" }],
-      ["g-broken", { id: "2", managed: true, projectUuid: "p2" }],
-      ["g-orphan", { id: "3", managed: true, projectUuid: "p9" }],
-      ["g-foreign", { id: "4", managed: false, projectUuid: "" }],
-      ["g-bound", { id: "5", managed: true, projectUuid: "p8" }],
-    ]),
-    members: new Map<string, { id: string; username: string }[] | Error>([
-      ["g-ok", [{ id: "u-ann", username: "ann" }, { id: "u-eve", username: "eve" }]],
-      ["g-broken", new Error("HTTP 500")],
-    ]),
-    users: new Map([["u-bob", { id: "u-bob", username: "bob" }], ["ghost", null]]),
+  const none = { projects: new Map(), namespaces: new Map(), prtbs: new Map() };
+  const kinds = (goal: "create" | "limits" | "delete", r: ResourceSpec, observed = none) => {
+    const plan = planRancher([{ resource: r, goal }], observed, naming, options);
+    return [...plan.actions.map((a) => a.kind), ...plan.problems.values()];
   };
-  const plan = planGroups(
-    "c_x",
-    [
-      want("g-ok", ["u-ann", "u-bob", "ghost"]),
-      want("g-broken", ["u-bob"], "p2"),
-      want("g-new", [], "p3"),
-    ],
-    observed,
-    { byId: true, inUse: new Set(["g-bound"]), liveProjects: new Set() },
-  );
-  await t.assertSnapshot(plan.actions.map((a) => `${a.kind} ${a.group}`));
-  assert.deepEqual([...plan.missing], [["g-ok", ["ghost"]]]);
-  assert.deepEqual([...plan.problems], [["g-broken", "HTTP 500"]]);
-  const steady = planGroups("c_x", [want("g-ok", ["u-ann", "u-eve"])], {
-    ...observed,
-    children: new Map([["g-ok", { id: "1", managed: true, projectUuid: "p1" }]]),
-  }, { byId: true, inUse: new Set(), liveProjects: new Set() });
-  assert.deepEqual(steady.actions, [], "a group in line plans nothing");
-  // a wanted user whose lookup failed: members that look unwanted may be that user, so stay
-  const flaky = planGroups("c_x", [want("g-ok", ["u-ann", "u-flaky", "u-bob"])], {
-    ...observed,
-    children: new Map([["g-ok", { id: "1", managed: true, projectUuid: "p1" }]]),
-    users: new Map<string, { id: string; username: string } | Error>([
-      ["u-flaky", new Error("HTTP 503")],
-      ["u-bob", { id: "u-bob", username: "bob" }],
-    ]),
-  }, { byId: true, inUse: new Set(), liveProjects: new Set() });
+  assert.deepEqual(kinds("create", spec("a")), [
+    "create-project",
+    "create-namespace",
+    "create-binding",
+  ]);
+  assert.match(kinds("limits", spec("a")).join(), /the Rancher project does not exist/);
+  assert.deepEqual(kinds("delete", spec("a")), [], "nothing to delete is no action");
+  const a = own("waldur-a", "c-m-test:p-aaaaa");
+  const one = {
+    projects: new Map([[a.id, a]]),
+    namespaces: new Map([["p-aaaaa", [{ metadata: { name: "waldur-a" } }]]]),
+    prtbs: new Map(),
+    pvcs: new Map([[a.id, [{
+      metadata: { name: "data", namespace: "waldur-a" },
+      spec: { resources: { requests: { storage: "2Gi" } } },
+    }]]]),
+  };
+  const withId = spec("a", { backendId: a.id });
+  assert.deepEqual(kinds("create", withId, one), ["set-quota", "create-binding"]);
+  assert.deepEqual(kinds("limits", withId, one), ["set-quota"]);
+  assert.match(kinds("delete", withId, one).join(), /still holds 1 persistent volume claim/);
   assert.deepEqual(
-    flaky.actions.map((a) => `${a.kind} ${a.group} ${"user" in a ? a.user.username : ""}`),
-    ["add-member g-ok bob"],
-    "eve is not removed while a wanted user could not be looked up",
+    planRancher([{ resource: withId, goal: "delete" }], one, naming, {
+      ...options,
+      termination: "purge",
+    }).actions.map((x) => x.kind),
+    ["delete-project"],
   );
-  assert.deepEqual([...flaky.problems], [["g-ok", "HTTP 503"]]);
+  const held = { ...one, claims: new Map([[a.id, ["uuid-other"]]]) };
+  assert.match(kinds("limits", withId, held).join(), /held by another resource.*uuid-other/);
+  assert.match(
+    kinds("create", spec("a", { backendId: "c-other:p-zzzzz" })).join(),
+    /not a project of the configured cluster c-m-test/,
+  );
 });

@@ -18,6 +18,7 @@ export const QuotaLimit = z.object({
 });
 export type QuotaLimit = z.infer<typeof QuotaLimit>;
 
+/** A Rancher v3 project (Norman `/v3/projects`): quota, namespace default quota, Berth's annotations. */
 export const Project = z.object({
   id: z.string().min(1),
   name: z.string(),
@@ -32,6 +33,7 @@ export const Project = z.object({
 });
 export type Project = z.infer<typeof Project>;
 
+/** A project role template binding: a user or group principal bound to a project with a role. */
 export const Prtb = z.object({
   id: z.string().min(1),
   projectId: z.string(),
@@ -43,6 +45,7 @@ export const Prtb = z.object({
 });
 export type Prtb = z.infer<typeof Prtb>;
 
+/** A Rancher v3 cluster, as `berth diagnose` reads it (state, Kubernetes version). */
 export const Cluster = z.object({
   id: z.string(),
   name: z.string(),
@@ -92,12 +95,14 @@ const Container = z.object({
   restartPolicy: z.string().nullish(),
 });
 
+/** A Kubernetes namespace through the Rancher proxy; its project is in a label or annotation. */
 export const Namespace = z.object({
   metadata: Meta,
   status: z.object({ phase: z.string().optional() }).nullish(),
 });
 export type Namespace = z.infer<typeof Namespace>;
 
+/** A pod with what its requests count against quota (containers, init containers, overhead). */
 export const Pod = z.object({
   metadata: Meta,
   spec: z.object({
@@ -110,6 +115,7 @@ export const Pod = z.object({
 });
 export type Pod = z.infer<typeof Pod>;
 
+/** A persistent volume claim: its namespace and requested storage. */
 export const Pvc = z.object({
   metadata: Meta,
   spec: z.object({ resources: Resources.nullish() }),

@@ -2,10 +2,15 @@
  * What a Rancher project uses, from the cluster's pods and persistent volume claims: CPU and
  * memory are the requests of the pods that count against quota (not Succeeded, not Failed), as
  * Kubernetes computes a pod's effective request; storage is the sum of the claims' requests.
- * Pure: the backend reads the lists, this sums them by namespace.
+ * Pure: the backend reads the lists, this sums them by namespace and project.
  */
+import type { ResourceSpec } from "../backend.ts";
+import { BerthError, terminal } from "../errors.ts";
+import { projectName, type RancherNaming } from "./naming.ts";
+import { namespaceProject, projectPart } from "./observe.ts";
+import { findProject } from "./plan.ts";
 import { parseQuantity } from "./quantity.ts";
-import type { Pod, Pvc } from "./schemas.ts";
+import type { Namespace, Pod, Project, Pvc } from "./schemas.ts";
 
 /** What the namespaces of one project request. */
 export interface Requested {
@@ -95,3 +100,79 @@ export function requestsByNamespace(
   }
   return out;
 }
+
+/** What the usage pass found for one resource: amounts and its row's figures, or why not. */
+export type ResourceUsage =
+  | {
+    ok: true;
+    amounts: Record<string, number>;
+    project: Project;
+    namespaces: string[];
+    requested: Requested;
+  }
+  | { ok: false; error: Error; missing: boolean };
+
+/**
+ * Each resource's usage in Waldur units from one read of the cluster's projects, namespaces,
+ * pods and claims: CPU in cores, memory and storage in GiB.
+ */
+export function usageOf(
+  resources: readonly ResourceSpec[],
+  lists: { projects: Project[]; namespaces: Namespace[]; pods: Pod[]; pvcs: Pvc[] },
+  naming: RancherNaming,
+): Map<string, ResourceUsage> {
+  const out = new Map<string, ResourceUsage>();
+  const byNs = requestsByNamespace(lists.pods, lists.pvcs);
+  const nsOf = new Map<string, string[]>();
+  for (const n of lists.namespaces) {
+    const p = namespaceProject(n);
+    if (p) nsOf.set(p, [...nsOf.get(p) ?? [], n.metadata.name]);
+  }
+  const projectMap = new Map(lists.projects.map((p) => [p.id, p]));
+  for (const r of resources) {
+    const p = findProject(r, projectMap, naming);
+    if (!p) {
+      out.set(r.uuid, {
+        ok: false,
+        missing: true,
+        error: terminal(
+          "rancher",
+          `Rancher project ${r.backendId || projectName(r, naming)} not found; usage not read`,
+        ),
+      });
+      continue;
+    }
+    const names = (nsOf.get(projectPart(p.id)) ?? []).sort();
+    const requested: Requested = { cpuCores: 0, memoryBytes: 0, storageBytes: 0 };
+    let failed: Error | undefined;
+    for (const ns of names) {
+      const q = byNs.get(ns);
+      if (q instanceof Error) {
+        failed = new BerthError(`${p.name}, namespace ${ns}: ${q.message}`, {
+          system: "kubernetes",
+          transient: false,
+        });
+      } else if (q) {
+        requested.cpuCores += q.cpuCores;
+        requested.memoryBytes += q.memoryBytes;
+        requested.storageBytes += q.storageBytes;
+      }
+    }
+    if (failed) {
+      out.set(r.uuid, { ok: false, missing: false, error: failed });
+      continue;
+    }
+    const amounts: Record<string, number> = {};
+    for (const [component, kind] of Object.entries(naming.kinds)) {
+      amounts[component] = kind === "cpu"
+        ? requested.cpuCores
+        : kind === "memory"
+        ? requested.memoryBytes / GIB
+        : requested.storageBytes / GIB;
+    }
+    out.set(r.uuid, { ok: true, amounts, project: p, namespaces: names, requested });
+  }
+  return out;
+}
+
+const GIB = 1024 ** 3;

@@ -1,19 +1,30 @@
-/** The Keycloak group sync against the fake Keycloak: members added and removed, read errors. */
+/** The Keycloak groups against the fake Keycloak: members added and removed, read errors. */
 import assert from "node:assert/strict";
 import { keycloakFixture } from "../../testing/keycloak_fixture.ts";
 import { silentLogger } from "../../testing/silent_logger.ts";
-import { createKeycloakGroupSync } from "./sync.ts";
+import type { KeycloakClient } from "./client.ts";
+import { KeycloakGroups } from "./groups.ts";
+
+/** Top-level groups (Harbor's layout) in realm waldur, audited into `audit`. */
+function topLevel(client: KeycloakClient, audit: string[] = []): KeycloakGroups {
+  return new KeycloakGroups({
+    client,
+    layout: { parent: null },
+    realm: "waldur",
+    byId: false,
+    concurrency: 4,
+    log: silentLogger(),
+    audit: (a, t, d) => audit.push(`${a} ${t} ${d}`),
+    onChange: () => {},
+    conflictHint: "nothing was changed",
+  });
+}
 
 Deno.test("keycloak sync: creates the group, adds and removes members, then writes nothing", async () => {
   const { fake, client } = keycloakFixture();
   for (const u of ["ann", "bob", "eve"]) fake.addUser("waldur", u);
   const audit: string[] = [];
-  const sync = createKeycloakGroupSync({
-    client,
-    realm: "waldur",
-    log: silentLogger(),
-    audit: (a, t, d) => audit.push(`${a} ${t} ${d}`),
-  });
+  const sync = topLevel(client, audit);
   let out = await sync.sync([{
     group: "g1",
     resource: "r1",
@@ -22,7 +33,7 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
   }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 3 });
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "eve"]);
-  assert.deepEqual(sync.groups(), [{
+  assert.deepEqual(sync.rows(), [{
     path: "/g1",
     members: 2,
     added: ["ann", "eve"],
@@ -38,7 +49,7 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
   }]);
   assert.deepEqual(out.get("r1"), { ok: true, changes: 2 });
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann", "bob"]);
-  assert.deepEqual(sync.groups(), [{
+  assert.deepEqual(sync.rows(), [{
     path: "/g1",
     members: 2,
     added: ["bob"],
@@ -56,9 +67,9 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
   assert.deepEqual(out.get("r1"), { ok: true, changes: 0 });
   assert.equal(fake.requests.filter((r) => r.method !== "GET").length, before + 0);
   assert.deepEqual(
-    await sync.plan([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]),
+    await sync.planned([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]),
     [
-      { target: "g1", action: "remove-keycloak-member", detail: "bob" },
+      { target: "g1", action: "keycloak remove-member", detail: "bob" },
     ],
   );
 });
@@ -66,19 +77,9 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
 Deno.test("keycloak sync: members that cannot be read are an error, and nobody is removed", async () => {
   const { fake, client } = keycloakFixture();
   fake.addUser("waldur", "ann");
-  const sync = createKeycloakGroupSync({
-    client,
-    realm: "waldur",
-    log: silentLogger(),
-    audit: () => {},
-  });
+  const sync = topLevel(client);
   await sync.sync([{ group: "g1", resource: "r1", projectUuid: "p1", usernames: ["ann"] }]);
-  const broken = createKeycloakGroupSync({
-    client: { ...client, members: () => Promise.reject(new Error("HTTP 500")) },
-    realm: "waldur",
-    log: silentLogger(),
-    audit: () => {},
-  });
+  const broken = topLevel({ ...client, members: () => Promise.reject(new Error("HTTP 500")) });
   const out = await broken.sync([{
     group: "g1",
     resource: "r1",
@@ -87,7 +88,7 @@ Deno.test("keycloak sync: members that cannot be read are an error, and nobody i
   }]);
   assert.equal(out.get("r1")?.ok, false);
   assert.deepEqual(fake.group("waldur", "g1")?.usernames, ["ann"]);
-  assert.deepEqual(broken.groups(), [{
+  assert.deepEqual(broken.rows(), [{
     path: "/g1",
     members: null,
     added: [],

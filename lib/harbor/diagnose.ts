@@ -1,0 +1,86 @@
+/**
+ * `berth diagnose` for a Harbor offering: health and version, the robot's credentials, the
+ * permissions Berth uses (read from Harbor, or probed when Harbor will not say), then Keycloak.
+ */
+import type { Check } from "../backend.ts";
+import { createChecks } from "../checks.ts";
+import { errorMessage } from "../errors.ts";
+import type { KeycloakGroups } from "../keycloak/groups.ts";
+import type { HarborClient } from "./client.ts";
+import type { HarborSettings } from "./settings.ts";
+
+/** The checks of one Harbor offering. */
+export async function diagnoseHarbor(
+  client: HarborClient,
+  settings: HarborSettings,
+  groups: KeycloakGroups | undefined,
+): Promise<Check[]> {
+  const { checks, probe } = createChecks();
+  const reachable = await probe("harbor reachable", async () => {
+    const h = await client.health();
+    const info = await client.systemInfo().catch(() => ({ harbor_version: undefined }));
+    const sick = (h.components ?? []).filter((c) => c.status !== "healthy").map((c) => c.name);
+    if (h.status !== "healthy") {
+      throw new Error(`Harbor reports ${h.status}${sick.length ? ` (${sick.join(", ")})` : ""}`);
+    }
+    return `${client.apiBase} is healthy${
+      info.harbor_version ? `, version ${info.harbor_version}` : ""
+    }`;
+  });
+  if (!reachable) return checks;
+  const authed = await probe(
+    "harbor credentials",
+    async () =>
+      `${(await client.listProjects()).length} projects visible to ${settings.robot_username}`,
+  );
+  if (!authed) return checks;
+  const needed: [string, string, string][] = [
+    ["project", "create", "create projects (Create orders)"],
+    ["project", "delete", "delete projects (Terminate orders)"],
+    ["quota", "update", "set storage quotas"],
+    ["quota", "list", "read quotas and usage"],
+    ["user-group", "create", "create OIDC groups"],
+    ["user-group", "list", "list OIDC groups"],
+    ["member", "create", "add OIDC groups to projects"],
+    ["member", "list", "check project members"],
+    ["member", "update", "repair a group's role"],
+  ];
+  if (settings.termination === "purge") {
+    needed.push(["repository", "list", "list repositories (termination: purge)"]);
+    needed.push(["repository", "delete", "delete repositories (termination: purge)"]);
+  }
+  let held: Set<string> | undefined;
+  try {
+    const perms = await client.permissions();
+    held = new Set(perms.map((p) => `${p.resource}:${p.action}`));
+  } catch (error) {
+    checks.push({
+      name: "harbor permissions",
+      ok: false,
+      detail: `cannot read the robot's permissions (${errorMessage(error)}); probing instead`,
+    });
+  }
+  if (held) {
+    const missing = needed.filter(([r, a]) => !held.has(`${r}:${a}`) && !held.has(`${r}:*`));
+    checks.push({
+      name: "harbor permissions",
+      ok: missing.length === 0,
+      detail: missing.length === 0
+        ? `the robot holds the ${needed.length} permissions Berth uses`
+        : `the robot cannot ${missing.map(([, , what]) => what).join("; ")}. ` +
+          "Grant these system-level permissions to the robot in Harbor (Administration → Robot Accounts): " +
+          missing.map(([r, a]) => `${r} ${a}`).join(", "),
+    });
+  }
+  // Read-only probes prove the list permissions in practice.
+  await probe(
+    "harbor quotas readable",
+    async () => `${(await client.listQuotas()).length} project quotas`,
+  );
+  await probe(
+    "harbor user groups readable",
+    async () => `${(await client.listGroups()).length} user groups`,
+  );
+  if (groups) checks.push(await groups.diagnose());
+  return checks;
+}

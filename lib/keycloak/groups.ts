@@ -1,0 +1,616 @@
+/**
+ * Keycloak groups for one offering, for every backend: observe the realm, plan with
+ * `group_plan.ts`, apply. A membership pass syncs every wanted group (`sync`); a Create puts the
+ * resource's group in place with its team before the order is done (`ensure`: one lookup and
+ * one create per group however many orders share it, a conflict refused before access is
+ * granted); a Terminate may delete a group no object uses any more (`release`). The rows it
+ * keeps are the status page's Keycloak section.
+ */
+import type { Check, Outcome, PlannedAction } from "../backend.ts";
+import { BerthError, errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { forEachKeyed, forEachLimit } from "../pool.ts";
+import { SingleFlight } from "../single_flight.ts";
+import type { KeycloakClient } from "./client.ts";
+import {
+  adoptedAttributes,
+  conflictMessage,
+  describeGroupAction,
+  type GroupAction,
+  type GroupLayout,
+  type GroupNeed,
+  groupOwnership,
+  groupPath,
+  type GroupPlan,
+  type GroupPlanOptions,
+  type GroupsObserved,
+  type GroupWant,
+  isUser,
+  type KcUser,
+  MANAGED_BY,
+  type ObservedGroup,
+  planGroups,
+  PROJECT_ATTRIBUTE,
+  wantsOf,
+} from "./group_plan.ts";
+
+/** A group's state after the last sync, for the status page. */
+export interface GroupState extends Record<string, unknown> {
+  /** `/name`, or `/parent/name` under a parent group. */
+  path: string;
+  members: number | null;
+  added: string[];
+  removed: string[];
+  /** Wanted usernames that Keycloak does not know (yet). */
+  missing: string[];
+  error: string;
+}
+
+/** Options of {@link KeycloakGroups}. */
+export interface KeycloakGroupsOptions {
+  client: KeycloakClient;
+  layout: GroupLayout;
+  /** The `description` attribute of the parent group, when Berth makes it. */
+  parentDescription?: string;
+  realm: string;
+  /** `keycloak_use_user_id`: Waldur usernames are Keycloak user ids. */
+  byId: boolean;
+  /** Groups worked on at a time. */
+  concurrency: number;
+  log: Logger;
+  /** Records a change (target: the group's path). */
+  audit: (action: string, target: string, detail: string) => void;
+  /** Called when the rows changed. */
+  onChange: () => void;
+  /** What a Create refused for a conflicting group did not do, and what the operator can do. */
+  conflictHint: string;
+}
+
+/** What Keycloak ids look like (a username that does not is never used as one). */
+const KEYCLOAK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** The key of the parent group among remembered ids. */
+const PARENT_KEY = "\u0000parent";
+
+/** The groups of one offering in one realm. */
+export class KeycloakGroups {
+  readonly #o: KeycloakGroupsOptions;
+  readonly #kc: KeycloakClient;
+  /** Group ids Berth has seen: the parent (under {@link PARENT_KEY}) and the groups. */
+  readonly #ids = new Map<string, string>();
+  /** The Waldur project each remembered group was checked (or made) for. */
+  readonly #holders = new Map<string, string>();
+  readonly #flights = new SingleFlight<string>();
+  readonly #teamFlights = new SingleFlight<string[]>();
+  /** Groups this process made and nobody has filled yet. */
+  readonly #fresh = new Set<string>();
+  #rows = new Map<string, GroupState>();
+
+  constructor(options: KeycloakGroupsOptions) {
+    this.#o = options;
+    this.#kc = options.client;
+  }
+
+  /** The group's path in the realm. */
+  path(group: string): string {
+    return groupPath(this.#o.layout, group);
+  }
+
+  // ---- membership pass ---------------------------------------------------------------------
+
+  /** Reads the groups (the parent's children, or each wanted one), their members, unknown users. */
+  async observe(wants: readonly GroupWant[]): Promise<GroupsObserved> {
+    const kc = this.#kc;
+    const groups = new Map<string, ObservedGroup | Error>();
+    let parent: GroupsObserved["parent"] = null;
+    const seen = (
+      g: { id: string; attributes?: Record<string, string[]> | undefined },
+    ): ObservedGroup => ({
+      id: g.id,
+      managed: g.attributes?.managed_by?.[0] === "berth",
+      projectUuid: g.attributes?.[PROJECT_ATTRIBUTE]?.[0] ?? "",
+      ...(g.attributes ? { attributes: g.attributes } : {}),
+    });
+    if (this.#o.layout.parent !== null) {
+      const p = await kc.findGroup(this.#o.layout.parent);
+      if (p) {
+        parent = { id: p.id, managed: p.attributes?.managed_by?.[0] === "berth" };
+        for (const g of await kc.children(p.id)) groups.set(g.name, seen(g));
+      }
+    } else {
+      await forEachLimit(wants, this.#o.concurrency, async (w) => {
+        try {
+          const g = await kc.findGroup(w.group);
+          if (g) groups.set(w.group, seen(g));
+        } catch (error) {
+          groups.set(w.group, asError(error));
+        }
+      });
+    }
+    const members = new Map<string, KcUser[] | Error>();
+    await forEachLimit(wants, this.#o.concurrency, async (w) => {
+      const g = groups.get(w.group);
+      if (!g || g instanceof Error) return;
+      try {
+        members.set(w.group, (await kc.members(g.id)).map(user));
+      } catch (error) {
+        members.set(w.group, asError(error));
+      }
+    });
+    const unknown = new Set<string>();
+    for (const w of wants) {
+      const have = members.get(w.group);
+      for (const u of w.usernames) {
+        if (Array.isArray(have) && have.some((m) => isUser(m, u, this.#o.byId))) continue;
+        if (!(groups.get(w.group) instanceof Error)) unknown.add(u);
+      }
+    }
+    const users = new Map<string, KcUser | null | Error>();
+    await forEachLimit([...unknown], this.#o.concurrency, async (u) => {
+      try {
+        const found = (this.#o.byId ? await kc.userById(u) : null) ?? await kc.userByUsername(u);
+        users.set(u, found ? user(found) : null);
+      } catch (error) {
+        users.set(u, asError(error));
+      }
+    });
+    // what the observation found needs no lookup to be changed
+    if (parent) this.#ids.set(PARENT_KEY, parent.id);
+    for (const [name, g] of groups) if (!(g instanceof Error)) this.#ids.set(name, g.id);
+    return { parent, groups, members, users };
+  }
+
+  /**
+   * The membership pass for these needs: observe, plan, apply. One outcome per resource; the
+   * rows are replaced by the wanted groups' state. An observation that fails (Keycloak down)
+   * fails every resource and keeps what the rows knew.
+   */
+  async sync(
+    needs: readonly GroupNeed[],
+    prune?: GroupPlanOptions["prune"],
+  ): Promise<Map<string, Outcome>> {
+    const { wants, shared } = wantsOf(needs);
+    const outcomes = new Map<string, Outcome>();
+    for (const [uuid, why] of shared) {
+      outcomes.set(uuid, { ok: false, error: terminal("keycloak", why) });
+    }
+    let observed: GroupsObserved;
+    let plan: GroupPlan;
+    try {
+      observed = await this.observe(wants);
+      plan = planGroups(this.#o.layout, wants, observed, { byId: this.#o.byId, prune });
+    } catch (error) {
+      for (const w of wants) {
+        for (const uuid of w.resources) outcomes.set(uuid, { ok: false, error });
+        this.failed(w.group, error, "sync");
+      }
+      return outcomes;
+    }
+    const previous = this.#rows;
+    this.#rows = new Map();
+    for (const w of wants) {
+      for (const uuid of w.resources) outcomes.set(uuid, { ok: true, changes: 0 });
+      const problem = plan.problems.get(w.group);
+      const m = observed.members.get(w.group);
+      const path = this.path(w.group);
+      this.#rows.set(path, {
+        path,
+        members: Array.isArray(m)
+          ? m.length
+          : observed.groups.get(w.group) === undefined
+          ? 0
+          : previous.get(path)?.members ?? null,
+        added: [],
+        removed: [],
+        missing: plan.missing.get(w.group) ?? [],
+        error: problem?.message ?? "",
+      });
+      if (problem) {
+        const error = new BerthError(`keycloak: group ${w.group}: ${problem.message}`, {
+          system: "keycloak",
+          transient: !problem.terminal,
+        });
+        for (const uuid of w.resources) outcomes.set(uuid, { ok: false, error });
+      }
+    }
+    for (const [group, users] of plan.missing) this.#missing(group, users, "once they exist");
+    const count = (uuids: readonly string[], error?: unknown) => {
+      for (const uuid of uuids) {
+        const o = outcomes.get(uuid);
+        if (error !== undefined) outcomes.set(uuid, { ok: false, error });
+        else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
+      }
+    };
+    await this.apply(plan.actions, (action, error) => {
+      count("resources" in action ? action.resources : [], error);
+      if (error !== undefined) this.failed(action.group, error, action.kind);
+    });
+    this.#o.onChange();
+    return outcomes;
+  }
+
+  /** What `sync` would change, changing nothing, in `berth plan`'s words. */
+  async planned(
+    needs: readonly GroupNeed[],
+    prune?: GroupPlanOptions["prune"],
+  ): Promise<PlannedAction[]> {
+    const { wants, shared } = wantsOf(needs);
+    const out: PlannedAction[] = [];
+    for (
+      const [group, why] of new Map(needs.flatMap((n) => {
+        const why = shared.get(n.resource);
+        return why ? [[n.group, why] as const] : [];
+      }))
+    ) out.push({ target: group, action: "problem", detail: why });
+    try {
+      const plan = planGroups(this.#o.layout, wants, await this.observe(wants), {
+        byId: this.#o.byId,
+        prune,
+      });
+      out.push(
+        ...plan.actions.map((a) => ({ action: `keycloak ${a.kind}`, ...describeGroupAction(a) })),
+      );
+      for (const [group, users] of plan.missing) {
+        out.push({
+          target: group,
+          action: "missing-users",
+          detail: `${users.join(", ")} not in realm ${this.#o.realm}`,
+        });
+      }
+      for (const [group, problem] of plan.problems) {
+        out.push({ target: group, action: "problem", detail: problem.message });
+      }
+    } catch (error) {
+      out.push({
+        target: this.#o.layout.parent ?? "keycloak",
+        action: "problem",
+        detail: errorMessage(error),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Performs the actions: the parent first and last, the groups side by side, each group's
+   * actions in order. `done` hears of each action, with the error that stopped it if any.
+   */
+  async apply(
+    actions: readonly GroupAction[],
+    done: (action: GroupAction, error?: unknown) => void,
+  ): Promise<void> {
+    const run = async (action: GroupAction) => {
+      try {
+        await this.#apply(action);
+        done(action);
+      } catch (error) {
+        done(action, error);
+      }
+    };
+    const isParent = (a: GroupAction) => a.kind === "create-parent" || a.kind === "delete-parent";
+    for (const a of actions.filter((a) => a.kind === "create-parent")) await run(a);
+    await forEachKeyed(
+      actions.filter((a) => !isParent(a)),
+      (a) => a.group,
+      this.#o.concurrency,
+      run,
+    );
+    for (const a of actions.filter((a) => a.kind === "delete-parent")) await run(a);
+  }
+
+  /** The one place a planned group action is performed. */
+  async #apply(action: GroupAction): Promise<void> {
+    const kc = this.#kc;
+    const path = this.path(action.group);
+    const row = this.#rows.get(path);
+    switch (action.kind) {
+      case "create-parent":
+        await this.#parentId();
+        return;
+      case "create-group":
+        this.#ids.set(action.group, await this.#create(action.group, action.projectUuid));
+        return;
+      case "adopt-group":
+        await kc.setAttributes(action.id, action.group, action.attributes);
+        this.#ids.set(action.group, action.id);
+        this.#o.audit("adopt group", path, describeGroupAction(action).detail);
+        return;
+      case "add-member":
+        await kc.addToGroup(action.user.id, await this.#knownId(action.group));
+        this.#o.audit("add group member", path, action.user.username);
+        if (row) {
+          row.added.push(action.user.username);
+          row.members = (row.members ?? 0) + 1;
+        }
+        return;
+      case "remove-member":
+        await kc.removeFromGroup(action.user.id, await this.#knownId(action.group));
+        this.#o.audit("remove group member", path, action.user.username);
+        if (row) {
+          row.removed.push(action.user.username);
+          row.members = Math.max(0, (row.members ?? 1) - 1);
+        }
+        return;
+      case "delete-group":
+        await kc.deleteGroup(action.id);
+        this.#forget(action.group);
+        this.#rows.delete(path);
+        this.#o.audit("delete group", path, "no resource uses it");
+        return;
+      case "delete-parent":
+        await kc.deleteGroup(action.id);
+        this.#ids.delete(PARENT_KEY);
+        this.#o.audit("delete group", `/${action.group}`, "no child groups left");
+        return;
+    }
+  }
+
+  // ---- orders ------------------------------------------------------------------------------
+
+  /**
+   * At Create: the resource's group, found or made (and adopted, or refused as another Waldur
+   * project's), with `team` added to it, so the team has access when the order is done.
+   * Removals are the membership pass's, which sees every resource of the project. Orders of one
+   * Waldur project side by side share one lookup, one create and one add per member.
+   */
+  async ensure(need: Omit<GroupNeed, "resource">): Promise<void> {
+    const id = await this.#ensureGroup(need.group, need.projectUuid);
+    if (need.usernames.length === 0) return;
+    const unknown = await this.#teamFlights.run(
+      [id, ...need.usernames].join("\u0000"),
+      () => this.#addTeam(need.group, id, need.usernames),
+    );
+    if (unknown.length > 0) {
+      this.#missing(need.group, unknown, "by the membership pass once they exist");
+    }
+  }
+
+  /**
+   * After the objects that used it are gone: deletes the group, then the parent when it is
+   * Berth's and has no other child.
+   */
+  async release(group: string): Promise<void> {
+    const kc = this.#kc;
+    const path = this.path(group);
+    if (this.#o.layout.parent === null) {
+      const found = await kc.findGroup(group);
+      if (found) await this.#delete(group, found.id, path);
+      return;
+    }
+    const parent = await kc.findGroup(this.#o.layout.parent);
+    if (!parent) return;
+    const children = await kc.children(parent.id);
+    const found = children.find((g) => g.name === group);
+    if (found) await this.#delete(group, found.id, path);
+    if (
+      children.filter((g) => g.name !== group).length === 0 &&
+      parent.attributes?.managed_by?.[0] === "berth"
+    ) {
+      await kc.deleteGroup(parent.id);
+      this.#ids.delete(PARENT_KEY);
+      this.#o.audit("delete group", `/${this.#o.layout.parent}`, "no child groups left");
+    }
+  }
+
+  async #delete(group: string, id: string, path: string): Promise<void> {
+    await this.#kc.deleteGroup(id);
+    this.#forget(group);
+    this.#rows.delete(path);
+    this.#o.audit("delete group", path, "no resource uses it");
+    this.#o.onChange();
+  }
+
+  /** The group's id, found or made once, checked against the Waldur project. */
+  #ensureGroup(group: string, projectUuid: string): Promise<string> {
+    const known = this.#ids.get(group);
+    const holder = this.#holders.get(group);
+    if (known !== undefined && holder !== undefined) {
+      // a remembered group is checked like a found one: another Waldur project's is refused
+      if (groupOwnership(holder, projectUuid) !== "own") {
+        return Promise.reject(this.#conflict(group, holder, projectUuid));
+      }
+      return Promise.resolve(known);
+    }
+    return this.#flights.run(`${group}\u0000${projectUuid}`, async () => {
+      const id = await this.#retryOnGone(() => this.#findOrMake(group, projectUuid));
+      this.#ids.set(group, id);
+      this.#holders.set(group, projectUuid);
+      return id;
+    });
+  }
+
+  async #findOrMake(group: string, projectUuid: string): Promise<string> {
+    const kc = this.#kc;
+    const parentId = this.#o.layout.parent === null ? null : await this.#parentId();
+    const found = parentId === null
+      ? await kc.findGroup(group)
+      : await kc.findChild(parentId, group);
+    if (!found) return await this.#create(group, projectUuid);
+    const owned = groupOwnership(found.attributes?.[PROJECT_ATTRIBUTE]?.[0], projectUuid);
+    if (typeof owned === "object") throw this.#conflict(group, owned.conflict, projectUuid);
+    if (owned === "adopt") {
+      const attributes = adoptedAttributes(found.attributes, projectUuid);
+      await kc.setAttributes(found.id, group, attributes);
+      this.#o.audit("adopt group", this.path(group), `for Waldur project ${projectUuid}`);
+    }
+    return found.id;
+  }
+
+  /** Makes the group (under the parent, if any) for the Waldur project; resolves its id. */
+  async #create(group: string, projectUuid: string): Promise<string> {
+    const attributes = { ...MANAGED_BY, [PROJECT_ATTRIBUTE]: [projectUuid] };
+    const id = this.#o.layout.parent === null
+      ? await this.#kc.createGroup(group, attributes)
+      : await this.#kc.createChild(await this.#parentId(), group, attributes);
+    this.#fresh.add(id);
+    this.#holders.set(group, projectUuid);
+    this.#o.audit("create group", this.path(group), `realm ${this.#o.realm}`);
+    return id;
+  }
+
+  /** The parent group's id, looked up (or made) once and remembered. */
+  #parentId(): Promise<string> {
+    const name = this.#o.layout.parent;
+    if (name === null) return Promise.reject(new Error("this layout has no parent group"));
+    const known = this.#ids.get(PARENT_KEY);
+    if (known !== undefined) return Promise.resolve(known);
+    return this.#flights.run(PARENT_KEY, async () => {
+      let id = (await this.#kc.findGroup(name))?.id;
+      if (id === undefined) {
+        id = await this.#kc.createGroup(name, {
+          ...MANAGED_BY,
+          ...(this.#o.parentDescription ? { description: [this.#o.parentDescription] } : {}),
+        });
+        this.#o.audit("create group", `/${name}`, `realm ${this.#o.realm}`);
+      }
+      this.#ids.set(PARENT_KEY, id);
+      return id;
+    });
+  }
+
+  /** A planned group's id: observed, made by an earlier action, or looked up. */
+  async #knownId(group: string): Promise<string> {
+    const known = this.#ids.get(group);
+    if (known !== undefined) return known;
+    const parent = this.#o.layout.parent === null ? null : await this.#parentId();
+    const found = parent === null
+      ? await this.#kc.findGroup(group)
+      : await this.#kc.findChild(parent, group);
+    if (!found) {
+      throw new BerthError(`keycloak: group ${group} vanished`, {
+        system: "keycloak",
+        transient: true,
+      });
+    }
+    this.#ids.set(group, found.id);
+    return found.id;
+  }
+
+  /** Runs `work`; when Keycloak answers 404 (a remembered group deleted by hand), forgets and retries once. */
+  async #retryOnGone<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;
+      this.#ids.clear();
+      this.#holders.clear();
+      return await work();
+    }
+  }
+
+  /** Adds who is missing from a new resource's group; resolves the usernames Keycloak does not know. */
+  async #addTeam(group: string, id: string, team: readonly string[]): Promise<string[]> {
+    const kc = this.#kc;
+    const path = this.path(group);
+    const byId = this.#o.byId;
+    // a group made a moment ago has no members: nothing to read
+    const members = this.#fresh.delete(id) ? [] : (await kc.members(id)).map(user);
+    const unknown: string[] = [];
+    for (const u of team) {
+      if (members.some((m) => isUser(m, u, byId))) continue;
+      // With keycloak_use_user_id the username is the user's id: added directly, no lookup
+      // (a 404 is a user Keycloak does not know by that id; then it is looked up by username).
+      if (byId && KEYCLOAK_ID.test(u)) {
+        try {
+          await kc.addToGroup(u, id);
+          members.push({ id: u, username: u });
+          this.#o.audit("add group member", path, u);
+          continue;
+        } catch (error) {
+          if (!(error instanceof HttpError && error.status === 404)) throw error;
+        }
+      }
+      const found = await kc.userByUsername(u);
+      if (!found) {
+        unknown.push(u);
+        continue;
+      }
+      await kc.addToGroup(found.id, id);
+      members.push(user(found));
+      this.#o.audit("add group member", path, found.username);
+    }
+    return unknown;
+  }
+
+  #conflict(group: string, holder: string, projectUuid: string): BerthError {
+    return terminal(
+      "keycloak",
+      `${conflictMessage(this.path(group), holder, projectUuid)}: ${this.#o.conflictHint}`,
+    );
+  }
+
+  #forget(group: string): void {
+    this.#ids.delete(group);
+    this.#holders.delete(group);
+  }
+
+  // ---- status ------------------------------------------------------------------------------
+
+  #missing(group: string, users: readonly string[], when: string): void {
+    this.#o.log.info(
+      `Keycloak group ${this.path(group)}: ${users.join(", ")} not in realm ${this.#o.realm} ` +
+        `yet (added ${when})`,
+    );
+  }
+
+  /**
+   * A group Berth could not work on: logged (a warning for an outage it rides out) and shown on
+   * its row with what the row knew before.
+   */
+  failed(group: string, error: unknown, what: string): void {
+    const message = errorMessage(error);
+    (isTransient(error) ? this.#o.log.warn : this.#o.log.error)(
+      `keycloak: cannot ${what} group ${this.path(group)}; the other work went on, and it is ` +
+        `retried next pass: ${message}`,
+    );
+    const path = this.path(group);
+    const previous = this.#rows.get(path);
+    this.#rows.set(path, {
+      path,
+      members: previous?.members ?? null,
+      added: previous?.added ?? [],
+      removed: previous?.removed ?? [],
+      missing: previous?.missing ?? [],
+      error: message,
+    });
+    this.#o.onChange();
+  }
+
+  /** The groups' rows, in path order. */
+  rows(): GroupState[] {
+    return [...this.#rows.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** `berth diagnose`'s Keycloak check: the realm readable, the groups searchable. */
+  async diagnose(): Promise<Check> {
+    try {
+      const realm = await this.#kc.realm();
+      const parent = this.#o.layout.parent;
+      if (parent === null) {
+        await this.#kc.findGroup("berth-diagnose-probe");
+        return {
+          name: "keycloak",
+          ok: true,
+          detail: `realm ${realm.realm} readable, groups searchable`,
+        };
+      }
+      const found = await this.#kc.findGroup(parent);
+      return {
+        name: "keycloak",
+        ok: true,
+        detail: `realm ${realm.realm} readable; parent group ${parent} ${
+          found ? "exists" : "will be created"
+        }`,
+      };
+    } catch (error) {
+      return { name: "keycloak", ok: false, detail: errorMessage(error) };
+    }
+  }
+}
+
+function user(u: { id: string; username: string }): KcUser {
+  return { id: u.id, username: u.username };
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
