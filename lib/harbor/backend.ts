@@ -45,7 +45,7 @@ import {
   quotaBytes,
   storageGb,
 } from "./plan.ts";
-import { HarborRows } from "./rows.ts";
+import { type HarborRow, HarborRows } from "./rows.ts";
 import { GIB, projectNameProblem } from "./schemas.ts";
 import { harborNaming, HarborSettings } from "./settings.ts";
 
@@ -442,7 +442,7 @@ export class HarborBackend implements Backend {
   }
 
   /** The status rows, for tests and the page. */
-  rows() {
+  rows(): HarborRow[] {
     return this.#rows.list();
   }
 

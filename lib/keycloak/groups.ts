@@ -9,9 +9,10 @@
 import type { Check, Outcome, PlannedAction } from "../backend.ts";
 import { BerthError, errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { forEachKeyed, forEachLimit } from "../pool.ts";
+import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
+import { addMissing, diagnoseGroups, observeGroups } from "./group_io.ts";
 import {
   adoptedAttributes,
   conflictMessage,
@@ -25,10 +26,7 @@ import {
   type GroupPlanOptions,
   type GroupsObserved,
   type GroupWant,
-  isUser,
-  type KcUser,
   MANAGED_BY,
-  type ObservedGroup,
   planGroups,
   PROJECT_ATTRIBUTE,
   wantsOf,
@@ -66,9 +64,6 @@ export interface KeycloakGroupsOptions {
   conflictHint: string;
 }
 
-/** What Keycloak ids look like (a username that does not is never used as one). */
-const KEYCLOAK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
 /** The key of the parent group among remembered ids. */
 const PARENT_KEY = "\u0000parent";
 
@@ -100,64 +95,11 @@ export class KeycloakGroups {
 
   /** Reads the groups (the parent's children, or each wanted one), their members, unknown users. */
   async observe(wants: readonly GroupWant[]): Promise<GroupsObserved> {
-    const kc = this.#kc;
-    const groups = new Map<string, ObservedGroup | Error>();
-    let parent: GroupsObserved["parent"] = null;
-    const seen = (
-      g: { id: string; attributes?: Record<string, string[]> | undefined },
-    ): ObservedGroup => ({
-      id: g.id,
-      managed: g.attributes?.managed_by?.[0] === "berth",
-      projectUuid: g.attributes?.[PROJECT_ATTRIBUTE]?.[0] ?? "",
-      ...(g.attributes ? { attributes: g.attributes } : {}),
-    });
-    if (this.#o.layout.parent !== null) {
-      const p = await kc.findGroup(this.#o.layout.parent);
-      if (p) {
-        parent = { id: p.id, managed: p.attributes?.managed_by?.[0] === "berth" };
-        for (const g of await kc.children(p.id)) groups.set(g.name, seen(g));
-      }
-    } else {
-      await forEachLimit(wants, this.#o.concurrency, async (w) => {
-        try {
-          const g = await kc.findGroup(w.group);
-          if (g) groups.set(w.group, seen(g));
-        } catch (error) {
-          groups.set(w.group, asError(error));
-        }
-      });
-    }
-    const members = new Map<string, KcUser[] | Error>();
-    await forEachLimit(wants, this.#o.concurrency, async (w) => {
-      const g = groups.get(w.group);
-      if (!g || g instanceof Error) return;
-      try {
-        members.set(w.group, (await kc.members(g.id)).map(user));
-      } catch (error) {
-        members.set(w.group, asError(error));
-      }
-    });
-    const unknown = new Set<string>();
-    for (const w of wants) {
-      const have = members.get(w.group);
-      for (const u of w.usernames) {
-        if (Array.isArray(have) && have.some((m) => isUser(m, u, this.#o.byId))) continue;
-        if (!(groups.get(w.group) instanceof Error)) unknown.add(u);
-      }
-    }
-    const users = new Map<string, KcUser | null | Error>();
-    await forEachLimit([...unknown], this.#o.concurrency, async (u) => {
-      try {
-        const found = (this.#o.byId ? await kc.userById(u) : null) ?? await kc.userByUsername(u);
-        users.set(u, found ? user(found) : null);
-      } catch (error) {
-        users.set(u, asError(error));
-      }
-    });
+    const observed = await observeGroups(this.#kc, this.#o.layout, wants, this.#o);
     // what the observation found needs no lookup to be changed
-    if (parent) this.#ids.set(PARENT_KEY, parent.id);
-    for (const [name, g] of groups) if (!(g instanceof Error)) this.#ids.set(name, g.id);
-    return { parent, groups, members, users };
+    if (observed.parent) this.#ids.set(PARENT_KEY, observed.parent.id);
+    for (const [name, g] of observed.groups) if (!(g instanceof Error)) this.#ids.set(name, g.id);
+    return observed;
   }
 
   /**
@@ -357,7 +299,12 @@ export class KeycloakGroups {
     if (need.usernames.length === 0) return;
     const unknown = await this.#teamFlights.run(
       [id, ...need.usernames].join("\u0000"),
-      () => this.#addTeam(need.group, id, need.usernames),
+      () =>
+        addMissing(this.#kc, id, need.usernames, {
+          known: this.#fresh.delete(id) ? [] : undefined,
+          byId: this.#o.byId,
+          added: (u) => this.#o.audit("add group member", this.path(need.group), u),
+        }),
     );
     if (unknown.length > 0) {
       this.#missing(need.group, unknown, "by the membership pass once they exist");
@@ -497,40 +444,6 @@ export class KeycloakGroups {
     }
   }
 
-  /** Adds who is missing from a new resource's group; resolves the usernames Keycloak does not know. */
-  async #addTeam(group: string, id: string, team: readonly string[]): Promise<string[]> {
-    const kc = this.#kc;
-    const path = this.path(group);
-    const byId = this.#o.byId;
-    // a group made a moment ago has no members: nothing to read
-    const members = this.#fresh.delete(id) ? [] : (await kc.members(id)).map(user);
-    const unknown: string[] = [];
-    for (const u of team) {
-      if (members.some((m) => isUser(m, u, byId))) continue;
-      // With keycloak_use_user_id the username is the user's id: added directly, no lookup
-      // (a 404 is a user Keycloak does not know by that id; then it is looked up by username).
-      if (byId && KEYCLOAK_ID.test(u)) {
-        try {
-          await kc.addToGroup(u, id);
-          members.push({ id: u, username: u });
-          this.#o.audit("add group member", path, u);
-          continue;
-        } catch (error) {
-          if (!(error instanceof HttpError && error.status === 404)) throw error;
-        }
-      }
-      const found = await kc.userByUsername(u);
-      if (!found) {
-        unknown.push(u);
-        continue;
-      }
-      await kc.addToGroup(found.id, id);
-      members.push(user(found));
-      this.#o.audit("add group member", path, found.username);
-    }
-    return unknown;
-  }
-
   #conflict(group: string, holder: string, projectUuid: string): BerthError {
     return terminal(
       "keycloak",
@@ -581,36 +494,7 @@ export class KeycloakGroups {
   }
 
   /** `berth diagnose`'s Keycloak check: the realm readable, the groups searchable. */
-  async diagnose(): Promise<Check> {
-    try {
-      const realm = await this.#kc.realm();
-      const parent = this.#o.layout.parent;
-      if (parent === null) {
-        await this.#kc.findGroup("berth-diagnose-probe");
-        return {
-          name: "keycloak",
-          ok: true,
-          detail: `realm ${realm.realm} readable, groups searchable`,
-        };
-      }
-      const found = await this.#kc.findGroup(parent);
-      return {
-        name: "keycloak",
-        ok: true,
-        detail: `realm ${realm.realm} readable; parent group ${parent} ${
-          found ? "exists" : "will be created"
-        }`,
-      };
-    } catch (error) {
-      return { name: "keycloak", ok: false, detail: errorMessage(error) };
-    }
+  diagnose(): Promise<Check> {
+    return diagnoseGroups(this.#kc, this.#o.layout);
   }
-}
-
-function user(u: { id: string; username: string }): KcUser {
-  return { id: u.id, username: u.username };
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

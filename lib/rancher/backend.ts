@@ -23,7 +23,7 @@ import type {
 } from "../backend.ts";
 import { HttpError, isTransient, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient } from "../keycloak/client.ts";
-import { KeycloakGroups } from "../keycloak/groups.ts";
+import { type GroupState, KeycloakGroups } from "../keycloak/groups.ts";
 import { type GroupNeed, wantsOf } from "../keycloak/group_plan.ts";
 import { forEachKeyed } from "../pool.ts";
 import { KeyedLock } from "../keyed_lock.ts";
@@ -44,7 +44,7 @@ import {
   type RancherObserved,
   type RancherPlan,
 } from "./plan.ts";
-import { RancherRows } from "./rows.ts";
+import { type RancherRow, RancherRows } from "./rows.ts";
 import { namespaceNameProblem, type Project } from "./schemas.ts";
 import { rancherNaming, RancherSettings } from "./settings.ts";
 import { usageOf } from "./usage.ts";
@@ -391,12 +391,12 @@ export class RancherBackend implements Backend {
   }
 
   /** The status rows, for tests and the page. */
-  rows() {
+  rows(): RancherRow[] {
     return this.#rows.list();
   }
 
   /** The Keycloak group rows. */
-  groupRows() {
+  groupRows(): GroupState[] {
     return this.#groups?.rows() ?? [];
   }
 
