@@ -1,0 +1,143 @@
+/**
+ * The fake Rancher's proxy to each cluster's Kubernetes API, `/k8s/clusters/{id}`: core/v1
+ * namespaces (list, read, create with the name rule, delete; Rancher copies the project
+ * annotation into a label) and pods and persistent volume claims (cluster-wide or per
+ * namespace). Lists take `labelSelector`, `fieldSelector` on `status.phase` and `limit`/
+ * `continue`; errors are Kubernetes `Status` bodies.
+ */
+import { type Context, Hono } from "hono";
+import { namespaceNameProblem, PROJECT_ID_KEY } from "../schemas.ts";
+import { json, stringMap } from "./body.ts";
+import { type Json, type K8sObject, objectMeta, type RancherState } from "./state.ts";
+
+/** The Kubernetes proxy, to mount at `/k8s/clusters`. */
+export function k8sApp(state: RancherState): Hono {
+  const k8s = new Hono();
+  const clusterOf = (c: Context) => state.namespaces.get(c.req.param("cluster") ?? "");
+  k8s.get("/:cluster/api/v1/namespaces", (c) => {
+    const nsMap = clusterOf(c);
+    if (!nsMap) return k8sStatus(c, 404, "NotFound", "cluster not found");
+    return k8sPage(c, "NamespaceList", [...nsMap.values()]);
+  });
+  k8s.get("/:cluster/api/v1/namespaces/:name", (c) => {
+    const ns = clusterOf(c)?.get(c.req.param("name"));
+    return ns
+      ? c.json({ apiVersion: "v1", kind: "Namespace", ...ns })
+      : k8sStatus(c, 404, "NotFound", `namespaces "${c.req.param("name")}" not found`);
+  });
+  k8s.post("/:cluster/api/v1/namespaces", async (c) => {
+    const nsMap = clusterOf(c);
+    if (!nsMap) return k8sStatus(c, 404, "NotFound", "cluster not found");
+    const body = await json(c);
+    const meta = (body?.metadata ?? {}) as Json;
+    const name = typeof meta.name === "string" ? meta.name : "";
+    const problem = namespaceNameProblem(name);
+    if (problem) {
+      return k8sStatus(
+        c,
+        422,
+        "Invalid",
+        `Namespace "${name}" is invalid: metadata.name: ${problem}`,
+      );
+    }
+    if (nsMap.has(name)) {
+      return k8sStatus(c, 409, "AlreadyExists", `namespaces "${name}" already exists`);
+    }
+    const ns: K8sObject = {
+      metadata: {
+        ...objectMeta(name),
+        labels: stringMap(meta.labels),
+        annotations: stringMap(meta.annotations),
+      },
+      spec: { finalizers: ["kubernetes"] },
+      status: { phase: "Active" },
+    };
+    // Rancher's nslabels controller copies the project annotation into a label (no cluster part).
+    const projectId = ns.metadata.annotations[PROJECT_ID_KEY];
+    if (projectId) ns.metadata.labels[PROJECT_ID_KEY] = projectId.split(":")[1] ?? "";
+    nsMap.set(name, ns);
+    return c.json({ apiVersion: "v1", kind: "Namespace", ...ns }, 201);
+  });
+  k8s.delete("/:cluster/api/v1/namespaces/:name", (c) => {
+    const nsMap = clusterOf(c);
+    const name = c.req.param("name");
+    if (!nsMap?.has(name)) return k8sStatus(c, 404, "NotFound", `namespaces "${name}" not found`);
+    nsMap.delete(name);
+    return k8sStatus(c, 200, "", "", "Success");
+  });
+  const listIn =
+    (store: Map<string, K8sObject[]>, kind: string, namespaced: boolean) => (c: Context) => {
+      const cluster = c.req.param("cluster") ?? "";
+      if (!state.namespaces.has(cluster)) {
+        return k8sStatus(c, 404, "NotFound", "cluster not found");
+      }
+      let items = store.get(cluster) ?? [];
+      if (namespaced) {
+        items = items.filter((x) => x.metadata.namespace === c.req.param("namespace"));
+      }
+      return k8sPage(c, kind, items);
+    };
+  k8s.get("/:cluster/api/v1/pods", listIn(state.pods, "PodList", false));
+  k8s.get("/:cluster/api/v1/namespaces/:namespace/pods", listIn(state.pods, "PodList", true));
+  k8s.get(
+    "/:cluster/api/v1/persistentvolumeclaims",
+    listIn(state.pvcs, "PersistentVolumeClaimList", false),
+  );
+  k8s.get(
+    "/:cluster/api/v1/namespaces/:namespace/persistentvolumeclaims",
+    listIn(state.pvcs, "PersistentVolumeClaimList", true),
+  );
+  return k8s;
+}
+
+/** A Kubernetes list page: `labelSelector`, `fieldSelector` on `status.phase`, `limit`/`continue`. */
+function k8sPage(c: Context, kind: string, all: K8sObject[]): Response {
+  let items = all;
+  const labelSelector = c.req.query("labelSelector");
+  if (labelSelector) {
+    for (const term of labelSelector.split(",")) {
+      const [k, v] = term.split("=");
+      items = items.filter((x) => x.metadata.labels[k ?? ""] === v);
+    }
+  }
+  const fieldSelector = c.req.query("fieldSelector");
+  if (fieldSelector) {
+    for (const term of fieldSelector.split(",")) {
+      const m = /^status\.phase(!=|==|=)(\w+)$/.exec(term);
+      if (!m) return k8sStatus(c, 400, "BadRequest", `field label not supported: ${term}`);
+      items = items.filter((x) => (x.status.phase === m[2]) === (m[1] !== "!="));
+    }
+  }
+  const limit = Number(c.req.query("limit") ?? "0");
+  const cont = c.req.query("continue");
+  const from = cont ? Number(atob(cont)) : 0;
+  if (!Number.isInteger(from) || from < 0) {
+    return k8sStatus(c, 410, "Expired", "the provided continue parameter is too old");
+  }
+  const page = limit > 0 ? items.slice(from, from + limit) : items.slice(from);
+  const more = limit > 0 && from + limit < items.length;
+  return c.json({
+    kind,
+    apiVersion: "v1",
+    metadata: {
+      resourceVersion: "4711",
+      ...(more
+        ? { continue: btoa(String(from + limit)), remainingItemCount: items.length - from - limit }
+        : {}),
+    },
+    items: page.map((x) => ({ ...x })),
+  });
+}
+
+function k8sStatus(
+  c: Context,
+  code: number,
+  reason: string,
+  message: string,
+  status = "Failure",
+): Response {
+  return c.json(
+    { kind: "Status", apiVersion: "v1", metadata: {}, status, message, reason, code },
+    code as 200,
+  );
+}
