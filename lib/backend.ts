@@ -3,12 +3,13 @@
  * plugin shape that registers a `backend_type`. Processors are backend-agnostic: they speak
  * only this interface.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import type { Clock } from "./clock.ts";
 import type { ComponentConfig } from "./config.ts";
 import type { Fetch } from "./http.ts";
 import type { Exchange } from "./http.ts";
 import type { Logger } from "./log.ts";
+import type { Presentation } from "./presentation.ts";
 import type { AuditEvent } from "./store.ts";
 
 /** Limits in Waldur units, component type → amount. */
@@ -154,14 +155,19 @@ export interface OwnershipLedger {
   forget(resourceUuid: string): void;
 }
 
-/** What a backend shows on the status page; each kind defines its own rows. */
-export interface BackendSnapshot {
-  kind: string;
-  at: number;
-  rows: Record<string, unknown>[];
+/**
+ * What a backend shows on the status page. Each kind defines its own rows: its plugin's
+ * presentation parses them (`kind` is the plugin's `type`); groups are Keycloak group rows.
+ */
+export const BackendSnapshot = z.object({
+  kind: z.string(),
+  at: z.number(),
+  rows: z.array(z.record(z.string(), z.unknown())),
   /** Identity groups the backend keeps (Keycloak), when it keeps any. */
-  groups?: Record<string, unknown>[];
-}
+  groups: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+/** What a backend shows on the status page. */
+export type BackendSnapshot = z.infer<typeof BackendSnapshot>;
 
 /** A `backend_type`: its settings schema and its factory. */
 export interface BackendPlugin<S = unknown> {
@@ -175,4 +181,9 @@ export interface BackendPlugin<S = unknown> {
    * configuration error.
    */
   scope?(settings: S): { where: string; prefix: string };
+  /**
+   * How the backend's status rows are shown: its section of the status page and its metrics.
+   * Without it the backend's snapshots are in `/api/status` only.
+   */
+  presentation?: Presentation;
 }

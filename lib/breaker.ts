@@ -9,28 +9,33 @@
  * server is back does the work. The breakers wrap the `fetch` every client is given, so
  * Waldur, Harbor, Rancher and Keycloak are all covered, and report to the status record.
  */
+import { z } from "zod";
 import type { Clock } from "./clock.ts";
 import { type Fetch, noAnswer, parseRetryAfter } from "./http.ts";
 
-/** closed: requests pass; open: refused until retryAt; half-open: one probe decides. */
-export type BreakerState = "closed" | "open" | "half-open";
+/** A circuit's state: closed (requests go), open (they fail at once), half-open (one probe). */
+export const BreakerState = z.enum(["closed", "open", "half-open"]);
+/** A circuit's state. */
+export type BreakerState = z.infer<typeof BreakerState>;
 
-/** What the status page and `/metrics` show of one breaker. */
-export interface BreakerStatus {
+/** What the status record, the page and `/metrics` show of one breaker. */
+export const BreakerStatus = z.object({
   /** `waldur`, `harbor`, `rancher`, `keycloak` (or `upstream` when unknown). */
-  system: string;
+  system: z.string(),
   /** The server's origin, `https://harbor.example.com`. */
-  target: string;
-  state: BreakerState;
+  target: z.string(),
+  state: BreakerState,
   /** Transient failures in a row. */
-  failures: number;
+  failures: z.number(),
   /** Times it opened since the start. */
-  opens: number;
-  since: number;
+  opens: z.number(),
+  since: z.number(),
   /** When the next probe may go (open), or null. */
-  retryAt: number | null;
-  lastError: string;
-}
+  retryAt: z.number().nullable(),
+  lastError: z.string(),
+});
+/** What the status page and `/metrics` show of one breaker. */
+export type BreakerStatus = z.infer<typeof BreakerStatus>;
 
 /** Options of {@link Breakers}. */
 export interface BreakerOptions {

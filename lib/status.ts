@@ -4,10 +4,10 @@
  * the same code that checks it.
  */
 import { z } from "zod";
-import type { BackendSnapshot } from "./backend.ts";
-import type { BreakerStatus } from "./breaker.ts";
+import { BackendSnapshot } from "./backend.ts";
+import { BreakerStatus } from "./breaker.ts";
 import type { ServeEvent } from "./status_server.ts";
-import type { AuditEvent } from "./store.ts";
+import { AuditEvent } from "./store.ts";
 
 const LoopState = z.enum(["never", "running", "ok", "partial", "failed"]);
 
@@ -39,16 +39,6 @@ export const OrderStatus = z.object({
 });
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
-export const AuditEventSchema = z.object({
-  at: z.number(),
-  offering: z.string(),
-  system: z.string(),
-  action: z.string(),
-  target: z.string(),
-  result: z.enum(["ok", "failed"]),
-  detail: z.string().optional(),
-});
-
 /** A refused termination: shown until a new order of the resource is done or the cause is gone. */
 export const RefusalStatus = z.object({
   offering: z.string(),
@@ -67,17 +57,6 @@ export const ErrorEvent = z.object({
   message: z.string(),
 });
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
-
-export const BreakerStatusSchema = z.object({
-  system: z.string(),
-  target: z.string(),
-  state: z.enum(["closed", "open", "half-open"]),
-  failures: z.number(),
-  opens: z.number(),
-  since: z.number(),
-  retryAt: z.number().nullable(),
-  lastError: z.string(),
-});
 
 /** The status server itself: where it listens, who may read it, what it survived. */
 export const ServerStatus = z.object({
@@ -103,19 +82,14 @@ export const StatusModel = z.object({
   ),
   loops: z.array(LoopStatus),
   orders: z.array(OrderStatus),
-  events: z.array(AuditEventSchema),
+  events: z.array(AuditEvent),
   errors: z.array(ErrorEvent),
   /** Terminations refused (images or volume claims left), with what to do. */
   refusals: z.array(RefusalStatus),
   /** Circuit breakers of the upstream servers that have been called. */
-  breakers: z.array(BreakerStatusSchema),
-  backends: z.array(z.object({
-    offering: z.string(),
-    kind: z.string(),
-    at: z.number(),
-    rows: z.array(z.record(z.string(), z.unknown())),
-    groups: z.array(z.record(z.string(), z.unknown())).optional(),
-  })),
+  breakers: z.array(BreakerStatus),
+  /** Each offering's backend snapshot; its plugin's presentation reads the rows. */
+  backends: z.array(BackendSnapshot.extend({ offering: z.string() })),
   /** Absent until `berth run` starts the status server (and in `--once`). */
   server: ServerStatus.optional(),
 });

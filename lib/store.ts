@@ -10,18 +10,22 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { z } from "zod";
 import { BerthError } from "./errors.ts";
 
+/** A change made to an external system, as the audit log and the status record keep it. */
+export const AuditEvent = z.object({
+  at: z.number(),
+  offering: z.string(),
+  /** `waldur`, `harbor`, `rancher`, `keycloak`. */
+  system: z.string(),
+  action: z.string(),
+  target: z.string(),
+  result: z.enum(["ok", "failed"]),
+  detail: z.string().optional(),
+});
 /** A change made to an external system. */
-export interface AuditEvent {
-  at: number;
-  offering: string;
-  system: string;
-  action: string;
-  target: string;
-  result: "ok" | "failed";
-  detail?: string;
-}
+export type AuditEvent = z.infer<typeof AuditEvent>;
 
 /** One finished loop pass. */
 export interface LoopRun {

@@ -58,6 +58,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .3rem 0; font-size
 #filter input[type=search] { flex: 1 1 16rem; padding: .35rem .5rem; font: inherit; }
 #refresh-state { color: var(--muted); font-size: .85rem; }
 .empty { color: var(--muted); }
+.unshown { color: var(--bad); }
 .banner { border: 2px solid var(--bad); border-radius: .4rem; padding: .5rem .75rem;
   margin: .5rem 0; }
 .banner strong { color: var(--bad); }

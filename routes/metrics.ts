@@ -1,14 +1,16 @@
 /**
  * `/metrics` in the Prometheus text exposition format (version 0.0.4), from the one status
- * record: loop runs and durations, orders, HTTP exchanges, quotas and group sizes.
+ * record: loop runs and durations, orders, HTTP exchanges, each backend's series as its plugin
+ * presents them (quotas) and group sizes.
  */
+import type { z } from "zod";
+import { groupMetrics, GroupRow } from "../lib/keycloak/group_row.ts";
+import type { Labels, MetricFamily, RowMetrics } from "../lib/presentation.ts";
 import { DURATION_BUCKETS, type StatusRecord } from "../lib/status.ts";
-import { GroupRowView, HarborRowView, RancherRowView } from "./view.ts";
+import { presentations } from "./view.ts";
 
 /** The Content-Type of the exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-type Labels = Record<string, string>;
 
 const NEEDS_ESCAPE = /[\\\n"]/;
 
@@ -24,21 +26,21 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-/** Backends say −1 for "no limit". */
-function unlimited(value: number): number {
-  return value < 0 ? Infinity : value;
+/** `a="1",b="2"`: labels as they go between the braces. */
+function labelList(labels: Labels): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
 }
 
 function formatLabels(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+  const list = labelList(labels);
+  return list === "" ? "" : `{${list}}`;
 }
 
 /** Collects metric families, each HELP and TYPE once, in the order first written. */
 class Exposition {
   #families = new Map<string, { help: string; type: string; lines: string[] }>();
 
-  family(name: string, type: "counter" | "gauge" | "histogram", help: string): void {
+  family(name: string, type: MetricFamily["type"], help: string): void {
     if (!this.#families.has(name)) this.#families.set(name, { help, type, lines: [] });
   }
 
@@ -169,64 +171,49 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
     m.sample("berth_circuit_opens_total", "berth_circuit_opens_total", labels, b.opens);
   }
 
-  m.family("berth_harbor_quota_bytes", "gauge", "Harbor project storage quota: hard and used.");
-  m.family(
-    "berth_rancher_quota",
-    "gauge",
-    "Rancher project CPU (cores), memory and storage (bytes): requested and limit.",
-  );
-  m.family("berth_keycloak_group_members", "gauge", "Members of each managed Keycloak group.");
-  // the per-project series are many (five per Rancher project): their labels are built once
-  // per row and the lines written directly
+  // every presented family is written, with no sample when no offering has rows for it
+  const presented = presentations();
+  for (const p of presented.values()) {
+    for (const f of p.metrics.families) m.family(f.name, f.type, f.help);
+  }
+  for (const f of groupMetrics.families) m.family(f.name, f.type, f.help);
   for (const b of model.backends) {
     const offering = `offering="${escapeLabel(b.offering)}"`;
-    if (b.kind === "harbor") {
-      for (const raw of b.rows) {
-        const r = HarborRowView.safeParse(raw);
-        if (!r.success) continue;
-        const base = `berth_harbor_quota_bytes{${offering},project="${
-          escapeLabel(r.data.project)
-        }"`;
-        const { quotaBytes: hard, usedBytes: used } = r.data;
-        if (hard !== null) {
-          m.line(
-            "berth_harbor_quota_bytes",
-            `${base},kind="hard"} ${formatValue(unlimited(hard))}`,
-          );
-        }
-        if (used !== null) {
-          m.line("berth_harbor_quota_bytes", `${base},kind="used"} ${formatValue(used)}`);
-        }
-      }
-    }
-    if (b.kind === "rancher") {
-      for (const raw of b.rows) {
-        const r = RancherRowView.safeParse(raw);
-        if (!r.success) continue;
-        const base = `berth_rancher_quota{${offering},project="${escapeLabel(r.data.project)}"`;
-        const values: [string, number | null][] = [
-          ['resource="cpu",kind="requested"', r.data.cpuRequested],
-          ['resource="cpu",kind="limit"', r.data.cpuLimit],
-          ['resource="memory",kind="requested"', r.data.memoryRequestedBytes],
-          ['resource="memory",kind="limit"', r.data.memoryLimitBytes],
-          ['resource="storage",kind="requested"', r.data.storageRequestedBytes],
-        ];
-        for (const [labels, value] of values) {
-          if (value === null) continue;
-          m.line("berth_rancher_quota", `${base},${labels}} ${formatValue(unlimited(value))}`);
-        }
-      }
-    }
-    for (const raw of b.groups ?? []) {
-      const g = GroupRowView.safeParse(raw);
-      if (!g.success || g.data.members === null) continue;
-      m.line(
-        "berth_keycloak_group_members",
-        `berth_keycloak_group_members{${offering},group="${escapeLabel(g.data.path)}"} ${
-          formatValue(g.data.members)
-        }`,
-      );
-    }
+    const p = presented.get(b.kind);
+    if (p) writeRows(m, { offering, rows: b.rows, schema: p.schema, metrics: p.metrics });
+    writeRows(m, { offering, rows: b.groups ?? [], schema: GroupRow, metrics: groupMetrics });
   }
   return m.text();
+}
+
+/**
+ * The series of `rows` (per-project series are many, up to five per project): each
+ * series' labels are formatted once, each row's once, and the lines written directly. A row
+ * that does not parse has no series (the page says it could not show it).
+ */
+function writeRows<R>(
+  m: Exposition,
+  { offering, rows, schema, metrics }: {
+    /** The formatted `offering` label. */
+    offering: string;
+    rows: readonly Record<string, unknown>[];
+    schema: z.ZodType<R>;
+    metrics: RowMetrics<R>;
+  },
+): void {
+  if (rows.length === 0) return;
+  const series = metrics.series.map((s) => {
+    const list = labelList(s.labels);
+    return { family: s.family, labels: list === "" ? "} " : `,${list}} `, value: s.value };
+  });
+  for (const raw of rows) {
+    const r = schema.safeParse(raw);
+    if (!r.success) continue;
+    const rowLabels = labelList(metrics.labels(r.data));
+    const base = `{${offering}${rowLabels === "" ? "" : `,${rowLabels}`}`;
+    for (const s of series) {
+      const value = s.value(r.data);
+      if (value !== null) m.line(s.family, `${s.family}${base}${s.labels}${formatValue(value)}`);
+    }
+  }
 }

@@ -5,24 +5,23 @@
  */
 import type { Child, FC } from "hono/jsx";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { GroupRow } from "../lib/keycloak/group_row.ts";
+import type { Cell, Column } from "../lib/presentation.ts";
 import type { StatusModel } from "../lib/status.ts";
 import {
-  backendsOf,
   firstLine,
   formatAge,
   formatBytes,
   formatCpu,
   formatDuration,
   formatTime,
-  GroupRowView,
-  type GroupRowView as GroupRow,
   groupTree,
-  HarborRowView,
   leafName,
   overallState,
   type Page,
   pageOf,
-  RancherRowView,
+  type Presented,
+  presented,
   usedShare,
 } from "./view.ts";
 
@@ -30,7 +29,7 @@ import {
 export interface PageQuery {
   q: string;
   size: number;
-  /** Page numbers by table key (`h0`, `r0`, `g0`…). */
+  /** Page numbers by table key: a section's letter and the offering's place (`g0`: groups). */
   pages: Record<string, number>;
   refreshSeconds: number;
   /** The URL's search parameters, for the paging links. */
@@ -72,11 +71,12 @@ export function StatusPage(
           <Loops model={model} />
           <Breakers model={model} />
           <Refusals model={model} query={query} />
-          {backendsOf(model, "harbor").map((b) => (
-            <Harbor backend={b} query={query} tableKey={`h${offeringIndex(model, b)}`} />
-          ))}
-          {backendsOf(model, "rancher").map((b) => (
-            <Rancher backend={b} query={query} tableKey={`r${offeringIndex(model, b)}`} />
+          {presented(model).map((p) => (
+            <BackendSection
+              presented={p}
+              query={query}
+              tableKey={`${p.presentation.section.key}${offeringIndex(model, p.backend)}`}
+            />
           ))}
           {model.backends.filter((b) => b.groups !== undefined).map((b) => (
             <Keycloak backend={b} query={query} tableKey={`g${offeringIndex(model, b)}`} />
@@ -329,131 +329,107 @@ const Usage: FC<{ used: number | null; hard: number | null }> = ({ used, hard })
   );
 };
 
-/** A backend's table of projects: heading with counts, the rows given, and the pager. */
-const ProjectTable: FC<{
-  kind: string;
-  title: string;
-  backend: Backend;
-  page: Page<unknown>;
-  query: PageQuery;
-  tableKey: string;
-  cols: readonly string[];
-  children?: Child;
-}> = ({ kind, title, backend, page, query, tableKey, cols, children }) => (
-  <section class={`backend ${kind}`} data-table={tableKey} data-offering={backend.offering}>
-    <TableHead title={title} backend={backend} page={page} noun="project" />
-    <div class="scroll">
-      <table>
-        <Head cols={cols} />
-        <tbody>{children}</tbody>
-      </table>
-    </div>
+/** Under a table: how many of its rows could not be shown, and the pager. */
+const TableFoot: FC<
+  { page: Page<unknown> & { invalid: number }; query: PageQuery; tableKey: string }
+> = (
+  { page, query, tableKey },
+) => (
+  <>
+    <Unshown page={page} />
     <Pager page={page} query={query} tableKey={tableKey} />
-  </section>
+  </>
 );
 
-const Harbor: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
-  { backend, query, tableKey },
-) => {
-  const page = pageOf(backend.rows, HarborRowView, pageFor(query, tableKey));
+/** Rows of a page that do not match their schema: said, not silently dropped. */
+const Unshown: FC<{ page: { invalid: number } }> = ({ page }) => {
+  if (page.invalid === 0) return null;
   return (
-    <ProjectTable
-      kind="harbor"
-      title="Harbor projects"
-      backend={backend}
-      page={page}
-      query={query}
-      tableKey={tableKey}
-      cols={[
-        "Project",
-        "Waldur resource",
-        "Quota used / hard",
-        "Repositories",
-        "OIDC group",
-        "Flags",
-      ]}
-    >
-      {page.rows.map((r) => (
-        <tr>
-          <td>{r.project}</td>
-          <td>
-            {r.resourceName} <small class="uuid">{r.resource}</small>
-          </td>
-          <td>
-            <Usage used={r.usedBytes} hard={r.quotaBytes} />
-          </td>
-          <td class="num">{r.repositories ?? "–"}</td>
-          <td>
-            {r.group} {r.groupBound === null
-              ? ""
-              : r.groupBound
-              ? <span class="ok" title="bound to the project">✓</span>
-              : <span class="bad" title="not bound to the project">✗</span>}
-          </td>
-          <td>
-            <Flags flags={r.flags} />
-          </td>
-        </tr>
-      ))}
-    </ProjectTable>
+    <p class="unshown" role="alert">
+      {counted(page.invalid, "row")}{" "}
+      on this page could not be shown: not what the page expects (<code>/api/status</code>{" "}
+      has them as they are).
+    </p>
   );
 };
+
+/** A backend's table, as its plugin presents it: heading with counts, the rows, the pager. */
+const BackendSection: FC<{ presented: Presented; query: PageQuery; tableKey: string }> = (
+  { presented: { backend, presentation }, query, tableKey },
+) => {
+  const { schema, section } = presentation;
+  const page = pageOf(backend.rows, schema, pageFor(query, tableKey));
+  return (
+    <section
+      class={`backend ${backend.kind}`}
+      data-table={tableKey}
+      data-offering={backend.offering}
+    >
+      <TableHead title={section.title} backend={backend} page={page} noun={section.noun} />
+      <div class="scroll">
+        <table>
+          <Head cols={section.columns.map((c) => c.heading)} />
+          <tbody>
+            {page.rows.map((r) => (
+              <tr>
+                {section.cells(r).map((cell, i) => (
+                  <CellView cell={cell} column={section.columns[i]} />
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <TableFoot page={page} query={query} tableKey={tableKey} />
+    </section>
+  );
+};
+
+/** One cell, in a `num` column when its column holds numbers. */
+const CellView: FC<{ cell: Cell; column: Column | undefined }> = ({ cell, column }) =>
+  column?.numeric ? <td class="num">{cellContent(cell)}</td> : <td>{cellContent(cell)}</td>;
+
+/** What a cell shows, by its kind. */
+function cellContent(cell: Cell): Child {
+  switch (cell.kind) {
+    case "text":
+      return cell.text;
+    case "noted":
+      return cell.note === null ? cell.text : (
+        <>
+          {cell.text} <small class="uuid">{cell.note}</small>
+        </>
+      );
+    case "usage":
+      return <Usage used={cell.used} hard={cell.hard} />;
+    case "pair": {
+      const format = cell.format === "cpu" ? formatCpu : formatBytes;
+      return <Pair requested={format(cell.requested)} limit={format(cell.limit)} />;
+    }
+    case "bytes":
+      return formatBytes(cell.bytes);
+    case "mark":
+      return (
+        <>
+          {cell.text} {cell.ok === null
+            ? ""
+            : cell.ok
+            ? <span class="ok" title={cell.titles.ok}>✓</span>
+            : <span class="bad" title={cell.titles.bad}>✗</span>}
+        </>
+      );
+    case "flags":
+      return <Flags flags={cell.flags} />;
+    case "names":
+      return cell.names.join(", ");
+  }
+}
 
 const Pair: FC<{ requested: string; limit: string }> = ({ requested, limit }) => (
   <>
     {requested} / {limit}
   </>
 );
-
-const Rancher: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
-  { backend, query, tableKey },
-) => {
-  const page = pageOf(backend.rows, RancherRowView, pageFor(query, tableKey));
-  return (
-    <ProjectTable
-      kind="rancher"
-      title="Rancher projects"
-      backend={backend}
-      page={page}
-      query={query}
-      tableKey={tableKey}
-      cols={[
-        "Project",
-        "Waldur resource",
-        "CPU requested / limit",
-        "Memory requested / limit",
-        "Storage requested",
-        "Namespaces",
-        "Flags",
-      ]}
-    >
-      {page.rows.map((r) => (
-        <tr>
-          <td>
-            {r.project} <small class="uuid">{r.projectId}</small>
-          </td>
-          <td>
-            {r.resourceName} <small class="uuid">{r.resource}</small>
-          </td>
-          <td class="num">
-            <Pair requested={formatCpu(r.cpuRequested)} limit={formatCpu(r.cpuLimit)} />
-          </td>
-          <td class="num">
-            <Pair
-              requested={formatBytes(r.memoryRequestedBytes)}
-              limit={formatBytes(r.memoryLimitBytes)}
-            />
-          </td>
-          <td class="num">{formatBytes(r.storageRequestedBytes)}</td>
-          <td>{r.namespaces.join(", ")}</td>
-          <td>
-            <Flags flags={r.flags} />
-          </td>
-        </tr>
-      ))}
-    </ProjectTable>
-  );
-};
 
 const Names: FC<{ label: string; names: readonly string[]; cls: string }> = (
   { label, names, cls },
@@ -479,7 +455,7 @@ const GroupItem: FC<{ row: GroupRow }> = ({ row }) => (
 const Keycloak: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
   { backend, query, tableKey },
 ) => {
-  const page = pageOf(backend.groups ?? [], GroupRowView, pageFor(query, tableKey));
+  const page = pageOf(backend.groups ?? [], GroupRow, pageFor(query, tableKey));
   return (
     <section class="keycloak" data-table={tableKey} data-offering={backend.offering}>
       <TableHead title="Keycloak groups" backend={backend} page={page} noun="group" />
@@ -495,7 +471,7 @@ const Keycloak: FC<{ backend: Backend; query: PageQuery; tableKey: string }> = (
           </li>
         ))}
       </ul>
-      <Pager page={page} query={query} tableKey={tableKey} />
+      <TableFoot page={page} query={query} tableKey={tableKey} />
     </section>
   );
 };

@@ -1,7 +1,7 @@
 /**
  * Liveness and readiness. `/healthz` fails only when a loop is wedged (its pass has shown no
  * sign of life past the deadline, or the scheduler missed its start by as much): a failing
- * Waldur, Harbor, Rancher or Keycloak never restarts the pod. Both deadlines are elapsed
+ * Waldur, backend or Keycloak never restarts the pod. Both deadlines are elapsed
  * monotonic time, so a wall-clock step (NTP, a resumed VM) never fails the probe either.
  * `/readyz` is ready once every loop has finished a first pass.
  */

@@ -1,8 +1,12 @@
 /**
- * The status page's view of the status model: the overall state, text filtering and paging of
- * the big tables, and the number and time formats. Pure: the page renders what this returns.
+ * The status page's view of the status model: the overall state, which backends are presented
+ * and how, text filtering and paging of the big tables, and the number and time formats. Pure:
+ * the page renders what this returns.
  */
-import { z } from "zod";
+import type { z } from "zod";
+import type { GroupRow } from "../lib/keycloak/group_row.ts";
+import { PLUGINS } from "../lib/plugins.ts";
+import type { Presentation } from "../lib/presentation.ts";
 import type { LoopStatus, StatusModel } from "../lib/status.ts";
 
 /** The header's one-word summary. */
@@ -24,45 +28,6 @@ export function overallState(loops: readonly LoopStatus[], now: number): Overall
   );
   return stale ? "stale" : "fresh";
 }
-
-export const HarborRowView = z.object({
-  project: z.string(),
-  resource: z.string(),
-  resourceName: z.string(),
-  quotaBytes: z.number().nullable(),
-  usedBytes: z.number().nullable(),
-  repositories: z.number().nullable(),
-  group: z.string(),
-  groupBound: z.boolean().nullable(),
-  flags: z.array(z.string()),
-});
-export type HarborRowView = z.infer<typeof HarborRowView>;
-
-export const RancherRowView = z.object({
-  project: z.string(),
-  projectId: z.string(),
-  resource: z.string(),
-  resourceName: z.string(),
-  cluster: z.string(),
-  cpuRequested: z.number().nullable(),
-  cpuLimit: z.number().nullable(),
-  memoryRequestedBytes: z.number().nullable(),
-  memoryLimitBytes: z.number().nullable(),
-  storageRequestedBytes: z.number().nullable(),
-  namespaces: z.array(z.string()),
-  flags: z.array(z.string()),
-});
-export type RancherRowView = z.infer<typeof RancherRowView>;
-
-export const GroupRowView = z.object({
-  path: z.string(),
-  members: z.number().nullable(),
-  added: z.array(z.string()),
-  removed: z.array(z.string()),
-  missing: z.array(z.string()),
-  error: z.string(),
-});
-export type GroupRowView = z.infer<typeof GroupRowView>;
 
 /** Rows per page unless the URL asks for another size. */
 export const PAGE_SIZE = 50;
@@ -94,7 +59,7 @@ function matches(row: Record<string, unknown>, needle: string): boolean {
 
 /**
  * Filters `rows` by `query`, then parses only the requested page with `schema`; a row that
- * does not parse is left out of the page (and counted).
+ * does not parse is left out of the page and counted in `invalid` (the page says so).
  */
 export function pageOf<T>(
   rows: readonly Record<string, unknown>[],
@@ -119,12 +84,12 @@ export function pageOf<T>(
 /** A Keycloak parent group and its children, from child paths `/parent/child`. */
 export interface GroupTree {
   parent: string;
-  children: GroupRowView[];
+  children: GroupRow[];
 }
 
 /** Groups child rows under their parent, in path order. */
-export function groupTree(rows: readonly GroupRowView[]): GroupTree[] {
-  const parents = new Map<string, GroupRowView[]>();
+export function groupTree(rows: readonly GroupRow[]): GroupTree[] {
+  const parents = new Map<string, GroupRow[]>();
   for (const row of rows) {
     const parts = row.path.split("/").filter((p) => p !== "");
     const parent = parts.length > 1 ? `/${parts.slice(0, -1).join("/")}` : "/";
@@ -203,7 +168,25 @@ export function firstLine(text: string): string {
   return i === -1 ? text : text.slice(0, i);
 }
 
-/** The backends of the model that the page shows, by kind. */
-export function backendsOf(model: StatusModel, kind: string): StatusModel["backends"] {
-  return model.backends.filter((b) => b.kind === kind);
+/** Each plugin's presentation by its `type` (the `kind` of its snapshots), in plugin order. */
+export function presentations(): ReadonlyMap<string, Presentation> {
+  const out = new Map<string, Presentation>();
+  for (const p of PLUGINS) if (p.presentation) out.set(p.type, p.presentation);
+  return out;
+}
+
+/** A backend snapshot of the model and the presentation of its kind. */
+export interface Presented {
+  backend: StatusModel["backends"][number];
+  presentation: Presentation;
+}
+
+/**
+ * The model's backends that have a presentation, grouped by plugin (in plugin order), each
+ * group in the model's order. A kind without one (the in-memory test backend) is left out.
+ */
+export function presented(model: StatusModel): Presented[] {
+  return [...presentations()].flatMap(([kind, presentation]) =>
+    model.backends.filter((b) => b.kind === kind).map((backend) => ({ backend, presentation }))
+  );
 }

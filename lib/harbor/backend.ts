@@ -45,7 +45,8 @@ import {
   quotaBytes,
   storageGb,
 } from "./plan.ts";
-import { type HarborRow, HarborRows } from "./rows.ts";
+import { harborPresentation, type HarborRow } from "./present.ts";
+import { HarborRows } from "./rows.ts";
 import { GIB, projectNameProblem } from "./schemas.ts";
 import { harborNaming, HarborSettings } from "./settings.ts";
 
@@ -471,6 +472,7 @@ function isFirst(a: HarborPlan["actions"][number]): boolean {
 export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
+  presentation: harborPresentation,
   scope: (s) => ({
     where: `projects on ${
       s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()

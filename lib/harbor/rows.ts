@@ -4,6 +4,7 @@
  * a Terminate removed stays off the page even when a pass that read it earlier finishes later.
  */
 import type { ResourceSpec } from "../backend.ts";
+import type { HarborRow } from "./present.ts";
 import {
   derivedName,
   groupName,
@@ -13,19 +14,6 @@ import {
   quotaBytes,
   storageGb,
 } from "./plan.ts";
-
-/** One Harbor project as the status page shows it. */
-export interface HarborRow extends Record<string, unknown> {
-  project: string;
-  resource: string;
-  resourceName: string;
-  quotaBytes: number | null;
-  usedBytes: number | null;
-  repositories: number | null;
-  group: string;
-  groupBound: boolean | null;
-  flags: string[];
-}
 
 const NEAR_QUOTA = 0.9;
 

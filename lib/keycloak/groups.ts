@@ -12,6 +12,7 @@ import type { Logger } from "../log.ts";
 import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
+import type { GroupRow } from "./group_row.ts";
 import { addMissing, diagnoseGroups, observeGroups } from "./group_io.ts";
 import {
   adoptedAttributes,
@@ -31,18 +32,6 @@ import {
   PROJECT_ATTRIBUTE,
   wantsOf,
 } from "./group_plan.ts";
-
-/** A group's state after the last sync, for the status page. */
-export interface GroupState extends Record<string, unknown> {
-  /** `/name`, or `/parent/name` under a parent group. */
-  path: string;
-  members: number | null;
-  added: string[];
-  removed: string[];
-  /** Wanted usernames that Keycloak does not know (yet). */
-  missing: string[];
-  error: string;
-}
 
 /** Options of {@link KeycloakGroups}. */
 export interface KeycloakGroupsOptions {
@@ -79,7 +68,7 @@ export class KeycloakGroups {
   readonly #teamFlights = new SingleFlight<string[]>();
   /** Groups this process made and nobody has filled yet. */
   readonly #fresh = new Set<string>();
-  #rows = new Map<string, GroupState>();
+  #rows = new Map<string, GroupRow>();
 
   constructor(options: KeycloakGroupsOptions) {
     this.#o = options;
@@ -489,7 +478,7 @@ export class KeycloakGroups {
   }
 
   /** The groups' rows, in path order. */
-  rows(): GroupState[] {
+  rows(): GroupRow[] {
     return [...this.#rows.values()].sort((a, b) => a.path.localeCompare(b.path));
   }
 

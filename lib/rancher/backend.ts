@@ -23,7 +23,8 @@ import type {
 } from "../backend.ts";
 import { HttpError, isTransient, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient } from "../keycloak/client.ts";
-import { type GroupState, KeycloakGroups } from "../keycloak/groups.ts";
+import { KeycloakGroups } from "../keycloak/groups.ts";
+import type { GroupRow } from "../keycloak/group_row.ts";
 import { type GroupNeed, wantsOf } from "../keycloak/group_plan.ts";
 import { forEachKeyed } from "../pool.ts";
 import { KeyedLock } from "../keyed_lock.ts";
@@ -44,7 +45,8 @@ import {
   type RancherObserved,
   type RancherPlan,
 } from "./plan.ts";
-import { type RancherRow, RancherRows } from "./rows.ts";
+import { rancherPresentation, type RancherRow } from "./present.ts";
+import { RancherRows } from "./rows.ts";
 import { namespaceNameProblem, type Project } from "./schemas.ts";
 import { rancherNaming, RancherSettings } from "./settings.ts";
 import { usageOf } from "./usage.ts";
@@ -396,7 +398,7 @@ export class RancherBackend implements Backend {
   }
 
   /** The Keycloak group rows. */
-  groupRows(): GroupState[] {
+  groupRows(): GroupRow[] {
     return this.#groups?.rows() ?? [];
   }
 
@@ -438,6 +440,7 @@ function count(outcomes: Map<string, Outcome>, uuids: readonly string[], error?:
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
+  presentation: rancherPresentation,
   scope: (s) => ({
     where: `projects in cluster ${s.cluster_id} of ${
       s.backend_url.replace(/\/+$/, "").toLowerCase()

@@ -4,27 +4,12 @@
  * removed stays off the page even when a pass that read it earlier finishes later.
  */
 import type { ResourceSpec } from "../backend.ts";
+import type { RancherRow } from "./present.ts";
 import { projectName, quotaLimit, type RancherNaming } from "./naming.ts";
 import { findProject, type RancherAction, type RancherObserved } from "./plan.ts";
 import { projectPart } from "./observe.ts";
 import { parseQuantity } from "./quantity.ts";
 import type { Project, QuotaLimit } from "./schemas.ts";
-
-/** One Rancher project as the status page shows it. */
-export interface RancherRow extends Record<string, unknown> {
-  project: string;
-  projectId: string | null;
-  resource: string;
-  resourceName: string;
-  cluster: string;
-  cpuRequested: number | null;
-  cpuLimit: number | null;
-  memoryRequestedBytes: number | null;
-  memoryLimitBytes: number | null;
-  storageRequestedBytes: number | null;
-  namespaces: string[];
-  flags: string[];
-}
 
 /** The rows of one Rancher offering. */
 export class RancherRows {
