@@ -3,21 +3,13 @@
  * against the fake Waldur, the fake Harbor and the fake Keycloak.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../testing/manual_clock.ts";
-import { FakeKeycloak } from "../lib/keycloak/fake.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
-import { makeHarborSite, order } from "./support/harbor.ts";
+import { makeHarborKeycloakSite, order } from "./support/harbor.ts";
 
 Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group", async () => {
-  const clock = new ManualClock();
-  const kc = new FakeKeycloak({ now: () => clock.now() });
-  kc.addRealm("waldur");
-  for (const u of ["ann", "bob"]) kc.addUser("waldur", u);
-  using site = makeHarborSite(
-    `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
-    { "keycloak.test": kc.app },
-  );
+  using site = makeHarborKeycloakSite(["ann", "bob"]);
+  const kc = site.kc;
   const { resource } = order(site, "reg");
   site.waldur.setTeam("proj", [{ username: "ann" }, { username: "bob" }]);
   await processOrders(site.offering.context);
@@ -49,14 +41,8 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
 });
 
 Deno.test("Harbor with keycloak: a Harbor that cannot be read fails the pass, and the groups are still synced", async () => {
-  const clock = new ManualClock();
-  const kc = new FakeKeycloak({ now: () => clock.now() });
-  kc.addRealm("waldur");
-  kc.addUser("waldur", "ann");
-  using site = makeHarborSite(
-    `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
-    { "keycloak.test": kc.app },
-  );
+  using site = makeHarborKeycloakSite(["ann"]);
+  const kc = site.kc;
   order(site, "reg");
   await processOrders(site.offering.context);
   site.waldur.setTeam("proj", [{ username: "ann" }]);

@@ -1,6 +1,7 @@
 /**
  * The code's shape: dependencies point one way (routes and main.ts use lib; lib never imports
- * routes) and no module imports itself back through others (no cycle, type imports included).
+ * routes), no module imports itself back through others (no cycle, type imports included), and
+ * routes/ names no backend (each plugin presents itself).
  */
 import assert from "node:assert/strict";
 
@@ -74,4 +75,21 @@ Deno.test("no import cycle among the project's modules", () => {
   };
   for (const m of modules.keys()) if (!state.has(m)) visit(m);
   assert.deepEqual(cycles, []);
+});
+
+Deno.test("routes/ names no backend: plugins present themselves (lib/presentation.ts)", async () => {
+  const { PLUGINS } = await import("../lib/plugins.ts");
+  const names = PLUGINS.map((p) => p.type);
+  assert.ok(names.includes("harbor") && names.includes("rancher"));
+  const pattern = new RegExp(names.join("|"), "i");
+  const found: string[] = [];
+  const dir = new URL("../routes/", import.meta.url);
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile) continue;
+    const lines = (await Deno.readTextFile(new URL(entry.name, dir))).split("\n");
+    lines.forEach((line, i) => {
+      if (pattern.test(line)) found.push(`routes/${entry.name}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
 });

@@ -2,6 +2,8 @@
 import type { BackendPlugin } from "../../lib/backend.ts";
 import { type HarborBackend, harborPlugin } from "../../lib/harbor/backend.ts";
 import { FakeHarbor } from "../../lib/harbor/fake.ts";
+import { FakeKeycloak } from "../../lib/keycloak/fake.ts";
+import { ManualClock } from "../../testing/manual_clock.ts";
 import { buildSite, type Site, type SiteOptions } from "./site.ts";
 
 export interface HarborSite extends Site<HarborBackend> {
@@ -25,6 +27,21 @@ export function makeHarborSite(
   }) as HarborSite;
   site.harbor = harbor;
   return site;
+}
+
+/** A Harbor site that keeps its OIDC groups in a fake Keycloak (realm `waldur`, these users). */
+export function makeHarborKeycloakSite(
+  usernames: readonly string[],
+): HarborSite & { kc: FakeKeycloak } {
+  const clock = new ManualClock();
+  const kc = new FakeKeycloak({ now: () => clock.now() });
+  kc.addRealm("waldur");
+  for (const u of usernames) kc.addUser("waldur", u);
+  const site = makeHarborSite(
+    `keycloak: {keycloak_url: "http://keycloak.test", keycloak_username: admin, keycloak_password: admin-secret}`,
+    { "keycloak.test": kc.app },
+  );
+  return Object.assign(site, { kc });
 }
 
 /** Orders a resource `name` in Waldur project `proj`. */
