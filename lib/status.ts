@@ -11,6 +11,7 @@ import { AuditEvent } from "./store.ts";
 
 const LoopState = z.enum(["never", "running", "ok", "partial", "failed"]);
 
+/** One loop of one offering: its state, interval, runs, last success and last error. */
 export const LoopStatus = z.object({
   offering: z.string(),
   loop: z.string(),
@@ -28,6 +29,7 @@ export const LoopStatus = z.object({
 });
 export type LoopStatus = z.infer<typeof LoopStatus>;
 
+/** An order in flight or just finished, as the page's orders list shows it. */
 export const OrderStatus = z.object({
   uuid: z.string(),
   offering: z.string(),
@@ -50,6 +52,7 @@ export const RefusalStatus = z.object({
 });
 export type RefusalStatus = z.infer<typeof RefusalStatus>;
 
+/** One error the loops hit, kept in the status record's last-errors list. */
 export const ErrorEvent = z.object({
   at: z.number(),
   offering: z.string(),
@@ -72,6 +75,7 @@ export const ServerStatus = z.object({
 });
 export type ServerStatus = z.infer<typeof ServerStatus>;
 
+/** The whole status record at one moment: what every route renders. */
 export const StatusModel = z.object({
   version: z.string(),
   startedAt: z.number(),

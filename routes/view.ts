@@ -31,6 +31,7 @@ export function overallState(loops: readonly LoopStatus[], now: number): Overall
 
 /** Rows per page unless the URL asks for another size. */
 export const PAGE_SIZE = 50;
+/** The largest page size a URL may ask for. */
 export const MAX_PAGE_SIZE = 500;
 
 /** One page of a filtered table. */
