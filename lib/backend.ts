@@ -72,6 +72,18 @@ export interface PlannedAction {
 /** The Waldur order types a backend acts on. */
 export type OrderType = "Create" | "Update" | "Terminate";
 
+/**
+ * What a backend's plan brings a resource to: `create` (a Create order: made when missing, or
+ * adopted when it may be), `keep` (the membership pass: drift repaired, nothing made),
+ * `limits` (an Update: the quota only) or `delete` (a Terminate).
+ */
+export type Goal = "create" | "keep" | "limits" | "delete";
+
+/** The goal of an order type. */
+export function goalOf(type: OrderType): Goal {
+  return type === "Create" ? "create" : type === "Update" ? "limits" : "delete";
+}
+
 /** A backend: one external system behind one offering. */
 export interface Backend {
   readonly kind: string;

@@ -8,24 +8,27 @@
  * setting). A pass over thousands of projects costs a few dozen requests plus one members read
  * per project.
  */
-import type {
-  Backend,
-  BackendContext,
-  BackendPlugin,
-  Check,
-  EnsureResult,
-  Limits,
-  MemberSync,
-  OrderType,
-  Outcome,
-  PlannedAction,
-  ResourceSpec,
-  UsageResult,
+import {
+  type Backend,
+  type BackendContext,
+  type BackendPlugin,
+  type Check,
+  type EnsureResult,
+  type Goal,
+  goalOf,
+  type Limits,
+  type MemberSync,
+  type OrderType,
+  type Outcome,
+  type PlannedAction,
+  type ResourceSpec,
+  type UsageResult,
 } from "../backend.ts";
 import { errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient } from "../keycloak/client.ts";
 import { KeycloakGroups } from "../keycloak/groups.ts";
 import { KeyedLock } from "../keyed_lock.ts";
+import { countAction, joinOutcomes } from "../outcomes.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { HarborApply } from "./apply.ts";
 import { createHarborClient, type HarborClient } from "./client.ts";
@@ -34,7 +37,6 @@ import { observeHarbor, observeProject } from "./observe.ts";
 import {
   derivedName,
   describeAction,
-  type Goal,
   groupName,
   type HarborPlan,
   harborTarget,
@@ -219,7 +221,7 @@ export class HarborBackend implements Backend {
   }
 
   async planOrder(type: OrderType, resource: ResourceSpec): Promise<PlannedAction[]> {
-    const goal: Goal = type === "Create" ? "create" : type === "Update" ? "limits" : "delete";
+    const goal = goalOf(type);
     const target = harborTarget(resource, this.naming, this.#ctx.owned.get(resource.uuid));
     if ("refusal" in target) {
       return [{ target: resource.backendId, action: "refused", detail: target.refusal }];
@@ -284,11 +286,7 @@ export class HarborBackend implements Backend {
     ]);
     if (!settled.ok) throw settled.error;
     const { outcomes, observed, plan } = settled.value;
-    for (const [uuid, outcome] of kc ?? []) {
-      const o = outcomes.get(uuid);
-      if (!o?.ok) continue;
-      outcomes.set(uuid, outcome.ok ? { ok: true, changes: o.changes + outcome.changes } : outcome);
-    }
+    joinOutcomes(outcomes, kc);
     this.#rows.observed(resources, observed, plan.actions, plan.problems);
     for (const [uuid, why] of refused) {
       outcomes.set(uuid, { ok: false, error: terminal("harbor", why) });
@@ -311,12 +309,9 @@ export class HarborBackend implements Backend {
     for (const action of plan.actions) {
       try {
         await this.#apply.apply(action, new Map());
-        for (const uuid of action.resources) {
-          const o = outcomes.get(uuid);
-          if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
-        }
+        countAction(outcomes, action.resources);
       } catch (error) {
-        for (const uuid of action.resources) outcomes.set(uuid, { ok: false, error });
+        countAction(outcomes, action.resources, error);
       }
     }
     return { observed, plan, outcomes };

@@ -3,10 +3,10 @@
  * groups) and one members read per project; for an order, one project by its exact name, its
  * quota when the goal needs it, and who else holds the name (Waldur, the state file).
  */
-import type { ResourceSpec } from "../backend.ts";
+import type { Goal, ResourceSpec } from "../backend.ts";
 import { forEachLimit } from "../pool.ts";
 import type { HarborClient } from "./client.ts";
-import type { Goal, GroupMember, Observed } from "./plan.ts";
+import type { GroupMember, Observed } from "./plan.ts";
 
 /** Everything a membership plan needs for these resources (their `backendId` is their project). */
 export async function observeHarbor(

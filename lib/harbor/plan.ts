@@ -5,7 +5,7 @@
  * observation), the actions that close the gap. No clock, no I/O: `berth plan` prints it,
  * `apply.ts` performs it.
  */
-import type { ResourceSpec } from "../backend.ts";
+import type { Goal, ResourceSpec } from "../backend.ts";
 import { GIB } from "./schemas.ts";
 
 /** The naming and defaults a plan needs. */
@@ -32,13 +32,6 @@ export interface Observed {
   /** For an order: the other resources of the offering that hold a project name (Waldur, state file). */
   claims?: ReadonlyMap<string, readonly string[]>;
 }
-
-/**
- * What a resource should come to: `create` (a Create order: the project made, or adopted when
- * it may be), `keep` (the membership pass: drift repaired, nothing made), `limits` (an Update:
- * the quota only) or `delete` (a Terminate).
- */
-export type Goal = "create" | "keep" | "limits" | "delete";
 
 /** A resource, what it should come to, and the project name the state file records for it. */
 export interface Desired {

@@ -9,6 +9,7 @@
 import type { Check, Outcome, PlannedAction } from "../backend.ts";
 import { BerthError, errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { countAction } from "../outcomes.ts";
 import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
@@ -145,15 +146,8 @@ export class KeycloakGroups {
       }
     }
     for (const [group, users] of plan.missing) this.#missing(group, users, "once they exist");
-    const count = (uuids: readonly string[], error?: unknown) => {
-      for (const uuid of uuids) {
-        const o = outcomes.get(uuid);
-        if (error !== undefined) outcomes.set(uuid, { ok: false, error });
-        else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
-      }
-    };
     await this.apply(plan.actions, (action, error) => {
-      count("resources" in action ? action.resources : [], error);
+      countAction(outcomes, "resources" in action ? action.resources : [], error);
       if (error !== undefined) this.failed(action.group, error, action.kind);
     });
     this.#o.onChange();

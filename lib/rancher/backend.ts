@@ -7,25 +7,28 @@
  * `KeycloakGroups`'. A Keycloak outage never blocks Rancher work, and a group is deleted only
  * when no project still uses it.
  */
-import type {
-  Backend,
-  BackendContext,
-  BackendPlugin,
-  Check,
-  EnsureResult,
-  Limits,
-  MemberSync,
-  OrderType,
-  Outcome,
-  PlannedAction,
-  ResourceSpec,
-  UsageResult,
+import {
+  type Backend,
+  type BackendContext,
+  type BackendPlugin,
+  type Check,
+  type EnsureResult,
+  type Goal,
+  goalOf,
+  type Limits,
+  type MemberSync,
+  type OrderType,
+  type Outcome,
+  type PlannedAction,
+  type ResourceSpec,
+  type UsageResult,
 } from "../backend.ts";
 import { HttpError, isTransient, terminal } from "../errors.ts";
 import { createKeycloakClient, type KeycloakClient } from "../keycloak/client.ts";
 import { KeycloakGroups } from "../keycloak/groups.ts";
 import type { GroupRow } from "../keycloak/group_row.ts";
 import { type GroupNeed, wantsOf } from "../keycloak/group_plan.ts";
+import { countAction, joinOutcomes } from "../outcomes.ts";
 import { forEachKeyed } from "../pool.ts";
 import { KeyedLock } from "../keyed_lock.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
@@ -37,7 +40,6 @@ import { observeCluster, observeProject, projectPart } from "./observe.ts";
 import {
   describe,
   findProject,
-  type Goal,
   groupsInUse,
   groupStillUsed,
   planRancher,
@@ -213,7 +215,7 @@ export class RancherBackend implements Backend {
   }
 
   async planOrder(type: OrderType, resource: ResourceSpec): Promise<PlannedAction[]> {
-    const goal: Goal = type === "Create" ? "create" : type === "Update" ? "limits" : "delete";
+    const goal = goalOf(type);
     const plan = this.#plan([{ resource, goal }], await this.#observeOrder(resource, goal));
     return this.#words(plan, [resource]);
   }
@@ -290,21 +292,14 @@ export class RancherBackend implements Backend {
     await forEachKeyed(actions, (a) => actionProject(a), this.#ctx.concurrency, async (a) => {
       try {
         await applyRancher(this.#apply, a, projects);
-        count(outcomes, a.resources);
+        countAction(outcomes, a.resources);
       } catch (error) {
-        count(outcomes, a.resources, error);
+        countAction(outcomes, a.resources, error);
       }
     });
     if (this.#groups) {
       const kc = await this.#groups.sync(this.#needs(items), groupsInUse(observed, this.naming));
-      for (const [uuid, outcome] of kc) {
-        const o = outcomes.get(uuid);
-        if (!o?.ok) continue;
-        outcomes.set(
-          uuid,
-          outcome.ok ? { ok: true, changes: o.changes + outcome.changes } : outcome,
-        );
-      }
+      joinOutcomes(outcomes, kc);
     }
     for (const [uuid, why] of shared) {
       outcomes.set(uuid, { ok: false, error: terminal("keycloak", why) });
@@ -425,15 +420,6 @@ function isLater(a: RancherAction): boolean {
 /** The project an action works on (actions of one project run in order). */
 function actionProject(a: RancherAction): string {
   return "projectId" in a ? a.projectId : a.project;
-}
-
-/** Counts an applied action into its resources' outcomes, or the error that stopped it. */
-function count(outcomes: Map<string, Outcome>, uuids: readonly string[], error?: unknown): void {
-  for (const uuid of uuids) {
-    const o = outcomes.get(uuid);
-    if (error !== undefined) outcomes.set(uuid, { ok: false, error });
-    else if (o?.ok) outcomes.set(uuid, { ok: true, changes: o.changes + 1 });
-  }
 }
 
 /** The `rancher` backend_type. */

@@ -3,10 +3,10 @@
  * one resource's project for an order (found by backend_id or by name, then only what its goal
  * needs: namespaces and bindings for a Create, volume claims for a Terminate that may refuse).
  */
-import type { ResourceSpec } from "../backend.ts";
+import type { Goal, ResourceSpec } from "../backend.ts";
 import type { RancherClient } from "./client.ts";
 import { projectName, type RancherNaming } from "./naming.ts";
-import { findProject, type Goal, type RancherObserved } from "./plan.ts";
+import { findProject, type RancherObserved } from "./plan.ts";
 import { type Namespace, type Project, PROJECT_ID_KEY, type Prtb, type Pvc } from "./schemas.ts";
 
 /** The project name (`p-xxxxx`) a namespace belongs to, from its label or annotation. */

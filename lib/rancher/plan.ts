@@ -5,7 +5,7 @@
  * what one observation of Rancher found, the actions that close the gap. No clock, no I/O:
  * `berth plan` prints it, `apply.ts` performs it.
  */
-import type { ResourceSpec } from "../backend.ts";
+import type { Goal, ResourceSpec } from "../backend.ts";
 import {
   ANNOTATIONS,
   berthAnnotations,
@@ -33,13 +33,6 @@ export interface RancherObserved {
   /** For a Terminate: the volume claims in each project's namespaces, by project id. */
   pvcs?: ReadonlyMap<string, readonly Pvc[]>;
 }
-
-/**
- * What a resource should come to: `create` (a Create order: the project made when missing),
- * `keep` (the membership pass: drift repaired, nothing made), `limits` (an Update: the quota
- * only) or `delete` (a Terminate).
- */
-export type Goal = "create" | "keep" | "limits" | "delete";
 
 /** A resource and what it should come to. */
 export interface Desired {
