@@ -8,7 +8,8 @@ import type { StatusRecord } from "../lib/status.ts";
 import { SCRIPT, STYLE } from "./assets.ts";
 import { requireToken } from "./auth.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-import { type PageQuery, StatusPage } from "./page.tsx";
+import { StatusPage } from "./page.tsx";
+import type { PageQuery } from "./page/parts.tsx";
 import { livenessProblems, readinessProblems } from "./probes.ts";
 import { MAX_PAGE_SIZE, PAGE_SIZE } from "./view.ts";
 
