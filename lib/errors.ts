@@ -149,3 +149,21 @@ function upstreamExcerpts(error: unknown): string[] {
   }
   return [...out].sort((a, b) => b.length - a.length);
 }
+
+/**
+ * Rewrites a refusal of the credentials (HTTP 401) or of the permission (HTTP 403) into what
+ * the operator must do, `system: cannot <action>: <what>`, transient (the next pass goes on once
+ * the operator has fixed it); anything else passes unchanged. One wording rule for every client.
+ */
+export function explainRefusal(
+  error: unknown,
+  action: string,
+  system: string,
+  what: { 401?: string; 403?: string },
+): unknown {
+  if (!(error instanceof HttpError)) return error;
+  const words = error.status === 401 ? what[401] : error.status === 403 ? what[403] : undefined;
+  return words === undefined
+    ? error
+    : error.rephrase(`${system}: cannot ${action}: ${words}`, true);
+}

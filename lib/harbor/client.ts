@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { BerthError, HttpError } from "../errors.ts";
+import { BerthError, explainRefusal, HttpError } from "../errors.ts";
 import {
   basicAuth,
   createHttp,
@@ -300,22 +300,12 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
 
 /** Rewrites 401 and 403 into what the operator must do; everything else passes unchanged. */
 function explain(error: unknown, action: string, username: string): unknown {
-  if (!(error instanceof HttpError)) return error;
-  if (error.status === 401) {
-    return error.rephrase(
-      `harbor: cannot ${action}: Harbor refused the credentials of ${username} (HTTP 401); ` +
-        "check robot_username and robot_password, and that the robot account is enabled and not expired",
-      true,
-    );
-  }
-  if (error.status === 403) {
-    return error.rephrase(
-      `harbor: cannot ${action}: the robot account ${username} lacks the permission (HTTP 403); ` +
-        "grant it in Harbor under Administration → Robot Accounts (system level)",
-      true,
-    );
-  }
-  return error;
+  return explainRefusal(error, action, "harbor", {
+    401: `Harbor refused the credentials of ${username} (HTTP 401); check robot_username and ` +
+      "robot_password, and that the robot account is enabled and not expired",
+    403: `the robot account ${username} lacks the permission (HTTP 403); grant it in Harbor ` +
+      "under Administration → Robot Accounts (system level)",
+  });
 }
 
 /** A Harbor id (project, quota, member) as a path segment: a positive integer, nothing else. */

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { BerthError, HttpError } from "../errors.ts";
+import { BerthError, explainRefusal, HttpError } from "../errors.ts";
 import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
 import { listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import { SingleFlight } from "../single_flight.ts";
@@ -238,14 +238,10 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
   }
 
   function forbidden(error: unknown, action: string): unknown {
-    if (error instanceof HttpError && error.status === 403) {
-      return error.rephrase(
-        `keycloak: cannot ${action}: ${s.keycloak_username ?? s.client_id} lacks the admin role ` +
-          `for realm ${s.keycloak_realm} (HTTP 403); give it realm-management roles manage-users and view-users`,
-        true,
-      );
-    }
-    return error;
+    return explainRefusal(error, action, "keycloak", {
+      403: `${s.keycloak_username ?? s.client_id} lacks the admin role for realm ` +
+        `${s.keycloak_realm} (HTTP 403); give it realm-management roles manage-users and view-users`,
+    });
   }
 
   /** A list read with `first`/`max` to a short page; still full at `MAX_LIST_ITEMS`, an error. */

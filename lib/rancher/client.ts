@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { BerthError, HttpError } from "../errors.ts";
+import { BerthError, explainRefusal, HttpError } from "../errors.ts";
 import {
   basicAuth,
   createHttp,
@@ -283,22 +283,12 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
 
 /** Rewrites 401 and 403 into what the operator must do; everything else passes unchanged. */
 function explain(error: unknown, action: string, who: string): unknown {
-  if (!(error instanceof HttpError)) return error;
-  if (error.status === 401) {
-    return error.rephrase(
-      `rancher: cannot ${action}: Rancher refused the API key ${who} (HTTP 401); ` +
-        "check username/password (access key and secret key) or token, and that the key has not expired",
-      true,
-    );
-  }
-  if (error.status === 403) {
-    return error.rephrase(
-      `rancher: cannot ${action}: the API key ${who} lacks the permission (HTTP 403); ` +
-        "use an unscoped key of a user who owns the cluster",
-      true,
-    );
-  }
-  return error;
+  return explainRefusal(error, action, "rancher", {
+    401: `Rancher refused the API key ${who} (HTTP 401); check username/password (access key ` +
+      "and secret key) or token, and that the key has not expired",
+    403: `the API key ${who} lacks the permission (HTTP 403); use an unscoped key of a user who ` +
+      "owns the cluster",
+  });
 }
 
 /** A cluster id as Rancher makes them (`local`, `c-m-…`), or a refusal. */
