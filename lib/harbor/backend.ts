@@ -350,7 +350,11 @@ export class HarborBackend implements Backend {
 
   #planKeep(resources: readonly ResourceSpec[], observed: Observed): HarborPlan {
     return planHarbor(
-      resources.map((resource) => ({ resource, goal: "keep" as const })),
+      resources.map((resource) => ({
+        resource,
+        goal: "keep" as const,
+        recorded: this.#ctx.owned.get(resource.uuid),
+      })),
       observed,
       this.naming,
       { termination: this.#settings.termination },

@@ -88,6 +88,7 @@ export class KeycloakGroups {
     const observed = await observeGroups(this.#kc, this.#o.layout, wants, this.#o);
     // what the observation found needs no lookup to be changed
     if (observed.parent) this.#ids.set(PARENT_KEY, observed.parent.id);
+    else this.#ids.delete(PARENT_KEY); // deleted by hand: made again, not used by its old id
     for (const [name, g] of observed.groups) if (!(g instanceof Error)) this.#ids.set(name, g.id);
     return observed;
   }
@@ -231,9 +232,12 @@ export class KeycloakGroups {
       case "create-parent":
         await this.#parentId();
         return;
-      case "create-group":
-        this.#ids.set(action.group, await this.#create(action.group, action.projectUuid));
+      case "create-group": {
+        const id = await this.#create(action.group, action.projectUuid);
+        this.#fresh.delete(id); // this pass's add-member actions fill it
+        this.#ids.set(action.group, id);
         return;
+      }
       case "adopt-group":
         await kc.setAttributes(action.id, action.group, action.attributes);
         this.#ids.set(action.group, action.id);

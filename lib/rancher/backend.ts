@@ -194,7 +194,10 @@ export class RancherBackend implements Backend {
         }
       }
     }
-    const project = projects.get(resource.uuid);
+    // only the project the plan deletes is gone: a look-alike it left alone is still live
+    const project = plan.actions.some((a) => a.kind === "delete-project")
+      ? projects.get(resource.uuid)
+      : undefined;
     this.#rows.gone(resource, project?.id);
     if (this.#groups) {
       const group = childGroup(resource, this.naming);
