@@ -41,6 +41,7 @@ import {
   type HarborPlan,
   harborTarget,
   type Naming,
+  nothingToDelete,
   type Observed,
   partition,
   planHarbor,
@@ -189,22 +190,26 @@ export class HarborBackend implements Backend {
   async remove(resource: ResourceSpec): Promise<"deleted" | "absent"> {
     const name = this.#target(resource);
     let result: "deleted" | "absent" = "absent";
-    // Waldur names no project for this resource and Berth made none for it: a project of that
-    // name is someone else's (one whose adoption was refused, or made by hand), not this one's.
-    if (resource.backendId !== "" || this.#ctx.owned.get(resource.uuid) === name) {
-      const plan = this.#plan(resource, "delete", await this.#observe(resource, name, "delete"));
-      this.#refuse(plan, resource);
-      try {
-        for (const a of plan.actions) await this.#apply.apply(a, new Map());
-        if (plan.actions.some((a) => a.kind === "delete-project")) result = "deleted";
-      } catch (error) {
-        if (!(error instanceof HttpError && error.status === 404)) throw error;
-      }
-      this.#ctx.owned.forget(resource.uuid);
-      this.#rows.gone(resource, name);
-    } else {
+    if (nothingToDelete(resource, name, this.#ctx.owned.get(resource.uuid))) {
       this.#rows.gone(resource);
+      this.#publish();
+      return result;
     }
+    const plan = this.#plan(resource, "delete", await this.#observe(resource, name, "delete"));
+    this.#refuse(plan, resource);
+    for (const a of plan.actions) {
+      try {
+        await this.#apply.apply(a, new Map());
+        if (a.kind === "delete-project") result = "deleted";
+      } catch (error) {
+        // gone meanwhile is gone; anything else (a purge that failed) is not done
+        if (!(a.kind === "delete-project" && error instanceof HttpError && error.status === 404)) {
+          throw error;
+        }
+      }
+    }
+    this.#ctx.owned.forget(resource.uuid);
+    this.#rows.gone(resource, name);
     this.#publish();
     return result;
   }

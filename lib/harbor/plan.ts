@@ -132,6 +132,19 @@ export function harborTarget(
   };
 }
 
+/**
+ * True when a Terminate must touch nothing: Waldur names no project for the resource and Berth
+ * made none for it, so a project of its derived name is someone else's (one whose adoption was
+ * refused, or made by hand).
+ */
+export function nothingToDelete(
+  resource: ResourceSpec,
+  name: string,
+  recorded: string | undefined,
+): boolean {
+  return resource.backendId === "" && recorded !== name;
+}
+
 /** The OIDC group of a resource's Waldur project. */
 export function groupName(resource: ResourceSpec, naming: Naming): string {
   return `${naming.oidcGroupPrefix}${resource.projectSlug}`;
@@ -221,6 +234,7 @@ export function planHarbor(
       continue;
     }
     const name = target.name;
+    if (goal === "delete" && nothingToDelete(r, name, recorded)) continue;
     const project = observed.projects.get(name);
     const others = (observed.claims?.get(name) ?? []).filter((u) => u !== r.uuid);
     const group = groupName(r, naming);

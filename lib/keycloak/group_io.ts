@@ -79,18 +79,27 @@ export async function observeGroups(
   return { parent, groups, members, users };
 }
 
+/** What {@link addMissing} did: who it added, who Keycloak does not know, the members now. */
+export interface Filled {
+  added: string[];
+  unknown: string[];
+  /** Null when they were not read. */
+  members: number | null;
+}
+
 /**
  * Adds who of `team` is missing from group `id` (its members read, unless `known` says who is
- * in it: a group made a moment ago has none). Resolves the usernames Keycloak does not know.
+ * in it: a group made a moment ago has none).
  */
 export async function addMissing(
   kc: KeycloakClient,
   id: string,
   team: readonly string[],
   options: { known: KcUser[] | undefined; byId: boolean; added: (username: string) => void },
-): Promise<string[]> {
+): Promise<Filled> {
   const members = options.known ?? (await kc.members(id)).map(user);
   const unknown: string[] = [];
+  const added: string[] = [];
   for (const u of team) {
     if (members.some((m) => isUser(m, u, options.byId))) continue;
     // With keycloak_use_user_id the username is the user's id: added directly, no lookup
@@ -99,6 +108,7 @@ export async function addMissing(
       try {
         await kc.addToGroup(u, id);
         members.push({ id: u, username: u });
+        added.push(u);
         options.added(u);
         continue;
       } catch (error) {
@@ -112,9 +122,10 @@ export async function addMissing(
     }
     await kc.addToGroup(found.id, id);
     members.push(user(found));
+    added.push(found.username);
     options.added(found.username);
   }
-  return unknown;
+  return { added, unknown, members: members.length };
 }
 
 /** `berth diagnose`'s Keycloak check: the realm readable, the groups searchable. */

@@ -14,7 +14,7 @@ import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
 import type { GroupRow } from "./group_row.ts";
-import { addMissing, diagnoseGroups, observeGroups } from "./group_io.ts";
+import { addMissing, diagnoseGroups, type Filled, observeGroups } from "./group_io.ts";
 import {
   adoptedAttributes,
   conflictMessage,
@@ -66,7 +66,7 @@ export class KeycloakGroups {
   /** The Waldur project each remembered group was checked (or made) for. */
   readonly #holders = new Map<string, string>();
   readonly #flights = new SingleFlight<string>();
-  readonly #teamFlights = new SingleFlight<string[]>();
+  readonly #teamFlights = new SingleFlight<Filled>();
   /** Groups this process made and nobody has filled yet. */
   readonly #fresh = new Set<string>();
   #rows = new Map<string, GroupRow>();
@@ -282,9 +282,39 @@ export class KeycloakGroups {
    * Waldur project side by side share one lookup, one create and one add per member.
    */
   async ensure(need: Omit<GroupNeed, "resource">): Promise<void> {
+    let filled;
+    try {
+      filled = await this.#fill(need);
+    } catch (error) {
+      // a remembered group deleted by hand: forget it, find or make it again, once
+      if (!(error instanceof HttpError && error.status === 404)) throw error;
+      this.#forget(need.group);
+      filled = await this.#fill(need);
+    }
+    const path = this.path(need.group);
+    const before = this.#rows.get(path);
+    this.#rows.set(path, {
+      path,
+      members: filled.members ?? before?.members ?? null,
+      added: [...new Set([...before?.added ?? [], ...filled.added])],
+      removed: before?.removed ?? [],
+      missing: filled.unknown,
+      error: "",
+    });
+    this.#o.onChange();
+    if (filled.unknown.length > 0) {
+      this.#missing(need.group, filled.unknown, "by the membership pass once they exist");
+    }
+  }
+
+  /** The group found or made, and who of the team is missing added (one flight per team). */
+  async #fill(need: Omit<GroupNeed, "resource">): Promise<Filled> {
     const id = await this.#ensureGroup(need.group, need.projectUuid);
-    if (need.usernames.length === 0) return;
-    const unknown = await this.#teamFlights.run(
+    if (need.usernames.length === 0) {
+      // no team to add: nothing to read (a group made a moment ago has no members)
+      return { added: [], unknown: [], members: this.#fresh.has(id) ? 0 : null };
+    }
+    return await this.#teamFlights.run(
       [id, ...need.usernames].join("\u0000"),
       () =>
         addMissing(this.#kc, id, need.usernames, {
@@ -293,9 +323,6 @@ export class KeycloakGroups {
           added: (u) => this.#o.audit("add group member", this.path(need.group), u),
         }),
     );
-    if (unknown.length > 0) {
-      this.#missing(need.group, unknown, "by the membership pass once they exist");
-    }
   }
 
   /**
