@@ -287,3 +287,37 @@ export function describeGroupAction(a: GroupAction): { target: string; detail: s
       return { target: a.group, detail: a.user.username };
   }
 }
+
+/**
+ * A plan in `berth plan`'s words: the groups two Waldur projects would share, the actions, the
+ * users Keycloak does not know and the groups that could not be planned.
+ */
+export function planWords(
+  needs: readonly GroupNeed[],
+  shared: ReadonlyMap<string, string>,
+  plan: GroupPlan | undefined,
+  realm: string,
+): { target: string; action: string; detail: string }[] {
+  const out = [];
+  const sharedGroups = new Map(needs.flatMap((n) => {
+    const why = shared.get(n.resource);
+    return why ? [[n.group, why] as const] : [];
+  }));
+  for (const [group, why] of sharedGroups) {
+    out.push({ target: group, action: "problem", detail: why });
+  }
+  for (const a of plan?.actions ?? []) {
+    out.push({ action: `keycloak ${a.kind}`, ...describeGroupAction(a) });
+  }
+  for (const [group, users] of plan?.missing ?? []) {
+    out.push({
+      target: group,
+      action: "missing-users",
+      detail: `${users.join(", ")} not in realm ${realm}`,
+    });
+  }
+  for (const [group, problem] of plan?.problems ?? []) {
+    out.push({ target: group, action: "problem", detail: problem.message });
+  }
+  return out;
+}

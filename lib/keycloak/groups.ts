@@ -30,6 +30,7 @@ import {
   type GroupWant,
   MANAGED_BY,
   planGroups,
+  planWords,
   PROJECT_ATTRIBUTE,
   wantsOf,
 } from "./group_plan.ts";
@@ -161,39 +162,17 @@ export class KeycloakGroups {
     prune?: GroupPlanOptions["prune"],
   ): Promise<PlannedAction[]> {
     const { wants, shared } = wantsOf(needs);
-    const out: PlannedAction[] = [];
-    for (
-      const [group, why] of new Map(needs.flatMap((n) => {
-        const why = shared.get(n.resource);
-        return why ? [[n.group, why] as const] : [];
-      }))
-    ) out.push({ target: group, action: "problem", detail: why });
     try {
-      const plan = planGroups(this.#o.layout, wants, await this.observe(wants), {
-        byId: this.#o.byId,
-        prune,
-      });
-      out.push(
-        ...plan.actions.map((a) => ({ action: `keycloak ${a.kind}`, ...describeGroupAction(a) })),
-      );
-      for (const [group, users] of plan.missing) {
-        out.push({
-          target: group,
-          action: "missing-users",
-          detail: `${users.join(", ")} not in realm ${this.#o.realm}`,
-        });
-      }
-      for (const [group, problem] of plan.problems) {
-        out.push({ target: group, action: "problem", detail: problem.message });
-      }
+      const observed = await this.observe(wants);
+      const plan = planGroups(this.#o.layout, wants, observed, { byId: this.#o.byId, prune });
+      return planWords(needs, shared, plan, this.#o.realm);
     } catch (error) {
-      out.push({
+      return [...planWords(needs, shared, undefined, this.#o.realm), {
         target: this.#o.layout.parent ?? "keycloak",
         action: "problem",
         detail: errorMessage(error),
-      });
+      }];
     }
-    return out;
   }
 
   /**
