@@ -1,10 +1,14 @@
 /**
  * The optional `status.token`: everything but the probes needs `Authorization: Bearer <token>`
  * or HTTP basic with the token as the password (any user name, so a browser can log in).
- * The comparison takes the same time whatever the guess.
+ * hono's bearer-auth and basic-auth read the header; the comparison takes the same time whatever
+ * the guess.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { basicAuth } from "hono/basic-auth";
+import { bearerAuth } from "hono/bearer-auth";
+import { except, some } from "hono/combine";
 
 function digest(text: string): Uint8Array {
   return createHash("sha256").update(text, "utf8").digest();
@@ -15,32 +19,36 @@ export function tokenMatches(given: string, token: string): boolean {
   return timingSafeEqual(digest(given), digest(token));
 }
 
-/** The token a request presents, or "" when it presents none. */
-export function presentedToken(authorization: string | undefined): string {
-  if (!authorization) return "";
-  const bearer = /^Bearer\s+(.+)$/i.exec(authorization);
-  if (bearer?.[1]) return bearer[1].trim();
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
-  if (!basic?.[1]) return "";
-  let decoded: string;
-  try {
-    decoded = new TextDecoder().decode(Uint8Array.from(atob(basic[1]), (c) => c.charCodeAt(0)));
-  } catch {
-    return "";
-  }
-  const colon = decoded.indexOf(":");
-  return colon === -1 ? "" : decoded.slice(colon + 1);
-}
-
 /** Paths open without the token: the container probes. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
 
+// the bearer tokens hono's bearer-auth reads (RFC 6750's b64token, its TOKEN_STRINGS); it answers
+// any other value with 400, so a status.token outside this syntax is read by bearerAnyText
+const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const ANY_BEARER = /^Bearer +(.+)$/i;
+
+/** `Authorization: Bearer <token>` for a token with characters bearer-auth refuses. */
+function bearerAnyText(token: string): (c: Context) => boolean {
+  return (c) => {
+    const given = ANY_BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    return given !== undefined && tokenMatches(given, token);
+  };
+}
+
 /** Requires the token on every path but {@link OPEN_PATHS}; no token configured, no check. */
 export function requireToken(token: string | undefined): MiddlewareHandler {
-  return async (c, next) => {
-    if (token === undefined || OPEN_PATHS.has(c.req.path)) return await next();
-    if (tokenMatches(presentedToken(c.req.header("authorization")), token)) return await next();
-    c.header("www-authenticate", 'Basic realm="berth", charset="UTF-8"');
-    return c.text("401 Unauthorized: this status page needs status.token\n", 401);
-  };
+  if (token === undefined) return async (_c, next) => await next();
+  const matches = (given: string): boolean => tokenMatches(given, token);
+  return except(
+    (c) => OPEN_PATHS.has(c.req.path),
+    // `some` answers with the last refusal, basic-auth's 401 and its challenge (the browser's login)
+    some(
+      B64TOKEN.test(token) ? bearerAuth({ verifyToken: matches }) : bearerAnyText(token),
+      basicAuth({
+        verifyUser: (_user, password) => matches(password),
+        realm: "berth",
+        invalidUserMessage: "401 Unauthorized: this status page needs status.token\n",
+      }),
+    ),
+  );
 }
