@@ -5,6 +5,7 @@
  */
 import { ResourceActivity } from "./activity.ts";
 import type { Backend, BackendPlugin } from "./backend.ts";
+import { RegistryAccess } from "./registry_access.ts";
 import { Breakers } from "./breaker.ts";
 import type { Clock } from "./clock.ts";
 import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
@@ -119,7 +120,8 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   const tlsFetch = deps.tlsFetch
     ? (pem: string) => cap(breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch))
     : () => fetch;
-  return deps.config.offerings.map((offering) => {
+  const registry = new RegistryAccess();
+  const built = deps.config.offerings.map((offering) => {
     const plugin = deps.plugins.find((p) => p.type === offering.backendType) as
       | BackendPlugin<unknown>
       | undefined;
@@ -144,6 +146,8 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     });
     const backend = plugin.create({
       offering: offering.name,
+      offeringUuid: offering.offeringUuid,
+      registry,
       settings: plugin.settings.parse(offering.backendSettings),
       components: offering.components,
       fetch,
@@ -191,6 +195,15 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     publishRefusals(deps, offering.name);
     return { config: offering, waldur, backend, context };
   });
+  const unprovided = registry.unprovided();
+  if (unprovided.length > 0) {
+    throw new BerthError(
+      `image_pull_secret.harbor_offering names ${unprovided.join(", ")}, which is not a Harbor ` +
+        "offering of this config with team_robots.enabled: true",
+      { system: "config", transient: false },
+    );
+  }
+  return built;
 }
 
 /** Every state in which a Waldur resource still holds its backend object. */

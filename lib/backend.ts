@@ -9,6 +9,7 @@ import type { ComponentConfig } from "./config.ts";
 import type { Fetch } from "./http.ts";
 import type { Exchange } from "./http.ts";
 import type { Logger } from "./log.ts";
+import type { RegistryAccess } from "./registry_access.ts";
 import type { Presentation } from "./presentation.ts";
 import type { AuditEvent } from "./store.ts";
 
@@ -44,6 +45,12 @@ export interface EnsureResult {
 export interface MemberSync {
   resource: ResourceSpec;
   usernames: readonly string[];
+}
+
+/** What a membership pass tells the backend besides its items. */
+export interface PassContext {
+  /** Waldur projects with a resource an order is changing (or not yet made). */
+  busyProjects: ReadonlySet<string>;
 }
 
 /** Per-resource outcome of a pass: changes made, or the error that stopped it. */
@@ -110,8 +117,12 @@ export interface Backend {
    * refused; without it a refusal stands until a new order of the resource is done.
    */
   removalBlocker?(resource: ResourceSpec): Promise<string | null>;
-  /** The membership pass: repairs drift and syncs members of every resource at once. */
-  reconcile(items: readonly MemberSync[]): Promise<Map<string, Outcome>>;
+  /**
+   * The membership pass: repairs drift and syncs members of every resource at once. What a
+   * backend keeps per Waldur project (a team robot) is left as it is for `busyProjects`, whose
+   * resources an order is changing.
+   */
+  reconcile(items: readonly MemberSync[], pass?: PassContext): Promise<Map<string, Outcome>>;
   /** Usage of every resource, read with list calls where the system allows. */
   usage(resources: readonly ResourceSpec[]): Promise<Map<string, UsageResult>>;
   /** What a membership pass would change, changing nothing. */
@@ -128,6 +139,10 @@ export interface Backend {
 /** What a backend receives when it is built. */
 export interface BackendContext<S> {
   offering: string;
+  /** The offering's Waldur uuid. */
+  offeringUuid: string;
+  /** Registry access between the config's offerings: team robots → pull secrets. */
+  registry: RegistryAccess;
   settings: S;
   components: Record<string, ComponentConfig>;
   fetch: Fetch;
@@ -177,6 +192,8 @@ export const BackendSnapshot = z.object({
   rows: z.array(z.record(z.string(), z.unknown())),
   /** Identity groups the backend keeps (Keycloak), when it keeps any. */
   groups: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** Further tables of rows, by the name a presentation reads them under (`table`). */
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).optional(),
 });
 /** What a backend shows on the status page. */
 export type BackendSnapshot = z.infer<typeof BackendSnapshot>;
@@ -197,5 +214,9 @@ export interface BackendPlugin<S = unknown> {
    * How the backend's status rows are shown: its section of the status page and its metrics.
    * Without it the backend's snapshots are in `/api/status` only.
    */
-  presentation?: Presentation;
+  /**
+   * How its rows are shown, one presentation per table: the first shows `rows`, any other the
+   * snapshot's `tables[table]`.
+   */
+  presentations?: readonly Presentation[];
 }

@@ -18,6 +18,12 @@ import { parseLimits, toSpec } from "./resource_spec.ts";
 import type { WaldurClient } from "./waldur/client.ts";
 import type { ProjectUser, Resource } from "./waldur/schemas.ts";
 
+/**
+ * The resources a pass lists: the settled ones it works on, and those an order is changing
+ * (their Waldur projects are busy: per-project things wait for them).
+ */
+const LISTED_STATES = ["OK", "Erred", "Creating", "Updating", "Terminating"] as const;
+
 /** Offering-user states whose username is given access. */
 const ACTIVE_STATES = new Set(["OK"]);
 
@@ -91,16 +97,20 @@ export async function syncMembership(
   // entry stale, and the pass leaves that resource alone
   const mark = ctx.activity.mark();
   const stale = (uuid: string) => ctx.activity.touchedSince(uuid, mark);
-  const { items, rejected } = await ctx.waldur.listResources(ctx.offering.offeringUuid, [
-    "OK",
-    "Erred",
-  ]);
+  const { items, rejected } = await ctx.waldur.listResources(
+    ctx.offering.offeringUuid,
+    LISTED_STATES,
+  );
   const failures = rejected.map((r) =>
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
   // A resource an order acts on, or acted on since the list was asked for, is the order's: this
   // pass leaves it alone, and writes the others' state only if that is still so after.
-  const resources = items.filter((r) => r.backend_id !== "" && !stale(r.uuid));
+  const settled = (r: Resource) =>
+    (r.state === "OK" || r.state === "Erred") && r.backend_id !== "" && !stale(r.uuid);
+  const resources = items.filter(settled);
+  // their Waldur projects are changing: what the backend keeps per project waits for them
+  const busyProjects = new Set(items.filter((r) => !settled(r)).map((r) => r.project_uuid));
 
   const { work, byUuid, failures: unread } = await memberWork(
     ctx.waldur,
@@ -110,7 +120,9 @@ export async function syncMembership(
   );
   failures.push(...unread);
 
-  const outcomes = signal?.aborted ? new Map() : await ctx.backend.reconcile(work);
+  const outcomes = signal?.aborted
+    ? new Map()
+    : await ctx.backend.reconcile(work, { busyProjects });
   let changes = 0;
   let skipped = 0;
   // A refused termination stays shown (and the resource is not set OK over it) while what

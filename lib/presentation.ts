@@ -90,6 +90,21 @@ export interface Presentation<R = Record<string, unknown>> {
   schema: z.ZodType<R>;
   section: Section<R>;
   metrics: RowMetrics<R>;
+  /** The snapshot's table it shows: absent, the snapshot's `rows`; else `tables[table]`. */
+  table?: string;
+}
+
+/** The rows of a snapshot a presentation shows. */
+export function rowsOf(
+  snapshot: {
+    rows: Record<string, unknown>[];
+    tables?: Record<string, Record<string, unknown>[]> | undefined;
+  },
+  presentation: { table?: string | undefined },
+): Record<string, unknown>[] {
+  return presentation.table === undefined
+    ? snapshot.rows
+    : snapshot.tables?.[presentation.table] ?? [];
 }
 
 /** A backend's −1 ("no limit") as `+Inf`, the exposition's unlimited. */

@@ -407,6 +407,7 @@ export class StatusRecord {
         at: b.at,
         rows: b.rows,
         ...(b.groups ? { groups: b.groups } : {}),
+        ...(b.tables ? { tables: b.tables } : {}),
       })),
       ...(this.#server ? { server: { ...this.#server } } : {}),
     };

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { groupMetrics, GroupRow } from "../lib/keycloak/group_row.ts";
-import type { Labels, MetricFamily, RowMetrics } from "../lib/presentation.ts";
+import { type Labels, type MetricFamily, type RowMetrics, rowsOf } from "../lib/presentation.ts";
 import { DURATION_BUCKETS, type StatusRecord } from "../lib/status.ts";
 import { presentations } from "./view.ts";
 
@@ -173,14 +173,15 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
 
   // every presented family is written, with no sample when no offering has rows for it
   const presented = presentations();
-  for (const p of presented.values()) {
-    for (const f of p.metrics.families) m.family(f.name, f.type, f.help);
+  for (const list of presented.values()) {
+    for (const p of list) for (const f of p.metrics.families) m.family(f.name, f.type, f.help);
   }
   for (const f of groupMetrics.families) m.family(f.name, f.type, f.help);
   for (const b of model.backends) {
     const offering = `offering="${escapeLabel(b.offering)}"`;
-    const p = presented.get(b.kind);
-    if (p) writeRows(m, { offering, rows: b.rows, schema: p.schema, metrics: p.metrics });
+    for (const p of presented.get(b.kind) ?? []) {
+      writeRows(m, { offering, rows: rowsOf(b, p), schema: p.schema, metrics: p.metrics });
+    }
     writeRows(m, { offering, rows: b.groups ?? [], schema: GroupRow, metrics: groupMetrics });
   }
   return m.text();

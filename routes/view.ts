@@ -170,9 +170,9 @@ export function firstLine(text: string): string {
 }
 
 /** Each plugin's presentation by its `type` (the `kind` of its snapshots), in plugin order. */
-export function presentations(): ReadonlyMap<string, Presentation> {
-  const out = new Map<string, Presentation>();
-  for (const p of PLUGINS) if (p.presentation) out.set(p.type, p.presentation);
+export function presentations(): ReadonlyMap<string, readonly Presentation[]> {
+  const out = new Map<string, readonly Presentation[]>();
+  for (const p of PLUGINS) if (p.presentations?.length) out.set(p.type, p.presentations);
   return out;
 }
 
@@ -187,7 +187,9 @@ export interface Presented {
  * group in the model's order. A kind without one (the in-memory test backend) is left out.
  */
 export function presented(model: StatusModel): Presented[] {
-  return [...presentations()].flatMap(([kind, presentation]) =>
-    model.backends.filter((b) => b.kind === kind).map((backend) => ({ backend, presentation }))
+  return [...presentations()].flatMap(([kind, list]) =>
+    model.backends.filter((b) => b.kind === kind).flatMap((backend) =>
+      list.map((presentation) => ({ backend, presentation }))
+    )
   );
 }

@@ -476,7 +476,7 @@ function isFirst(a: HarborPlan["actions"][number]): boolean {
 export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
-  presentation: harborPresentation,
+  presentations: [harborPresentation],
   scope: (s) => ({
     where: `projects on ${
       s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()

@@ -19,6 +19,16 @@ export const HarborSettings = z.object({
   ca_file: z.string().min(1).optional(),
   /** Keep each OIDC group in Keycloak too, with the Waldur project team as members. */
   keycloak: KeycloakSettings.optional(),
+  /** A robot account per Waldur project that may pull from its Harbor projects (pull secrets). */
+  team_robots: z.object({
+    enabled: z.boolean().default(false),
+    /** Lifetime of a robot; it is replaced `rotate_before_days` before it ends. */
+    duration_days: z.number().int().min(1).max(3650).default(90),
+    rotate_before_days: z.number().int().min(0).default(14),
+  }).strict().refine((t) => t.rotate_before_days < t.duration_days, {
+    message: "rotate_before_days must be less than duration_days",
+    path: ["rotate_before_days"],
+  }).optional(),
 }).strict();
 /** A Harbor offering's settings, defaults filled in. */
 export type HarborSettings = z.infer<typeof HarborSettings>;

@@ -429,7 +429,7 @@ function actionProject(a: RancherAction): string {
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
-  presentation: rancherPresentation,
+  presentations: [rancherPresentation],
   scope: (s) => ({
     where: `projects in cluster ${s.cluster_id} of ${
       s.backend_url.replace(/\/+$/, "").toLowerCase()

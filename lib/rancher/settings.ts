@@ -34,6 +34,17 @@ export const RancherSettings = z.object({
   namespace_labels: z.record(z.string(), z.string()).default({}),
   /** What Terminate does with a project whose namespaces still hold volume claims. */
   termination: z.enum(["refuse", "purge"]).default("refuse"),
+  /** The team's Harbor robot as a pull secret in every namespace of its Rancher projects. */
+  image_pull_secret: z.object({
+    /** The name of a Harbor offering of this config with `team_robots.enabled: true`. */
+    harbor_offering: z.string().min(1),
+    secret_name: z.string().regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      "a Kubernetes object name (lower case letters, digits, '-' and '.')",
+    ).max(253).default("harbor-pull"),
+    /** The ServiceAccount that lists the secret in imagePullSecrets; "" leaves them alone. */
+    service_account: z.string().max(253).default("default"),
+  }).strict().optional(),
 }).strict()
   .refine((s) => s.token !== undefined || (s.username !== undefined && s.password !== undefined), {
     message: "give username and password (the API key's access and secret key), or token",

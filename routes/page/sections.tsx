@@ -2,7 +2,7 @@
 import { raw } from "hono/html";
 import { escapeToBuffer, type HtmlEscapedString } from "hono/utils/html";
 import { GroupRow } from "../../lib/keycloak/group_row.ts";
-import type { Cell, Column } from "../../lib/presentation.ts";
+import { type Cell, type Column, rowsOf } from "../../lib/presentation.ts";
 import {
   firstLine,
   formatBytes,
@@ -35,7 +35,7 @@ export function BackendSection(
   },
 ): Rendered {
   const { schema, section } = presentation;
-  const page = pageOf(backend.rows, schema, pageFor(query, tableKey));
+  const page = pageOf(rowsOf(backend, presentation), schema, pageFor(query, tableKey));
   return (
     <section
       class={`backend ${backend.kind}`}
