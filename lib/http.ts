@@ -108,7 +108,8 @@ export function createHttp(options: HttpOptions): Http {
         headers.set("content-type", "application/x-www-form-urlencoded");
         body = opts.body.toString();
       } else {
-        headers.set("content-type", "application/json");
+        // a JSON body of another media type (a merge patch) says so in `opts.headers`
+        if (!opts.headers?.["content-type"]) headers.set("content-type", "application/json");
         body = JSON.stringify(opts.body);
       }
     }

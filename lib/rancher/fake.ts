@@ -1,7 +1,7 @@
 /**
  * A fake Rancher 2.x: the v3 (Norman) management API for clusters, projects and project role
  * template bindings, and the Kubernetes core/v1 API behind `/k8s/clusters/{id}` for namespaces,
- * pods and persistent volume claims. It answers as Rancher does (`rancher-v3-notes.md`):
+ * pods, persistent volume claims, Secrets and ServiceAccounts. It answers as Rancher does (`rancher-v3-notes.md`):
  * ids `c-xxxxx:p-xxxxx`, Norman collection bodies with `pagination.next`, 422 for a project
  * quota without its namespace default (or a namespace default above the project's limit) and for
  * any change to a binding's immutable fields, API-key auth (basic or bearer), Kubernetes lists
@@ -9,13 +9,16 @@
  *
  * This module assembles the server: the request log, the faults and API-key auth in front of
  * every path, then the sub-apps: `fake/projects.ts` and `fake/bindings.ts` (v3, sharing
- * `fake/norman.ts`) and `fake/k8s.ts` (the proxy), over the state in `fake/state.ts`.
+ * `fake/norman.ts`), `fake/k8s.ts` (the proxy: namespaces, pods, claims) and `fake/objects.ts`
+ * (its Secrets and ServiceAccounts), both answering as `fake/kube.ts` says, over the state in
+ * `fake/state.ts`.
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import { fakeApp } from "../fake_app.ts";
 import { bindingsApp } from "./fake/bindings.ts";
 import { k8sApp } from "./fake/k8s.ts";
 import { normanError } from "./fake/norman.ts";
+import { objectsApp } from "./fake/objects.ts";
 import { projectsApp } from "./fake/projects.ts";
 import { RancherState } from "./fake/state.ts";
 
@@ -31,6 +34,7 @@ function rancherApp(state: RancherState): Hono {
   app.route("/", projectsApp(state));
   app.route("/", bindingsApp(state));
   app.route("/k8s/clusters", k8sApp(state));
+  app.route("/k8s/clusters", objectsApp(state));
 
   app.notFound((c) => c.json(normanError(404, "NotFound", "not found"), 404));
   return app;
@@ -70,4 +74,6 @@ export type {
   FakeProject,
   FakePrtb,
   FakeRancherOptions,
+  K8sStored,
+  StoredKind,
 } from "./fake/state.ts";

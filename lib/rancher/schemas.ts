@@ -123,6 +123,35 @@ export const Pvc = z.object({
 });
 export type Pvc = z.infer<typeof Pvc>;
 
+/** Metadata of an object Berth may write: what a conditional write or delete needs back. */
+const WrittenMeta = Meta.extend({
+  resourceVersion: z.string().optional(),
+  uid: z.string().optional(),
+});
+
+/**
+ * A Secret as a list for planning reads it: metadata and `type`, never its `data` (the values
+ * are dropped in the parse; only {@link Secret} keeps them).
+ */
+export const SecretMeta = z.object({
+  metadata: WrittenMeta,
+  type: z.string().optional(),
+});
+export type SecretMeta = z.infer<typeof SecretMeta>;
+
+/** A Secret with its `data` (key → base64 value): read one at a time, where a credential is read. */
+export const Secret = SecretMeta.extend({
+  data: z.record(z.string(), z.base64()).nullish(),
+});
+export type Secret = z.infer<typeof Secret>;
+
+/** A ServiceAccount: its metadata and the Secrets its pods pull images with. */
+export const ServiceAccount = z.object({
+  metadata: WrittenMeta,
+  imagePullSecrets: z.array(z.object({ name: z.string().default("") })).nullish(),
+});
+export type ServiceAccount = z.infer<typeof ServiceAccount>;
+
 /** A Kubernetes list body. */
 export interface K8sList<T> {
   kind: string;
@@ -147,6 +176,19 @@ export function k8sList<T>(item: z.ZodType<T>): z.ZodType<K8sList<T>> {
 
 /** The annotation and label that tie a namespace to its Rancher project. */
 export const PROJECT_ID_KEY = "field.cattle.io/projectId";
+
+/**
+ * An object name as Kubernetes requires of Secrets and ServiceAccounts (an RFC 1123 subdomain:
+ * at most 253 characters, dot-separated labels); null when it is one.
+ */
+export function objectNameProblem(name: string): string | null {
+  if (name.length > 253) return `"${name.slice(0, 70)}" is longer than 253 characters`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
+    return `"${name.slice(0, 70)}" is not a valid Kubernetes object name ` +
+      "(lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)";
+  }
+  return null;
+}
 
 /** A namespace name as Kubernetes requires (RFC 1123 label); null when it is one. */
 export function namespaceNameProblem(name: string): string | null {

@@ -2,12 +2,13 @@
  * The fake Rancher's proxy to each cluster's Kubernetes API, `/k8s/clusters/{id}`: core/v1
  * namespaces (list, read, create with the name rule, delete; Rancher copies the project
  * annotation into a label) and pods and persistent volume claims (cluster-wide or per
- * namespace). Lists take `labelSelector`, `fieldSelector` on `status.phase` and `limit`/
- * `continue`; errors are Kubernetes `Status` bodies.
+ * namespace). A new namespace gets its `default` ServiceAccount; a deleted one takes what it
+ * holds with it. Lists and errors as `kube.ts` answers them.
  */
 import { type Context, Hono } from "hono";
 import { namespaceNameProblem, PROJECT_ID_KEY } from "../schemas.ts";
 import { json, stringMap } from "./body.ts";
+import { k8sPage, k8sStatus } from "./kube.ts";
 import { type Json, type K8sObject, objectMeta, type RancherState } from "./state.ts";
 
 /** The Kubernetes proxy, to mount at `/k8s/clusters`. */
@@ -55,14 +56,15 @@ export function k8sApp(state: RancherState): Hono {
     // Rancher's nslabels controller copies the project annotation into a label (no cluster part).
     const projectId = ns.metadata.annotations[PROJECT_ID_KEY];
     if (projectId) ns.metadata.labels[PROJECT_ID_KEY] = projectId.split(":")[1] ?? "";
-    nsMap.set(name, ns);
+    state.addNamespace(c.req.param("cluster") ?? "", ns);
     return c.json({ apiVersion: "v1", kind: "Namespace", ...ns }, 201);
   });
   k8s.delete("/:cluster/api/v1/namespaces/:name", (c) => {
-    const nsMap = clusterOf(c);
     const name = c.req.param("name");
-    if (!nsMap?.has(name)) return k8sStatus(c, 404, "NotFound", `namespaces "${name}" not found`);
-    nsMap.delete(name);
+    if (!clusterOf(c)?.has(name)) {
+      return k8sStatus(c, 404, "NotFound", `namespaces "${name}" not found`);
+    }
+    state.removeNamespace(c.req.param("cluster") ?? "", name);
     return k8sStatus(c, 200, "", "", "Success");
   });
   const listIn =
@@ -88,56 +90,4 @@ export function k8sApp(state: RancherState): Hono {
     listIn(state.pvcs, "PersistentVolumeClaimList", true),
   );
   return k8s;
-}
-
-/** A Kubernetes list page: `labelSelector`, `fieldSelector` on `status.phase`, `limit`/`continue`. */
-function k8sPage(c: Context, kind: string, all: K8sObject[]): Response {
-  let items = all;
-  const labelSelector = c.req.query("labelSelector");
-  if (labelSelector) {
-    for (const term of labelSelector.split(",")) {
-      const [k, v] = term.split("=");
-      items = items.filter((x) => x.metadata.labels[k ?? ""] === v);
-    }
-  }
-  const fieldSelector = c.req.query("fieldSelector");
-  if (fieldSelector) {
-    for (const term of fieldSelector.split(",")) {
-      const m = /^status\.phase(!=|==|=)(\w+)$/.exec(term);
-      if (!m) return k8sStatus(c, 400, "BadRequest", `field label not supported: ${term}`);
-      items = items.filter((x) => (x.status.phase === m[2]) === (m[1] !== "!="));
-    }
-  }
-  const limit = Number(c.req.query("limit") ?? "0");
-  const cont = c.req.query("continue");
-  const from = cont ? Number(atob(cont)) : 0;
-  if (!Number.isInteger(from) || from < 0) {
-    return k8sStatus(c, 410, "Expired", "the provided continue parameter is too old");
-  }
-  const page = limit > 0 ? items.slice(from, from + limit) : items.slice(from);
-  const more = limit > 0 && from + limit < items.length;
-  return c.json({
-    kind,
-    apiVersion: "v1",
-    metadata: {
-      resourceVersion: "4711",
-      ...(more
-        ? { continue: btoa(String(from + limit)), remainingItemCount: items.length - from - limit }
-        : {}),
-    },
-    items: page.map((x) => ({ ...x })),
-  });
-}
-
-function k8sStatus(
-  c: Context,
-  code: number,
-  reason: string,
-  message: string,
-  status = "Failure",
-): Response {
-  return c.json(
-    { kind: "Status", apiVersion: "v1", metadata: {}, status, message, reason, code },
-    code as 200,
-  );
 }

@@ -90,18 +90,7 @@ export function projectsApp(state: RancherState): Hono {
     const p = state.projects.get(c.req.param("id"));
     if (!p) return notFound(c, "projects", c.req.param("id"));
     // Rancher removes the project's namespaces (and what they hold) and its bindings with it.
-    const nsMap = state.namespaces.get(p.clusterId);
-    for (const ns of state.namespacesOf(p.id)) {
-      nsMap?.delete(ns);
-      state.pods.set(
-        p.clusterId,
-        (state.pods.get(p.clusterId) ?? []).filter((x) => x.metadata.namespace !== ns),
-      );
-      state.pvcs.set(
-        p.clusterId,
-        (state.pvcs.get(p.clusterId) ?? []).filter((x) => x.metadata.namespace !== ns),
-      );
-    }
+    for (const ns of state.namespacesOf(p.id)) state.removeNamespace(p.clusterId, ns);
     for (const b of state.prtbsOf(p.id)) state.prtbs.delete(b.id);
     state.projects.delete(p.id);
     return c.json({ ...projectJson(p, originOf(c)), state: "removing" });

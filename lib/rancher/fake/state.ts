@@ -1,8 +1,10 @@
 /**
  * The fake Rancher's in-memory state and control API: API keys, clusters, projects (with each
  * cluster's own Default and System projects), project role template bindings, and per cluster
- * the namespaces, pods and persistent volume claims the Kubernetes proxy serves; the request
- * log and the faults. The route modules beside this one read and change it; tests and the demo
+ * the namespaces, pods, persistent volume claims, Secrets and ServiceAccounts the Kubernetes
+ * proxy serves (every namespace gets its `default` ServiceAccount, as Kubernetes' controller
+ * makes it; every write gives the next cluster-wide `resourceVersion`); the request log and the
+ * faults. The route modules beside this one read and change it; tests and the demo
  * change it behind Berth's back through its methods.
  */
 import { Faults } from "../../fault.ts";
@@ -65,6 +67,14 @@ export interface K8sObject {
   status: Json;
 }
 
+/** A Secret or ServiceAccount as the fake stores it: metadata, and the rest of the body as sent. */
+export interface K8sStored extends Json {
+  metadata: K8sObject["metadata"] & { namespace: string; resourceVersion: string };
+}
+
+/** The namespaced kinds the fake stores whole and Berth writes (their path segment). */
+export type StoredKind = "secrets" | "serviceaccounts";
+
 /** Options of the fake Rancher. */
 export interface FakeRancherOptions {
   /** Norman's default page size when a request gives no `limit`. */
@@ -89,6 +99,11 @@ export class RancherState {
   readonly pods = new Map<string, K8sObject[]>();
   /** Cluster id → persistent volume claims. */
   readonly pvcs = new Map<string, K8sObject[]>();
+  /** Kind → `cluster/namespace/name` → object: the Secrets and ServiceAccounts. */
+  readonly stored: Record<StoredKind, Map<string, K8sStored>> = {
+    secrets: new Map(),
+    serviceaccounts: new Map(),
+  };
   /** The role templates a binding may name. */
   readonly roleTemplates = new Set([
     "project-owner",
@@ -102,6 +117,7 @@ export class RancherState {
   /** Norman's page size when a request gives no `limit`. */
   readonly defaultLimit: number;
   #seq = 0;
+  #resourceVersion = 1000;
 
   constructor(options: FakeRancherOptions = {}) {
     this.defaultLimit = options.defaultLimit ?? 1000;
@@ -151,11 +167,7 @@ export class RancherState {
         const ns = objectMeta("kube-system");
         ns.annotations[PROJECT_ID_KEY] = projectId;
         ns.labels[PROJECT_ID_KEY] = projectId.split(":")[1] ?? "";
-        this.namespaces.get(id)?.set("kube-system", {
-          metadata: ns,
-          spec: {},
-          status: { phase: "Active" },
-        });
+        this.addNamespace(id, { metadata: ns, spec: {}, status: { phase: "Active" } });
       }
     }
   }
@@ -193,6 +205,114 @@ export class RancherState {
   /** Bindings of a project. */
   prtbsOf(projectId: string): FakePrtb[] {
     return [...this.prtbs.values()].filter((b) => b.projectId === projectId);
+  }
+
+  /** Adds a namespace with its `default` ServiceAccount, as Kubernetes' controller makes it. */
+  addNamespace(cluster: string, ns: K8sObject): void {
+    this.namespaces.get(cluster)?.set(ns.metadata.name, ns);
+    this.store("serviceaccounts", cluster, {
+      metadata: { ...objectMeta("default", ns.metadata.name), namespace: ns.metadata.name },
+    });
+  }
+
+  /** Removes a namespace and everything in it (pods, claims, Secrets, ServiceAccounts). */
+  removeNamespace(cluster: string, name: string): void {
+    this.namespaces.get(cluster)?.delete(name);
+    for (const store of [this.pods, this.pvcs]) {
+      store.set(cluster, (store.get(cluster) ?? []).filter((x) => x.metadata.namespace !== name));
+    }
+    for (const map of Object.values(this.stored)) {
+      for (const key of map.keys()) if (key.startsWith(`${cluster}/${name}/`)) map.delete(key);
+    }
+  }
+
+  /** The stored object, or undefined. */
+  object(
+    kind: StoredKind,
+    cluster: string,
+    namespace: string,
+    name: string,
+  ): K8sStored | undefined {
+    return this.stored[kind].get(`${cluster}/${namespace}/${name}`);
+  }
+
+  /** Objects of a kind in a cluster, or in one of its namespaces, by namespace and name. */
+  objectsIn(kind: StoredKind, cluster: string, namespace?: string): K8sStored[] {
+    const prefix = namespace === undefined ? `${cluster}/` : `${cluster}/${namespace}/`;
+    return [...this.stored[kind]].filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => a.localeCompare(b)).map(([, x]) => x);
+  }
+
+  /** Stores an object (created or replaced) with the next resourceVersion; returns it. */
+  store(
+    kind: StoredKind,
+    cluster: string,
+    object: Json & { metadata: K8sObject["metadata"] & { namespace: string } },
+  ): K8sStored {
+    const stored = {
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: this.nextResourceVersion() },
+    };
+    this.stored[kind].set(
+      `${cluster}/${stored.metadata.namespace}/${stored.metadata.name}`,
+      stored,
+    );
+    return stored;
+  }
+
+  /** The next cluster-wide resourceVersion: every write takes one. */
+  nextResourceVersion(): string {
+    return String(++this.#resourceVersion);
+  }
+
+  /** Adds a Secret as another writer would: `data` given decoded, stored base64. */
+  addSecret(
+    cluster: string,
+    namespace: string,
+    name: string,
+    secret: { type?: string; data: Record<string, string>; labels?: Record<string, string> },
+  ): K8sStored {
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data)) data[k] = encodeBase64(v);
+    return this.store("secrets", cluster, {
+      metadata: {
+        ...objectMeta(name, namespace),
+        namespace,
+        labels: secret.labels ?? {},
+      },
+      type: secret.type ?? "Opaque",
+      data,
+    });
+  }
+
+  /** A Secret's data, decoded; undefined when there is no such Secret. */
+  secretData(
+    cluster: string,
+    namespace: string,
+    name: string,
+  ): Record<string, string> | undefined {
+    const secret = this.object("secrets", cluster, namespace, name);
+    if (!secret) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data ?? {})) {
+      if (typeof v === "string") out[k] = decodeBase64(v);
+    }
+    return out;
+  }
+
+  /**
+   * Another writer's change to a stored object: `change` edits it, and it takes the next
+   * resourceVersion (what Berth read of it is stale from now on).
+   */
+  alter(
+    kind: StoredKind,
+    where: { cluster: string; namespace: string; name: string },
+    change: (object: K8sStored) => void = () => {},
+  ): K8sStored {
+    const object = this.object(kind, where.cluster, where.namespace, where.name);
+    if (!object) throw new Error(`no ${kind} ${where.namespace}/${where.name} in ${where.cluster}`);
+    change(object);
+    return this.store(kind, where.cluster, object);
   }
 
   /** Runs a pod in a namespace. */
@@ -240,6 +360,16 @@ export class RancherState {
     this.#seq++;
     return this.#seq.toString(36).padStart(5, "0").slice(-5);
   }
+}
+
+/** UTF-8 text as base64 (a Secret's data value). */
+export function encodeBase64(text: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
+
+/** A base64 Secret value as UTF-8 text. */
+export function decodeBase64(value: string): string {
+  return new TextDecoder().decode(Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0)));
 }
 
 /** A new Kubernetes object's metadata: a fresh uid, no labels or annotations. */
