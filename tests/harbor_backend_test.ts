@@ -44,3 +44,20 @@ Deno.test("plan lists the repairs and changes nothing", async () => {
   assert.equal(site.harbor.writes().length, writes);
   assert.equal(resource.backend_id, "waldur-planned");
 });
+
+Deno.test("harbor: berth plan shows no delete for a Terminate that would delete nothing (no backend_id, not Berth's)", async () => {
+  using site = makeHarborSite("termination: purge");
+  site.harbor.addProject("waldur-orphan", 5 * GIB);
+  site.harbor.push("waldur-orphan", "waldur-orphan/precious", GIB);
+  const spec = { ...resourceSpec("orphan", "proj", {}), backendId: "" };
+  const planned = await site.backend.planOrder("Terminate", spec);
+  // what the Terminate does: nothing (see trust_harbor_test: "a Terminate of a resource Waldur
+  // names no project for deletes nothing, even one of its derived name")
+  assert.equal(await site.backend.remove(spec), "absent");
+  assert.equal(site.harbor.project("waldur-orphan")?.repositories.length, 1);
+  assert.deepEqual(
+    planned.filter((a) => a.action === "delete-project" || a.action === "purge-repositories"),
+    [],
+    "berth plan prints what the order would do",
+  );
+});

@@ -342,3 +342,28 @@ Deno.test("the status rows show quota, usage, repositories, group binding and ne
   const published = site.status.snapshot().backends;
   assert.ok(JSON.stringify(published).includes("waldur-almost"));
 });
+
+Deno.test("harbor: a repository that vanishes during a purge is not taken for the project being gone", async () => {
+  using site = makeHarborSite("termination: purge");
+  const { resource } = order(site, "busy");
+  await processOrders(site.offering.context);
+  site.harbor.push("waldur-busy", "waldur-busy/app", GIB);
+  site.harbor.push("waldur-busy", "waldur-busy/web", GIB);
+  // someone deletes one repository by hand while Berth purges: its DELETE answers 404
+  site.intercept = (request, next) =>
+    request.method === "DELETE" && /\/repositories\/[^/]*app$/.test(new URL(request.url).pathname)
+      ? Promise.resolve(
+        new Response(JSON.stringify({ errors: [{ code: "NOT_FOUND" }] }), {
+          status: 404,
+          headers: { "content-type": "application/json" },
+        }),
+      )
+      : next(request);
+  const t = site.waldur.orderTerminate(resource);
+  await processOrders(site.offering.context);
+  const project = site.harbor.project("waldur-busy");
+  assert.ok(
+    project === undefined || site.waldur.order(t).state !== "done",
+    `the Terminate is reported done while ${project?.name} still exists`,
+  );
+});

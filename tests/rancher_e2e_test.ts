@@ -505,3 +505,34 @@ Deno.test("rancher create: adopts a project of that name, refuses hostile names,
   assert.equal(site.waldur.order(crash.order).state, "done");
   assert.equal(site.rancher.projectsNamed("waldur-crashy").length, 1, "exactly one project");
 });
+
+/** Deletes a top-level group and its children from the fake Keycloak, as an admin would by hand. */
+function deleteByHand(site: RancherSite, name: string): void {
+  const realm = site.keycloak.realm("waldur");
+  const top = [...realm.groups.values()].find((g) => g.name === name && !g.parentId);
+  assert.ok(top, `group ${name} exists`);
+  for (const id of realm.children.get(top.id) ?? []) realm.groups.delete(id);
+  realm.children.delete(top.id);
+  realm.groups.delete(top.id);
+  realm.children.get("")?.delete(top.id);
+}
+
+Deno.test("rancher: the membership pass makes the cluster's parent group again after it was deleted by hand", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  const ann = site.keycloak.addUser("waldur", "ann");
+  orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: ann }]);
+  let result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  deleteByHand(site, "c_cm7x2k9q");
+  await syncMembership(site.offering.context);
+  result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  const realm = site.keycloak.realm("waldur");
+  const parent = [...realm.groups.values()].find((g) => g.name === "c_cm7x2k9q" && !g.parentId);
+  assert.ok(parent, "the parent group is back");
+  const child = [...realm.groups.values()].find((g) => g.parentId === parent.id);
+  assert.equal(child?.name, "project_proj_workloads-manage");
+  assert.deepEqual([...child.members], [ann]);
+});

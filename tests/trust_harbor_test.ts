@@ -305,3 +305,26 @@ Deno.test("two tenants ordering one slug in one pass: one project, one owner, th
   assert.deepEqual(groups, [winner === a ? "waldur-alpha" : "waldur-beta"]);
   assert.equal(site.harbor.project("waldur-shared")?.hard, (winner === a ? 20 : 1) * GIB);
 });
+
+Deno.test("harbor: a project the state file records under an earlier name is kept by the membership pass", async () => {
+  using site = makeHarborSite();
+  // created under an earlier allocation_prefix: Waldur and the state file both name "old-alpha"
+  site.harbor.addProject("old-alpha", 20 * GIB);
+  const resource = site.waldur.addResource(site.offeringUuid, {
+    name: "Alpha",
+    slug: "alpha",
+    limits: { storage: 20 },
+    backend_id: "old-alpha",
+    project: "proj",
+    customer: "acme",
+  });
+  site.store.recordOwned("registry", resource, "old-alpha", 0);
+  const result = await syncMembership(site.offering.context);
+  assert.equal(result.outcome, "ok", result.error);
+  assert.equal(site.waldur.resource(resource).state, "OK");
+  const project = site.harbor.project("old-alpha");
+  assert.ok(
+    project?.members.some((m) => m.entityName === "waldur-proj"),
+    "the OIDC group is bound to the recorded project",
+  );
+});

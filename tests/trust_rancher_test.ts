@@ -22,12 +22,13 @@ function pointedAt(site: RancherSite, backendId: string, slug = "sneaky"): strin
   });
 }
 
-/** A project made in Rancher by someone else (not Berth): its id. */
-async function madeByHand(
+/** A request to the fake Rancher's v3 API as an admin by hand. */
+async function rancherByHand(
   site: RancherSite,
-  body: { name: string; clusterId: string; annotations?: Record<string, string> },
+  path: string,
+  body: unknown,
 ): Promise<{ id: string }> {
-  const res = await site.rancher.app.request("http://r/v3/projects", {
+  const res = await site.rancher.app.request(`http://r/v3/${path}`, {
     method: "POST",
     headers: {
       authorization: `Basic ${btoa(`${site.rancher.accessKey}:${site.rancher.secretKey}`)}`,
@@ -35,7 +36,16 @@ async function madeByHand(
     },
     body: JSON.stringify(body),
   });
+  assert.ok(res.ok, `${path}: HTTP ${res.status}`);
   return await res.json();
+}
+
+/** A project made in Rancher by someone else (not Berth): its id. */
+async function madeByHand(
+  site: RancherSite,
+  body: { name: string; clusterId: string; annotations?: Record<string, string> },
+): Promise<{ id: string }> {
+  return await rancherByHand(site, "projects", body);
 }
 
 function writes(site: RancherSite, from: number): string[] {
@@ -191,4 +201,40 @@ Deno.test("two Waldur projects with one slug never share a Keycloak group, even 
   const result = await syncMembership(site.offering.context);
   assert.match(result.error, /would hold the teams of 2 Waldur projects/);
   assert.ok(!group?.members.has(mallory));
+});
+
+Deno.test("rancher: a Terminate without backend_id keeps the group a look-alike project is still bound to", async () => {
+  using site = makeRancherSite({ keycloak: true });
+  const alpha = orderProject(site, "Alpha");
+  await processOrders(site.offering.context);
+  // a project of the derived name Berth never made, bound by hand to the Waldur project's group
+  const legacy = await rancherByHand(site, "projects", {
+    name: "waldur-legacy",
+    clusterId: site.cluster,
+  });
+  await rancherByHand(site, "projectroletemplatebindings", {
+    projectId: legacy.id,
+    roleTemplateId: "workloads-manage",
+    groupPrincipalId: "keycloakoidc_group://project_proj_workloads-manage",
+  });
+  site.waldur.orderTerminate(alpha.resource);
+  await processOrders(site.offering.context);
+  const group = () =>
+    [...site.keycloak.realm("waldur").groups.values()].find((g) =>
+      g.name === "project_proj_workloads-manage"
+    );
+  assert.ok(group(), "kept after Alpha's Terminate: waldur-legacy is bound to it");
+  // a resource Waldur names no project for (its Create never finished), of that slug
+  const orphan = site.waldur.addResource(site.offeringUuid, {
+    name: "Legacy",
+    slug: "legacy",
+    limits: { cpu: 1, memory: 1 },
+    project: "proj",
+    customer: "acme",
+  });
+  const t = site.waldur.orderTerminate(orphan);
+  await processOrders(site.offering.context);
+  assert.equal(site.waldur.order(t).state, "done");
+  assert.ok(site.rancher.projects.has(legacy.id), "the look-alike is not deleted");
+  assert.ok(group(), "nor is the group it is still bound to");
 });
