@@ -50,7 +50,8 @@ import {
 } from "./plan.ts";
 import { harborPresentation, type HarborRow } from "./present.ts";
 import { HarborRows } from "./rows.ts";
-import { GIB, projectNameProblem } from "./schemas.ts";
+import { projectNameProblem } from "./schemas.ts";
+import { usageOf } from "./usage.ts";
 import { harborNaming, HarborSettings } from "./settings.ts";
 
 /** Options that tests and the factory share. */
@@ -418,25 +419,17 @@ export class HarborBackend implements Backend {
       for (const r of resources) out.set(r.uuid, { ok: false, error });
       return out;
     }
-    const byName = new Map<string, { hard: number; used: number }>();
-    for (const q of quotas) {
-      if (q.ref?.name) {
-        byName.set(q.ref.name, { hard: q.hard?.storage ?? -1, used: q.used?.storage ?? 0 });
-      }
-    }
+    const usage = usageOf(resources, quotas);
     for (const r of resources) {
-      const name = r.backendId;
-      const q = byName.get(name);
-      if (!q) {
-        out.set(r.uuid, {
-          ok: false,
-          error: terminal("harbor", `no quota found for Harbor project ${name}; usage not read`),
-        });
-        this.#rows.set(r, name, { flags: ["not found"] });
+      const u = usage.get(r.uuid);
+      if (!u) continue;
+      if (!u.ok) {
+        out.set(r.uuid, { ok: false, error: u.error });
+        this.#rows.set(r, r.backendId, { flags: ["not found"] });
         continue;
       }
-      out.set(r.uuid, { ok: true, amounts: { storage: q.used / GIB } });
-      this.#rows.set(r, name, { quotaBytes: q.hard, usedBytes: q.used });
+      out.set(r.uuid, { ok: true, amounts: { storage: u.storageGb } });
+      this.#rows.set(r, r.backendId, { quotaBytes: u.hardBytes, usedBytes: u.usedBytes });
     }
     this.#publish();
     return out;
