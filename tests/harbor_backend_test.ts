@@ -1,5 +1,7 @@
 /** The Harbor backend on a site (the fake Waldur and the fake Harbor): diagnose and plan. */
 import assert from "node:assert/strict";
+import { diagnoseHarbor } from "../lib/harbor/diagnose.ts";
+import { HarborSettings } from "../lib/harbor/settings.ts";
 import { resourceSpec } from "../testing/resource_spec.ts";
 import { makeHarborSite } from "./support/harbor.ts";
 
@@ -17,6 +19,23 @@ Deno.test("diagnose names each missing permission in operator words", async () =
   site.harbor.password = "nope";
   const denied = await site.backend.diagnose();
   assert.equal(denied.find((c) => c.name === "harbor credentials")?.ok, false);
+});
+
+Deno.test("diagnose checks the team robot accounts' permissions when asked, never robot update", async () => {
+  using site = makeHarborSite();
+  const settings = HarborSettings.parse({
+    harbor_url: "http://harbor.test",
+    robot_username: site.harbor.username,
+    robot_password: site.harbor.password,
+  });
+  const perms = async () =>
+    (await diagnoseHarbor(site.backend.client, settings, undefined, { robotAccounts: true }))
+      .find((c) => c.name === "harbor permissions");
+  assert.equal((await perms())?.ok, true, "the fake's default grant has no robot update");
+  site.harbor.revoke("robot:create", "user:read");
+  assert.match((await perms())?.detail ?? "", /robot create, user read$/);
+  const without = await diagnoseHarbor(site.backend.client, settings, undefined);
+  assert.equal(without.find((c) => c.name === "harbor permissions")?.ok, true, "not asked");
 });
 
 Deno.test("plan lists the repairs and changes nothing", async () => {

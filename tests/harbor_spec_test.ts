@@ -10,7 +10,9 @@ import YAML from "yaml";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { reportUsage } from "../lib/usage.ts";
+import { createHarborClient } from "../lib/harbor/client.ts";
 import { FakeHarbor } from "../lib/harbor/fake.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
 import { type Exchange, record, type Swagger, swaggerCheck } from "./support/swagger.ts";
 
@@ -76,4 +78,47 @@ Deno.test("every request the Harbor backend sends in a full scenario conforms to
   assert.ok(kinds.size >= 14, [...kinds].join("\n"));
   const problems = sent.flatMap((s) => check(s.method, s.url, s.headers, s.body));
   assert.deepEqual(problems, []);
+});
+
+Deno.test("every request of the robot account and user calls conforms to the swagger", async () => {
+  const fake = new FakeHarbor({ robotPrefix: "bot-" });
+  fake.grant("robot:update", "configuration:read");
+  fake.addProject("team-a");
+  const ann = fake.addUser({ username: "~ann", subiss: "s|i", cliSecret: "CliSecret1" });
+  const sent: Exchange[] = [];
+  const client = createHarborClient({
+    url: "http://harbor.test",
+    username: fake.username,
+    password: fake.password,
+    fetch: (request) =>
+      record(request, (r) => Promise.resolve(fake.app.request(r)), {
+        into: sent,
+        when: () => true,
+      }),
+    clock: new ManualClock(),
+  });
+  assert.equal(await client.robotPrefix(), "bot-");
+  const created = await client.createRobot({
+    name: "berth-a",
+    description: "team a",
+    duration: 30,
+    permissions: [{
+      kind: "project",
+      namespace: "team-a",
+      access: [{ resource: "repository", action: "pull", effect: "allow" }],
+    }],
+  });
+  const robot = (await client.robot(created.id))!;
+  await client.updateRobot(created.id, { ...robot, disable: true, duration: null });
+  await client.updateRobot(created.id, { ...robot, duration: 60 });
+  await client.refreshRobotSecret(created.id);
+  await client.robots("berth-a");
+  await client.robots();
+  await client.deleteRobot(created.id);
+  assert.equal((await client.usersNamed("~ann"))[0]?.user_id, ann.id);
+  await client.user(ann.id);
+  await client.deleteUser(ann.id);
+  const kinds = new Set(sent.map((s) => `${s.method} ${s.url.pathname.replace(/\d+/g, "N")}`));
+  assert.equal(kinds.size, 10, [...kinds].join("\n"));
+  assert.deepEqual(sent.flatMap((s) => check(s.method, s.url, s.headers, s.body)), []);
 });

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { BerthError, explainRefusal, HttpError } from "../errors.ts";
+import { BerthError, explainRefusal } from "../errors.ts";
 import {
   basicAuth,
   createHttp,
@@ -24,6 +24,7 @@ import {
 } from "../http.ts";
 import { announcedCount, listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import { forEachLimit } from "../pool.ts";
+import { type HarborAccounts, harborAccounts, nullOn404 } from "./accounts.ts";
 import {
   Health,
   Permission,
@@ -57,7 +58,7 @@ export const PAGE_SIZE = 100;
 const PAGE_CONCURRENCY = 4;
 
 /** The Harbor calls Berth makes. */
-export interface HarborClient {
+export interface HarborClient extends HarborAccounts {
   readonly http: Http;
   readonly apiBase: string;
   health(): Promise<z.infer<typeof Health>>;
@@ -135,12 +136,15 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
       body?: unknown;
       headers?: Record<string, string>;
       schema?: z.ZodType<T>;
+      /** What a 403 means for this call, when more than a missing permission. */
+      refused?: string;
     } = {},
   ) {
+    const { refused, ...request } = opts;
     try {
-      return await http.request<T>(method, path, { ...opts, action });
+      return await http.request<T>(method, path, { ...request, action });
     } catch (error) {
-      throw explain(error, action, options.username);
+      throw explain(error, action, options.username, refused);
     }
   }
 
@@ -199,17 +203,13 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
         query: { scope: "/system", relative: false },
         schema: z.array(Permission),
       })).data,
-    projectByName: async (name) => {
-      try {
-        return (await call("GET", urlPath`/projects/${name}`, `read project ${name}`, {
+    projectByName: (name) =>
+      nullOn404(
+        call("GET", urlPath`/projects/${name}`, `read project ${name}`, {
           headers: byName,
           schema: Project,
-        })).data;
-      } catch (error) {
-        if (error instanceof HttpError && error.status === 404) return null;
-        throw error;
-      }
-    },
+        }).then((res) => res.data),
+      ),
     listProjects: () => listAll("/projects", Project, "list projects"),
     createProject: async (name, storageBytes) => {
       const res = await call("POST", "/projects", `create project ${name}`, {
@@ -295,20 +295,22 @@ export function createHarborClient(options: HarborClientOptions): HarborClient {
         `delete repository ${repositoryName}`,
       );
     },
+    ...harborAccounts({ call, listAll, username: options.username, harborId }),
   };
 }
 
 /** Rewrites 401 and 403 into what the operator must do; everything else passes unchanged. */
-function explain(error: unknown, action: string, username: string): unknown {
+function explain(error: unknown, action: string, username: string, refused?: string): unknown {
   return explainRefusal(error, action, "harbor", {
     401: `Harbor refused the credentials of ${username} (HTTP 401); check robot_username and ` +
       "robot_password, and that the robot account is enabled and not expired",
-    403: `the robot account ${username} lacks the permission (HTTP 403); grant it in Harbor ` +
-      "under Administration → Robot Accounts (system level)",
+    403: refused ??
+      `the robot account ${username} lacks the permission (HTTP 403); grant it in Harbor ` +
+        "under Administration → Robot Accounts (system level)",
   });
 }
 
-/** A Harbor id (project, quota, member) as a path segment: a positive integer, nothing else. */
+/** A Harbor id (project, quota, member, robot, user) as a path segment: a positive integer, nothing else. */
 function harborId(id: number): number {
   if (!Number.isSafeInteger(id) || id <= 0) {
     throw new BerthError(`refusing "${id}" as a Harbor id: not a positive integer`, {

@@ -9,11 +9,28 @@ import type { KeycloakGroups } from "../keycloak/groups.ts";
 import type { HarborClient } from "./client.ts";
 import type { HarborSettings } from "./settings.ts";
 
-/** The checks of one Harbor offering. */
+/**
+ * The system permissions the team robot accounts need (issue 19): create, list, read and delete
+ * robots, and find and remove users. Not `robot update`: Harbor 2.12 and later grant it to no
+ * robot. Creating a robot that may pull also needs `repository pull` on all projects for Berth's
+ * own robot (a project permission, which the system scope this check reads does not show).
+ */
+export const ROBOT_ACCOUNT_PERMISSIONS: readonly [string, string, string][] = [
+  ["robot", "create", "create team robot accounts"],
+  ["robot", "list", "list team robot accounts"],
+  ["robot", "read", "read a team robot account"],
+  ["robot", "delete", "delete team robot accounts"],
+  ["user", "list", "find users by name"],
+  ["user", "read", "read a user's OIDC identity"],
+  ["user", "delete", "remove a user whose identity changed"],
+];
+
+/** The checks of one Harbor offering; `robotAccounts` checks the team robots' permissions too. */
 export async function diagnoseHarbor(
   client: HarborClient,
   settings: HarborSettings,
   groups: KeycloakGroups | undefined,
+  options: { robotAccounts?: boolean } = {},
 ): Promise<Check[]> {
   const { checks, probe } = createChecks();
   const reachable = await probe("harbor reachable", async () => {
@@ -49,6 +66,7 @@ export async function diagnoseHarbor(
     needed.push(["repository", "list", "list repositories (termination: purge)"]);
     needed.push(["repository", "delete", "delete repositories (termination: purge)"]);
   }
+  if (options.robotAccounts) needed.push(...ROBOT_ACCOUNT_PERMISSIONS);
   let held: Set<string> | undefined;
   try {
     const perms = await client.permissions();

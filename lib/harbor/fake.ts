@@ -3,14 +3,17 @@
  * answers them. Basic auth (401), robot permissions that can be narrowed (403), projects with
  * Harbor's name rule (400) and duplicate check (409), quotas in bytes (−1 unlimited; 0 and
  * other negatives refused, a missing or 0 `storage_limit` replaced by the system default),
- * OIDC user groups (409 on a duplicate), project members, repositories, and a delete that
- * answers 412 while repositories remain. Lists page with a default page size of 10 (at most
+ * OIDC user groups (409 on a duplicate), project members, repositories, a delete that
+ * answers 412 while repositories remain, system-level robot accounts (Harbor's checks, expiry on
+ * the fake's clock, and `canPull`: what the registry would let a robot pull) and users (OIDC
+ * `subiss`). Lists page with a default page size of 10 (at most
  * 100), `X-Total-Count` and `Link`. Its methods are the control API tests and the demo use to
  * push images and change things behind Berth's back.
  *
  * This module assembles the server: the request log, the faults and basic auth in front of
  * every path, then one sub-app per API group (`fake/system.ts`, `projects.ts`, `members.ts`,
- * `repositories.ts`, `usergroups.ts`, `quotas.ts`) over the state in `fake/state.ts`.
+ * `repositories.ts`, `usergroups.ts`, `quotas.ts`, `robots.ts`, `users.ts`) over the state in
+ * `fake/state.ts`.
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import { fakeApp } from "../fake_app.ts";
@@ -20,9 +23,11 @@ import { membersApp } from "./fake/members.ts";
 import { projectsApp } from "./fake/projects.ts";
 import { quotasApp } from "./fake/quotas.ts";
 import { repositoriesApp } from "./fake/repositories.ts";
+import { robotsApp } from "./fake/robots.ts";
 import { HarborState } from "./fake/state.ts";
 import { systemApp } from "./fake/system.ts";
 import { usergroupsApp } from "./fake/usergroups.ts";
+import { usersApp } from "./fake/users.ts";
 
 /** The fake Harbor server. `app` is a Hono app: serve it, or call `app.request` directly. */
 export class FakeHarbor extends HarborState {
@@ -39,6 +44,8 @@ function harborApp(state: HarborState): Hono {
   app.route("/", repositoriesApp(state));
   app.route("/", usergroupsApp(state));
   app.route("/", quotasApp(state));
+  app.route("/", robotsApp(state));
+  app.route("/", usersApp(state));
 
   app.notFound((c) => error(c, 404, "NOT_FOUND", "not found"));
   return app;
@@ -58,11 +65,17 @@ function robotAuth(state: HarborState): MiddlewareHandler {
 
 // The robot's permissions and the types of the fake's state and options (`fake/state.ts`).
 export {
+  ADMIN_PERMISSIONS,
   ALL_PERMISSIONS,
+  type FakeAccess,
   type FakeGroup,
   type FakeHarborOptions,
   type FakeMember,
   type FakeProject,
   type FakeRepository,
+  type FakeRobot,
+  type FakeRobotPermission,
+  type FakeUser,
   type HarborPermission,
+  type RobotRefusal,
 } from "./fake/state.ts";

@@ -1,7 +1,7 @@
 /**
  * What the fake Harbor's route modules share, answering as Harbor's v2.0 API does: its error
  * body, the JSON body of a request, its paging (`page`, `page_size`, `X-Total-Count`, `Link`),
- * the robot's permission check (403) and the project named or numbered in a path.
+ * its `q` filter, the robot's permission check (403) and the project named or numbered in a path.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { FakeProject, HarborPermission, HarborState } from "./state.ts";
@@ -49,6 +49,49 @@ export function page<T>(c: Context, all: T[]): Response {
   c.header("x-total-count", String(all.length));
   if (links.length) c.header("link", links.join(" , "));
   return c.json(items);
+}
+
+/** One clause of Harbor's `q`: `key=value` (exact) or `key=~value` (fuzzy: contains). */
+export interface QueryClause {
+  key: string;
+  value: string;
+  fuzzy: boolean;
+}
+
+/**
+ * Harbor's `q` as Harbor reads it: unescaped once more, split at commas, `k=v` exact, `k=~v`
+ * fuzzy, a leading backslash escaping the value; ranges and lists (`[ { (`) are not served.
+ * Only the `keys` a route filters by are taken; a string says why the query is refused (400).
+ */
+export function harborQuery(c: Context, keys: readonly string[]): QueryClause[] | string {
+  let q = c.req.query("q") ?? "";
+  if (q === "") return [];
+  try {
+    q = decodeURIComponent(q.replaceAll("+", " "));
+  } catch {
+    // Harbor keeps a query it cannot unescape as it came
+  }
+  const clauses: QueryClause[] = [];
+  for (const param of q.split(",")) {
+    const at = param.indexOf("=");
+    const key = param.slice(0, at);
+    let value = param.slice(at + 1);
+    if (at <= 0 || value === "") {
+      return 'the query string must contain "=" and the key/value cannot be empty';
+    }
+    if (!keys.includes(key)) return `the fake does not filter by ${key}`;
+    if (/^[[{(]/.test(value)) return `the fake serves no range or list: ${value}`;
+    const fuzzy = value.startsWith("~");
+    if (fuzzy) value = value.slice(1);
+    else if (value.startsWith("\\")) value = value.slice(1);
+    clauses.push({ key, value, fuzzy });
+  }
+  return clauses;
+}
+
+/** Whether `text` passes the clause: equal, or containing the value when fuzzy. */
+export function matches(clause: QueryClause, text: string): boolean {
+  return clause.fuzzy ? text.includes(clause.value) : text === clause.value;
 }
 
 /** A middleware answering Harbor's 403 when the robot lacks `permission`. */

@@ -4,7 +4,16 @@
  * default, 409 on a duplicate), read, delete (412 while repositories remain) and the summary.
  */
 import { Hono } from "hono";
-import { error, findProject, json, need, page, projectNotFound } from "./api.ts";
+import {
+  error,
+  findProject,
+  harborQuery,
+  json,
+  matches,
+  need,
+  page,
+  projectNotFound,
+} from "./api.ts";
 import type { FakeProject, HarborState } from "./state.ts";
 
 const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -17,15 +26,9 @@ export function projectsApp(state: HarborState): Hono {
     let list = [...state.projects.values()];
     const fuzzy = c.req.query("name");
     if (fuzzy) list = list.filter((p) => p.name.includes(fuzzy));
-    const q = c.req.query("q");
-    if (q) {
-      for (const clause of q.split(",")) {
-        const m = /^name=(~?)(.*)$/.exec(clause);
-        if (!m) return error(c, 400, "BAD_REQUEST", `unsupported query ${clause}`);
-        const value = m[2] ?? "";
-        list = list.filter((p) => m[1] ? p.name.includes(value) : p.name === value);
-      }
-    }
+    const clauses = harborQuery(c, ["name"]);
+    if (typeof clauses === "string") return error(c, 400, "BAD_REQUEST", clauses);
+    for (const clause of clauses) list = list.filter((p) => matches(clause, p.name));
     return page(c, list.map(projectJson));
   });
 

@@ -1,8 +1,10 @@
 /**
- * The fake Harbor's system paths: `/health`, `/ping` and `/systeminfo` (open, no auth) and
- * `/users/current/permissions` (the robot's system-level permissions).
+ * The fake Harbor's system paths: `/health`, `/ping` and `/systeminfo` (open, no auth; no robot
+ * name prefix there, as in Harbor), `/users/current/permissions` (the robot's system-level
+ * permissions) and `/configurations` (the robot name prefix; admin-only: 403 to a robot).
  */
 import { Hono } from "hono";
+import { need } from "./api.ts";
 import type { HarborState } from "./state.ts";
 
 /** The system paths, to mount on the `/api/v2.0` app. */
@@ -20,6 +22,12 @@ export function systemApp(state: HarborState): Hono {
     "/systeminfo",
     (c) => c.json({ harbor_version: "v2.15.2-fake", auth_mode: "oidc_auth", with_notary: false }),
   );
+
+  app.get("/configurations", need(state, "configuration:read"), (c) =>
+    c.json({
+      auth_mode: { value: "oidc_auth", editable: false },
+      robot_name_prefix: { value: state.robotPrefix, editable: true },
+    }));
 
   app.get("/users/current/permissions", (c) => {
     const scope = c.req.query("scope") ?? "";
