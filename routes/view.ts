@@ -189,7 +189,9 @@ export interface Presented {
 export function presented(model: StatusModel): Presented[] {
   return [...presentations()].flatMap(([kind, list]) =>
     model.backends.filter((b) => b.kind === kind).flatMap((backend) =>
-      list.map((presentation) => ({ backend, presentation }))
+      // a further table shows only when the backend keeps it (its feature is on)
+      list.filter((p) => p.table === undefined || backend.tables?.[p.table] !== undefined)
+        .map((presentation) => ({ backend, presentation }))
     )
   );
 }

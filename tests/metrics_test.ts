@@ -42,6 +42,7 @@ Deno.test("/metrics parses with a Prometheus text-format parser into the named f
     berth_circuit_open: "GAUGE",
     berth_circuit_opens_total: "COUNTER",
     berth_harbor_quota_bytes: "GAUGE",
+    berth_team_robot_expiry_seconds: "GAUGE",
     berth_rancher_quota: "GAUGE",
     berth_keycloak_group_members: "GAUGE",
   });

@@ -9,6 +9,7 @@ import { GroupRow } from "../lib/keycloak/group_row.ts";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { PLUGINS } from "../lib/plugins.ts";
+import { rowsOf } from "../lib/presentation.ts";
 import type { StatusRecord } from "../lib/status.ts";
 import { reportUsage } from "../lib/usage.ts";
 import { createApp } from "../routes/app.tsx";
@@ -32,13 +33,21 @@ async function checkPublished(
 ): Promise<Map<string, Record<string, unknown>[]>> {
   const seen = new Map<string, Record<string, unknown>[]>();
   for (const b of status.snapshot().backends) {
-    const presentation = PLUGINS.find((p) => p.type === b.kind)?.presentations?.[0];
-    assert.ok(presentation, `the ${b.kind} plugin presents its rows`);
-    assert.deepEqual(problems(b.rows, presentation.schema), [], `${b.kind} rows`);
+    const presentations = PLUGINS.find((p) => p.type === b.kind)?.presentations ?? [];
+    assert.ok(presentations.length > 0, `the ${b.kind} plugin presents its rows`);
     assert.deepEqual(problems(b.groups ?? [], GroupRow), [], `${b.kind} groups`);
-    for (const row of b.rows) {
-      const cells = presentation.section.cells(presentation.schema.parse(row));
-      assert.equal(cells.length, presentation.section.columns.length, "a cell per column");
+    for (const table of Object.keys(b.tables ?? {})) {
+      assert.ok(presentations.some((p) => p.table === table), `table ${table} is presented`);
+    }
+    for (const presentation of presentations) {
+      const rows = rowsOf(b, presentation);
+      const name = `${b.kind} ${presentation.table ?? "rows"}`;
+      assert.deepEqual(problems(rows, presentation.schema), [], name);
+      for (const row of rows) {
+        const cells = presentation.section.cells(presentation.schema.parse(row));
+        assert.equal(cells.length, presentation.section.columns.length, "a cell per column");
+      }
+      seen.set(name, [...seen.get(name) ?? [], ...rows]);
     }
     seen.set(b.kind, [...seen.get(b.kind) ?? [], ...b.rows]);
   }

@@ -11,7 +11,6 @@
 import {
   type Backend,
   type BackendContext,
-  type BackendPlugin,
   type Check,
   type EnsureResult,
   type Goal,
@@ -20,16 +19,16 @@ import {
   type MemberSync,
   type OrderType,
   type Outcome,
+  type PassContext,
   type PlannedAction,
   type ResourceSpec,
   type UsageResult,
 } from "../backend.ts";
-import { errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
-import { createKeycloakClient, type KeycloakClient } from "../keycloak/client.ts";
+import { BerthError, errorMessage, HttpError, isTransient, terminal } from "../errors.ts";
+import type { KeycloakClient } from "../keycloak/client.ts";
 import { KeycloakGroups } from "../keycloak/groups.ts";
 import { KeyedLock } from "../keyed_lock.ts";
 import { countAction, joinOutcomes } from "../outcomes.ts";
-import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { HarborApply } from "./apply.ts";
 import { createHarborClient, type HarborClient } from "./client.ts";
 import { diagnoseHarbor } from "./diagnose.ts";
@@ -48,11 +47,13 @@ import {
   quotaBytes,
   storageGb,
 } from "./plan.ts";
-import { harborPresentation, type HarborRow } from "./present.ts";
+import type { HarborRow } from "./present.ts";
 import { HarborRows } from "./rows.ts";
+import { describeRobotAction } from "./robots.ts";
+import { type TeamRobots, teamRobotsFor } from "./team_robots.ts";
 import { projectNameProblem } from "./schemas.ts";
 import { usageOf } from "./usage.ts";
-import { harborNaming, HarborSettings } from "./settings.ts";
+import { harborNaming, type HarborSettings } from "./settings.ts";
 
 /** Options that tests and the factory share. */
 export interface HarborBackendOptions {
@@ -72,6 +73,7 @@ export class HarborBackend implements Backend {
   readonly #apply: HarborApply;
   readonly #rows: HarborRows;
   readonly #creates = new KeyedLock();
+  readonly #robots: TeamRobots | undefined;
 
   constructor(options: HarborBackendOptions) {
     this.#ctx = options.context;
@@ -99,6 +101,7 @@ export class HarborBackend implements Backend {
         }),
     });
     this.#rows = new HarborRows(this.naming, this.#apply.adopted);
+    this.#robots = teamRobotsFor(this.#ctx, this.client, () => this.#publish());
     if (options.keycloak) {
       this.#groups = new KeycloakGroups({
         client: options.keycloak,
@@ -273,7 +276,7 @@ export class HarborBackend implements Backend {
 
   // ---- membership pass ---------------------------------------------------------------------
 
-  async reconcile(all: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+  async reconcile(all: readonly MemberSync[], pass?: PassContext): Promise<Map<string, Outcome>> {
     const { items, refused } = this.#partition(all);
     const resources = items.map((i) => i.resource);
     // The Keycloak groups' members do not depend on Harbor: both systems are worked side by side,
@@ -298,6 +301,19 @@ export class HarborBackend implements Backend {
       outcomes.set(uuid, { ok: false, error: terminal("harbor", why) });
     }
     this.#rows.refused(all.map((i) => i.resource), refused);
+    if (this.#robots) {
+      // a team robot that could not be kept fails the pass (transient), not the resources
+      const problems = await this.#robots.sync(resources, pass?.busyProjects ?? new Set());
+      for (const r of resources) {
+        const problem = problems.get(r.projectUuid);
+        if (problem === undefined || !outcomes.get(r.uuid)?.ok) continue;
+        const error = new BerthError(`harbor: team robot: ${problem}`, {
+          system: "harbor",
+          transient: true,
+        });
+        outcomes.set(r.uuid, { ok: false, error });
+      }
+    }
     this.#publish();
     return outcomes;
   }
@@ -350,6 +366,9 @@ export class HarborBackend implements Backend {
           usernames: i.usernames,
         }))),
       );
+    }
+    for (const a of await this.#robots?.planned(resources) ?? []) {
+      out.push({ action: a.kind, ...describeRobotAction(a) });
     }
     return out;
   }
@@ -436,7 +455,9 @@ export class HarborBackend implements Backend {
   }
 
   diagnose(): Promise<Check[]> {
-    return diagnoseHarbor(this.client, this.#settings, this.#groups);
+    return diagnoseHarbor(this.client, this.#settings, this.#groups, {
+      robotAccounts: this.#robots !== undefined,
+    });
   }
 
   /** The status rows, for tests and the page. */
@@ -451,6 +472,7 @@ export class HarborBackend implements Backend {
       at,
       rows: this.rows(),
       ...(this.#groups ? { groups: this.#groups.rows() } : {}),
+      ...(this.#robots ? { tables: { robots: this.#robots.rows() } } : {}),
     }));
   }
 }
@@ -464,34 +486,3 @@ function emptyObservation(): Observed {
 function isFirst(a: HarborPlan["actions"][number]): boolean {
   return a.kind === "create-project" || a.kind === "adopt-project" || a.kind === "set-quota";
 }
-
-/** The `harbor` backend_type. */
-export const harborPlugin: BackendPlugin<HarborSettings> = {
-  type: "harbor",
-  settings: HarborSettings,
-  presentations: [harborPresentation],
-  scope: (s) => ({
-    where: `projects on ${
-      s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()
-    }`,
-    prefix: s.allocation_prefix,
-  }),
-  create: (context) => {
-    const fetch = backendFetch(context, {
-      server: "Harbor",
-      verifyCert: context.settings.verify_cert,
-      caFile: context.settings.ca_file,
-    });
-    const kc = context.settings.keycloak;
-    if (!kc) return new HarborBackend({ context: { ...context, fetch } });
-    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
-    const keycloak = createKeycloakClient({
-      settings: kc,
-      fetch: context.fetch,
-      clock: context.clock,
-      onExchange: context.onExchange,
-      onSecret: context.onSecret,
-    });
-    return new HarborBackend({ context: { ...context, fetch }, keycloak });
-  },
-};

@@ -66,3 +66,66 @@ export const harborPresentation: Presentation<HarborRow> = {
     ],
   },
 };
+
+/** One team robot as the status page shows it: never its secret. */
+export const TeamRobotRow = z.object({
+  projectUuid: z.string(),
+  projectSlug: z.string(),
+  /** Its name as Harbor shows it (`robot$berth-<slug>`): the registry username. */
+  robot: z.string(),
+  /** Unix seconds; −1 never; null not known (it could not be made). */
+  expiresAt: z.number().nullable(),
+  /** Seconds from when the page was read to its expiry; null never or not known. */
+  expiresInSeconds: z.number().nullable(),
+  /** The Harbor projects it may pull from. */
+  projects: z.array(z.string()),
+  /** Why it could not be kept as planned, or "". */
+  error: z.string(),
+});
+/** One team robot as the status page shows it. */
+export type TeamRobotRow = z.infer<typeof TeamRobotRow>;
+
+const EXPIRY = "berth_team_robot_expiry_seconds";
+
+/** The team robots' table and expiry metric (the snapshot's `robots` table). */
+export const teamRobotsPresentation: Presentation<TeamRobotRow> = {
+  schema: TeamRobotRow,
+  table: "robots",
+  section: {
+    title: "Team robots",
+    noun: "robot",
+    key: "t",
+    columns: [
+      { heading: "Waldur project" },
+      { heading: "Robot" },
+      { heading: "Expires" },
+      { heading: "Pulls from" },
+      { heading: "Problem" },
+    ],
+    cells: (r) => [
+      { kind: "noted", text: r.projectSlug, note: r.projectUuid },
+      { kind: "text", text: r.robot },
+      {
+        kind: "text",
+        text: r.expiresAt === null
+          ? "–"
+          : r.expiresAt < 0
+          ? "never"
+          : `${new Date(r.expiresAt * 1000).toISOString().slice(0, 10)}${
+            r.expiresInSeconds === null ? "" : ` (in ${Math.floor(r.expiresInSeconds / 86_400)} d)`
+          }`,
+      },
+      { kind: "names", names: r.projects },
+      { kind: "flags", flags: r.error ? [`error: ${r.error}`] : [] },
+    ],
+  },
+  metrics: {
+    families: [{
+      name: EXPIRY,
+      type: "gauge",
+      help: "Seconds until each team robot expires (Berth replaces it rotate_before_days before).",
+    }],
+    labels: (r) => ({ project: r.projectSlug || r.projectUuid }),
+    series: [{ family: EXPIRY, labels: {}, value: (r) => r.expiresInSeconds }],
+  },
+};

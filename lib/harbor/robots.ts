@@ -1,9 +1,10 @@
 /**
  * The team robots plan, pure: one system-level Harbor robot per Waldur project that has Harbor
  * projects in this offering, named `berth-<project slug>`, with `repository: pull` on exactly
- * those projects; recreated when it is disabled, expired or about to expire (a new secret and a
- * new expiry), deleted when the team has no Harbor project left. Only robots whose description
- * says they are Berth's, for this offering, are ever changed.
+ * those projects; replaced (deleted and made again: a new secret, a new expiry) when it is
+ * disabled, expired or about to expire, or when its team's projects changed, since Harbor ≥ 2.12
+ * lets no robot update another; deleted when the team has no Harbor project left. Only robots
+ * whose description says they are Berth's, for this offering, are ever changed.
  */
 
 /** The robot a Waldur project wants: its name and the Harbor projects it may pull from. */
@@ -47,7 +48,6 @@ export type RobotAction =
     projects: string[];
     why: string;
   }
-  | { kind: "set-robot-access"; projectUuid: string; id: number; name: string; projects: string[] }
   | { kind: "delete-robot"; projectUuid: string; id: number; name: string };
 
 /** The plan, and teams whose robot cannot be kept (with why). */
@@ -145,6 +145,10 @@ export function planRobots(
       ? "expired"
       : mine.expiresAt !== -1 && mine.expiresAt - options.now <= options.rotateBeforeDays * DAY
       ? `expires in ${Math.max(0, Math.floor((mine.expiresAt - options.now) / DAY))} days`
+      : mine.more
+      ? "holds more than pull on its team's projects"
+      : !sameSet(mine.pulls, w.projects)
+      ? "its team's Harbor projects changed"
       : "";
     if (why) {
       actions.push({
@@ -155,14 +159,6 @@ export function planRobots(
         description,
         projects: w.projects,
         why,
-      });
-    } else if (mine.more || !sameSet(mine.pulls, w.projects)) {
-      actions.push({
-        kind: "set-robot-access",
-        projectUuid: w.projectUuid,
-        id: mine.id,
-        name,
-        projects: w.projects,
       });
     }
   }
@@ -181,9 +177,7 @@ export function describeRobotAction(a: RobotAction): { target: string; detail: s
     case "create-robot":
       return { target: a.name, detail: `pull from ${a.projects.join(", ")}` };
     case "recreate-robot":
-      return { target: a.name, detail: `${a.why}: a new robot, a new secret` };
-    case "set-robot-access":
-      return { target: a.name, detail: `pull from ${a.projects.join(", ") || "nothing"}` };
+      return { target: a.name, detail: `${a.why}: made again, pull from ${a.projects.join(", ")}` };
     case "delete-robot":
       return { target: a.name, detail: "its team has no Harbor project left" };
   }

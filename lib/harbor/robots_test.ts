@@ -31,11 +31,11 @@ Deno.test("team robots: a robot in line plans nothing; each drift plans its one 
   assert.deepEqual(kinds([]), ["create-robot berth-alpha"]);
   assert.deepEqual(
     kinds([robot(1, "alpha", P1)], [{ ...want, projects: ["waldur-a", "waldur-b"] }]),
-    ["set-robot-access berth-alpha"],
-    "a new Harbor project of the team joins its robot",
+    ["recreate-robot berth-alpha"],
+    "a new Harbor project of the team joins its robot (made again: Harbor lets no robot update one)",
   );
   assert.deepEqual(kinds([robot(1, "alpha", P1, { more: true })]), [
-    "set-robot-access berth-alpha",
+    "recreate-robot berth-alpha",
   ], "anything beyond pull on its projects is taken away");
   assert.deepEqual(kinds([robot(1, "alpha", P1, { disabled: true })]), [
     "recreate-robot berth-alpha",

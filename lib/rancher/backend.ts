@@ -10,7 +10,6 @@
 import {
   type Backend,
   type BackendContext,
-  type BackendPlugin,
   type Check,
   type EnsureResult,
   type Goal,
@@ -24,14 +23,13 @@ import {
   type UsageResult,
 } from "../backend.ts";
 import { HttpError, isTransient, terminal } from "../errors.ts";
-import { createKeycloakClient, type KeycloakClient } from "../keycloak/client.ts";
+import type { KeycloakClient } from "../keycloak/client.ts";
 import { KeycloakGroups } from "../keycloak/groups.ts";
 import type { GroupRow } from "../keycloak/group_row.ts";
 import { type GroupNeed, wantsOf } from "../keycloak/group_plan.ts";
 import { countAction, joinOutcomes } from "../outcomes.ts";
 import { forEachKeyed } from "../pool.ts";
 import { KeyedLock } from "../keyed_lock.ts";
-import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { applyRancher, type RancherApplyContext } from "./apply.ts";
 import { createRancherClient, type RancherClient } from "./client.ts";
 import { diagnoseRancher } from "./diagnose.ts";
@@ -47,10 +45,10 @@ import {
   type RancherObserved,
   type RancherPlan,
 } from "./plan.ts";
-import { rancherPresentation, type RancherRow } from "./present.ts";
+import type { RancherRow } from "./present.ts";
 import { RancherRows } from "./rows.ts";
 import { namespaceNameProblem, type Project } from "./schemas.ts";
-import { rancherNaming, RancherSettings } from "./settings.ts";
+import { rancherNaming, type RancherSettings } from "./settings.ts";
 import { usageOf } from "./usage.ts";
 
 /** Options that tests and the factory share. */
@@ -424,35 +422,3 @@ function isLater(a: RancherAction): boolean {
 function actionProject(a: RancherAction): string {
   return "projectId" in a ? a.projectId : a.project;
 }
-
-/** The `rancher` backend_type. */
-export const rancherPlugin: BackendPlugin<RancherSettings> = {
-  type: "rancher",
-  settings: RancherSettings,
-  presentations: [rancherPresentation],
-  scope: (s) => ({
-    where: `projects in cluster ${s.cluster_id} of ${
-      s.backend_url.replace(/\/+$/, "").toLowerCase()
-    }`,
-    prefix: s.project_prefix,
-  }),
-  create: (context) => {
-    const s = context.settings;
-    const fetch = backendFetch(context, {
-      server: "Rancher",
-      verifyCert: s.verify_cert,
-      caFile: s.ca_file,
-    });
-    const kc = s.keycloak_enabled ? s.keycloak : undefined;
-    if (!kc) return new RancherBackend({ context: { ...context, fetch } });
-    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
-    const keycloak = createKeycloakClient({
-      settings: kc,
-      fetch: context.fetch,
-      clock: context.clock,
-      onExchange: context.onExchange,
-      onSecret: context.onSecret,
-    });
-    return new RancherBackend({ context: { ...context, fetch }, keycloak });
-  },
-};

@@ -1,6 +1,7 @@
 /** A test site whose offering is Harbor: the fake Waldur and the fake Harbor, no socket. */
 import type { BackendPlugin } from "../../lib/backend.ts";
-import { type HarborBackend, harborPlugin } from "../../lib/harbor/backend.ts";
+import type { HarborBackend } from "../../lib/harbor/backend.ts";
+import { harborPlugin } from "../../lib/harbor/plugin.ts";
 import { FakeHarbor } from "../../lib/harbor/fake.ts";
 import { FakeKeycloak } from "../../lib/keycloak/fake.ts";
 import { ManualClock } from "../../testing/manual_clock.ts";
@@ -16,8 +17,11 @@ export function makeHarborSite(
   extraHosts: SiteOptions["hosts"] = {},
   options: { yamlExtra?: string } = {},
 ): HarborSite {
-  const harbor = new FakeHarbor();
+  // one clock for the agent and the fake: robot expiry is the fake's, passes the agent's
+  const clock = new ManualClock();
+  const harbor = new FakeHarbor({ now: () => clock.now() });
   const site = buildSite({
+    clock,
     ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
     backendType: "harbor",
     settings: `{harbor_url: "http://harbor.test", robot_username: "${harbor.username}", ` +

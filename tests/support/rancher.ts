@@ -1,7 +1,8 @@
 /** A test site whose offering is Rancher (with Keycloak when asked): fakes, no socket. */
 import type { BackendPlugin } from "../../lib/backend.ts";
 import { FakeKeycloak } from "../../lib/keycloak/fake.ts";
-import { type RancherBackend, rancherPlugin } from "../../lib/rancher/backend.ts";
+import type { RancherBackend } from "../../lib/rancher/backend.ts";
+import { rancherPlugin } from "../../lib/rancher/plugin.ts";
 import { FakeRancher } from "../../lib/rancher/fake.ts";
 import { ManualClock } from "../../testing/manual_clock.ts";
 import { buildSite, type Site, type SiteOptions } from "./site.ts";

@@ -1,0 +1,38 @@
+/** The `harbor` backend_type: its settings, its presentation, where its objects live, its factory. */
+import type { BackendPlugin } from "../backend.ts";
+import { createKeycloakClient } from "../keycloak/client.ts";
+import { backendFetch, warnKeycloakVerify } from "../tls.ts";
+import { HarborBackend } from "./backend.ts";
+import { harborPresentation, teamRobotsPresentation } from "./present.ts";
+import { HarborSettings } from "./settings.ts";
+
+/** The `harbor` backend_type. */
+export const harborPlugin: BackendPlugin<HarborSettings> = {
+  type: "harbor",
+  settings: HarborSettings,
+  presentations: [harborPresentation, teamRobotsPresentation],
+  scope: (s) => ({
+    where: `projects on ${
+      s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()
+    }`,
+    prefix: s.allocation_prefix,
+  }),
+  create: (context) => {
+    const fetch = backendFetch(context, {
+      server: "Harbor",
+      verifyCert: context.settings.verify_cert,
+      caFile: context.settings.ca_file,
+    });
+    const kc = context.settings.keycloak;
+    if (!kc) return new HarborBackend({ context: { ...context, fetch } });
+    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
+    const keycloak = createKeycloakClient({
+      settings: kc,
+      fetch: context.fetch,
+      clock: context.clock,
+      onExchange: context.onExchange,
+      onSecret: context.onSecret,
+    });
+    return new HarborBackend({ context: { ...context, fetch }, keycloak });
+  },
+};

@@ -1,0 +1,39 @@
+/** The `rancher` backend_type: its settings, its presentation, where its objects live, its factory. */
+import type { BackendPlugin } from "../backend.ts";
+import { createKeycloakClient } from "../keycloak/client.ts";
+import { backendFetch, warnKeycloakVerify } from "../tls.ts";
+import { RancherBackend } from "./backend.ts";
+import { rancherPresentation } from "./present.ts";
+import { RancherSettings } from "./settings.ts";
+
+/** The `rancher` backend_type. */
+export const rancherPlugin: BackendPlugin<RancherSettings> = {
+  type: "rancher",
+  settings: RancherSettings,
+  presentations: [rancherPresentation],
+  scope: (s) => ({
+    where: `projects in cluster ${s.cluster_id} of ${
+      s.backend_url.replace(/\/+$/, "").toLowerCase()
+    }`,
+    prefix: s.project_prefix,
+  }),
+  create: (context) => {
+    const s = context.settings;
+    const fetch = backendFetch(context, {
+      server: "Rancher",
+      verifyCert: s.verify_cert,
+      caFile: s.ca_file,
+    });
+    const kc = s.keycloak_enabled ? s.keycloak : undefined;
+    if (!kc) return new RancherBackend({ context: { ...context, fetch } });
+    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
+    const keycloak = createKeycloakClient({
+      settings: kc,
+      fetch: context.fetch,
+      clock: context.clock,
+      onExchange: context.onExchange,
+      onSecret: context.onSecret,
+    });
+    return new RancherBackend({ context: { ...context, fetch }, keycloak });
+  },
+};
