@@ -39,6 +39,8 @@ export interface AgentDeps {
   status: StatusRecord;
   redactor: Redactor;
   version: string;
+  /** Registry access between the offerings; a new one when not given (tests give a stub's). */
+  registry?: RegistryAccess;
 }
 
 /** One offering, wired. */
@@ -120,7 +122,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   const tlsFetch = deps.tlsFetch
     ? (pem: string) => cap(breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch))
     : () => fetch;
-  const registry = new RegistryAccess();
+  const registry = deps.registry ?? new RegistryAccess();
   const built = deps.config.offerings.map((offering) => {
     const plugin = deps.plugins.find((p) => p.type === offering.backendType) as
       | BackendPlugin<unknown>
@@ -197,9 +199,12 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   });
   const unprovided = registry.unprovided();
   if (unprovided.length > 0) {
+    // which settings name a provider is the plugins' business; this only says none answers
     throw new BerthError(
-      `image_pull_secret.harbor_offering names ${unprovided.join(", ")}, which is not a Harbor ` +
-        "offering of this config with team_robots.enabled: true",
+      `registry access: ${
+        unprovided.map((n) => JSON.stringify(n)).join(", ")
+      } is named as the provider of team robots (image_pull_secret.harbor_offering), but no ` +
+        "offering of this config by that name provides them (it needs team_robots.enabled: true)",
       { system: "config", transient: false },
     );
   }

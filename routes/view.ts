@@ -184,7 +184,8 @@ export interface Presented {
 
 /**
  * The model's backends that have a presentation, grouped by plugin (in plugin order), each
- * group in the model's order. A kind without one (the in-memory test backend) is left out.
+ * group in the model's order. A kind without one (the in-memory test backend) is left out, and
+ * so is a further table a backend does not publish (an offering without that feature).
  */
 export function presented(model: StatusModel): Presented[] {
   return [...presentations()].flatMap(([kind, list]) =>

@@ -7,12 +7,15 @@
  * consumes); and every answer the fake gives them validates against the operation's response.
  */
 import assert from "node:assert/strict";
+import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
+import { RegistryAccess } from "../lib/registry_access.ts";
 import { reportUsage } from "../lib/usage.ts";
 import { createRancherClient } from "../lib/rancher/client.ts";
 import { FakeRancher } from "../lib/rancher/fake.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { makeRancherSite, orderProject } from "./support/rancher.ts";
+import { StubRobots } from "./support/robots.ts";
 import { type Exchange, record, type Swagger, swaggerCheck } from "./support/swagger.ts";
 
 const SPEC = new URL("../spec/kubernetes-release-1.36-swagger.json", import.meta.url);
@@ -163,9 +166,11 @@ Deno.test("every Kubernetes request of the Rancher client, and the fake's answer
     imagePullSecrets: ["pull-1"],
   });
   await c.serviceAccount(CLUSTER, { namespace: "team-a", name: "robot" });
+  await c.listServiceAccounts(CLUSTER, "default");
+  await c.listServiceAccounts(CLUSTER);
   const { problems: found, operations } = problems(sent);
   assert.deepEqual(found, []);
-  assert.ok(operations.size >= 13, [...operations].join("\n"));
+  assert.ok(operations.size >= 14, [...operations].join("\n"));
   assert.ok(sent.some((s) => s.status === 409) && sent.some((s) => s.status === 404));
 });
 
@@ -186,4 +191,29 @@ Deno.test("every Kubernetes request of a Rancher scenario, and the fake's answer
   const { problems: found, operations } = problems(sent);
   assert.deepEqual(found, []);
   assert.ok(operations.size >= 3, [...operations].join("\n"));
+});
+
+Deno.test("every Kubernetes request of the image pull secrets, and the fake's answer, conforms to the swagger", async () => {
+  const registry = new RegistryAccess();
+  const robots = new StubRobots();
+  registry.provide("harbor", robots);
+  using site = makeRancherSite({
+    registry,
+    settings: "image_pull_secret: {harbor_offering: harbor}",
+  });
+  const { resource } = orderProject(site, "Alpha");
+  await processOrders(site.offering.context);
+  const project = site.waldur.resource(resource).project_uuid;
+  const sent: Exchange[] = [];
+  site.intercept = (request, next) => record(request, next, { into: sent, when: k8s });
+  await registry.deliver("harbor", robots.set(project, "robot$berth-proj", "first-secret"));
+  site.rancher.addSecret(site.cluster, "waldur-alpha", "other", { data: { k: "v" } });
+  robots.set(project, "robot$berth-proj", "second-secret");
+  await syncMembership(site.offering.context);
+  await site.backend.plan([]);
+  robots.delete(project);
+  await registry.revoke("harbor", project);
+  const { problems: found, operations } = problems(sent);
+  assert.deepEqual(found, []);
+  assert.ok(operations.size >= 8, [...operations].join("\n"));
 });

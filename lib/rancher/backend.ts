@@ -18,6 +18,7 @@ import {
   type MemberSync,
   type OrderType,
   type Outcome,
+  type PassContext,
   type PlannedAction,
   type ResourceSpec,
   type UsageResult,
@@ -46,6 +47,8 @@ import {
   type RancherPlan,
 } from "./plan.ts";
 import type { RancherRow } from "./present.ts";
+import { PULL_TABLE, type PullSecretRow } from "./pull_present.ts";
+import { PullSecrets } from "./pull_secrets.ts";
 import { RancherRows } from "./rows.ts";
 import { namespaceNameProblem, type Project } from "./schemas.ts";
 import { rancherNaming, type RancherSettings } from "./settings.ts";
@@ -69,6 +72,7 @@ export class RancherBackend implements Backend {
   readonly #rows: RancherRows;
   readonly #apply: RancherApplyContext;
   readonly #creates = new KeyedLock();
+  readonly #pulls: PullSecrets | undefined;
 
   constructor(options: RancherBackendOptions) {
     this.#ctx = options.context;
@@ -91,6 +95,15 @@ export class RancherBackend implements Backend {
       adopted: this.#rows.adopted,
       audit: (action, target, detail) => this.#audit("rancher", action, target, detail),
     };
+    const pull = this.#s.image_pull_secret;
+    this.#pulls = pull && new PullSecrets({
+      ...this.#ctx,
+      client: this.client,
+      naming: this.naming,
+      settings: pull,
+      audit: (action, target, detail) => this.#audit("kubernetes", action, target, detail),
+      onChange: () => this.#publish(),
+    });
     if (options.keycloak) {
       this.#groups = new KeycloakGroups({
         client: options.keycloak,
@@ -273,7 +286,7 @@ export class RancherBackend implements Backend {
 
   // ---- membership pass ---------------------------------------------------------------------
 
-  async reconcile(all: readonly MemberSync[]): Promise<Map<string, Outcome>> {
+  async reconcile(all: readonly MemberSync[], pass?: PassContext): Promise<Map<string, Outcome>> {
     // Resources of two Waldur projects whose child group would be one (the same project slug):
     // their team would get the other's projects. Nothing is done for them, and they say why.
     const shared = this.#bindGroups ? wantsOf(this.#needs(all)).shared : new Map<string, string>();
@@ -302,6 +315,8 @@ export class RancherBackend implements Backend {
       const kc = await this.#groups.sync(this.#needs(items), groupsInUse(observed, this.naming));
       joinOutcomes(outcomes, kc);
     }
+    const busy = pass?.busyProjects ?? new Set<string>();
+    if (this.#pulls) joinOutcomes(outcomes, await this.#pulls.pass(items, observed, busy));
     for (const [uuid, why] of shared) {
       outcomes.set(uuid, { ok: false, error: terminal("keycloak", why) });
     }
@@ -320,6 +335,7 @@ export class RancherBackend implements Backend {
         ...await this.#groups.planned(this.#needs(items), groupsInUse(observed, this.naming)),
       );
     }
+    if (this.#pulls) out.push(...await this.#pulls.planned(items, observed));
     return out;
   }
 
@@ -393,6 +409,11 @@ export class RancherBackend implements Backend {
     return this.#rows.list();
   }
 
+  /** The image pull secret rows, one per Waldur project. */
+  pullSecretRows(): PullSecretRow[] {
+    return this.#pulls?.rows() ?? [];
+  }
+
   /** The Keycloak group rows. */
   groupRows(): GroupRow[] {
     return this.#groups?.rows() ?? [];
@@ -405,10 +426,16 @@ export class RancherBackend implements Backend {
       at,
       rows: this.rows(),
       ...(this.#groups ? { groups: this.groupRows() } : {}),
+      ...(this.#pulls ? { tables: { [PULL_TABLE]: this.pullSecretRows() } } : {}),
     }));
   }
 
-  #audit(system: "rancher" | "keycloak", action: string, target: string, detail: string): void {
+  #audit(
+    system: "rancher" | "keycloak" | "kubernetes",
+    action: string,
+    target: string,
+    detail: string,
+  ): void {
     this.#ctx.audit({ system, action, target, result: "ok", ...(detail ? { detail } : {}) });
   }
 }

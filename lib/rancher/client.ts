@@ -6,14 +6,8 @@
  * Kubernetes lists follow `metadata.continue`, never a token already sent; both are bounded by
  * `MAX_LIST_ITEMS` (`pages.ts`).
  *
- * Secrets and ServiceAccounts: a list of Secrets (always narrowed by a label selector) keeps
- * metadata and `type` only; `secret()` is the one read that returns `data`. Writes are
- * conditional on the `resourceVersion` Berth read: a Secret is replaced whole with PUT (Berth
- * writes all of it), a ServiceAccount's `imagePullSecrets` are set with a JSON merge patch
- * (`application/merge-patch+json`) carrying `metadata.resourceVersion` as its precondition, so
- * the fields Berth does not model are never sent back and lost; the list is
- * `x-kubernetes-list-type: atomic`, so a strategic merge patch would replace it just the same.
- * Either way a stale version is a 409 Conflict ({@link isConflict}): read again, decide again.
+ * Secrets and ServiceAccounts are `objects_client.ts`'s ({@link kubeObjects}), on this client's
+ * calls and lists.
  *
  * A refused key (401) or a missing permission (403) fails the call with a message that says
  * what to fix (the Python agent carried on unauthenticated). Both are the operator's to fix,
@@ -37,17 +31,13 @@ import {
   collection,
   k8sList,
   Namespace,
-  namespaceNameProblem,
-  objectNameProblem,
   Pod,
   Project,
   Prtb,
   Pvc,
   type QuotaLimit,
-  Secret,
-  SecretMeta,
-  ServiceAccount,
 } from "./schemas.ts";
+import { type KubeObjects, kubeObjects, orNull } from "./objects_client.ts";
 
 /** Options of {@link createRancherClient}. */
 export interface RancherClientOptions {
@@ -74,24 +64,8 @@ export interface ProjectBody {
   namespaceDefaultResourceQuota: { limit: QuotaLimit } | null;
 }
 
-/** A namespaced Kubernetes object's place. */
-export interface ObjectRef {
-  namespace: string;
-  name: string;
-}
-
-/** A Secret as Berth writes it: the whole object. */
-export interface SecretBody extends ObjectRef {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  /** e.g. `kubernetes.io/dockerconfigjson`; Kubernetes never lets it change. */
-  type: string;
-  /** Key → base64 value. */
-  data: Record<string, string>;
-}
-
-/** The Rancher and Kubernetes calls Berth makes. */
-export interface RancherClient {
+/** The Rancher and Kubernetes calls Berth makes (Secrets and ServiceAccounts: {@link KubeObjects}). */
+export interface RancherClient extends KubeObjects {
   readonly http: Http;
   readonly base: string;
   cluster(clusterId: string): Promise<Cluster>;
@@ -122,38 +96,6 @@ export interface RancherClient {
   listActivePods(clusterId: string): Promise<Pod[]>;
   /** Persistent volume claims of the cluster, or of one namespace; all pages. */
   listPvcs(clusterId: string, namespace?: string): Promise<Pvc[]>;
-  /**
-   * Secrets matching `labelSelector`, of one namespace or of the cluster, all pages: metadata
-   * and type only, never their data.
-   */
-  listSecrets(
-    clusterId: string,
-    options: { namespace?: string; labelSelector: string },
-  ): Promise<SecretMeta[]>;
-  /** One Secret with its data, or null. The only call that reads a Secret's values. */
-  secret(clusterId: string, ref: ObjectRef): Promise<Secret | null>;
-  /** Creates a Secret; a 409 ({@link isConflict}) when one of that name exists. */
-  createSecret(clusterId: string, body: SecretBody): Promise<SecretMeta>;
-  /** Replaces a Secret (PUT) if it is still at `resourceVersion`; a 409 when it moved on. */
-  replaceSecret(
-    clusterId: string,
-    body: SecretBody & { resourceVersion: string },
-  ): Promise<SecretMeta>;
-  /**
-   * Deletes a Secret; one already gone is fine. With `resourceVersion`, only if it is still at
-   * that version (a 409 otherwise): the Secret deleted is the one Berth read.
-   */
-  deleteSecret(clusterId: string, ref: ObjectRef & { resourceVersion?: string }): Promise<void>;
-  /** One ServiceAccount, or null. */
-  serviceAccount(clusterId: string, ref: ObjectRef): Promise<ServiceAccount | null>;
-  /**
-   * Sets a ServiceAccount's `imagePullSecrets` (the whole list) if it is still at
-   * `resourceVersion` (a JSON merge patch; a 409 when it moved on); nothing else changes.
-   */
-  setImagePullSecrets(
-    clusterId: string,
-    change: ObjectRef & { resourceVersion: string; imagePullSecrets: readonly string[] },
-  ): Promise<ServiceAccount>;
 }
 
 /** Whether a call failed with 409: a write on a stale resourceVersion, or a create that exists. */
@@ -338,128 +280,12 @@ export function createRancherClient(options: RancherClientOptions): RancherClien
         Pvc,
         `list the persistent volume claims of ${namespace ?? clusterId}`,
       ),
-    listSecrets: async (clusterId, { namespace, labelSelector }) =>
-      await k8s(
-        clusterId,
-        namespace === undefined
-          ? "/secrets"
-          : urlPath`/namespaces/${checked(namespace, namespaceNameProblem)}/secrets`,
-        SecretMeta,
-        `list the secrets ${labelSelector} of ${namespace ?? clusterId}`,
-        { labelSelector },
-      ),
-    secret: async (cluster, ref) =>
-      await orNull(call("GET", objectPath(cluster, "secrets", ref), `read secret ${named(ref)}`, {
-        schema: Secret,
-      })),
-    createSecret: async (cluster, body) =>
-      (await call(
-        "POST",
-        urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1/namespaces/${
-          checked(body.namespace, namespaceNameProblem)
-        }/secrets`,
-        `create secret ${named(body)}`,
-        { body: secretJson(checked(body.name, objectNameProblem), body), schema: SecretMeta },
-      )).data,
-    replaceSecret: async (cluster, body) =>
-      (await call("PUT", objectPath(cluster, "secrets", body), `replace secret ${named(body)}`, {
-        body: secretJson(body.name, body),
-        schema: SecretMeta,
-      })).data,
-    deleteSecret: async (cluster, ref) => {
-      try {
-        await call("DELETE", objectPath(cluster, "secrets", ref), `delete secret ${named(ref)}`, {
-          ...(ref.resourceVersion === undefined ? {} : {
-            body: {
-              apiVersion: "v1",
-              kind: "DeleteOptions",
-              preconditions: { resourceVersion: version(ref.resourceVersion) },
-            },
-          }),
-        });
-      } catch (error) {
-        if (!(error instanceof HttpError && error.status === 404)) throw error;
-      }
-    },
-    serviceAccount: async (cluster, ref) =>
-      await orNull(call(
-        "GET",
-        objectPath(cluster, "serviceaccounts", ref),
-        `read service account ${named(ref)}`,
-        { schema: ServiceAccount },
-      )),
-    setImagePullSecrets: async (cluster, change) =>
-      (await call(
-        "PATCH",
-        objectPath(cluster, "serviceaccounts", change),
-        `set the image pull secrets of service account ${named(change)}`,
-        {
-          body: {
-            metadata: { resourceVersion: version(change.resourceVersion) },
-            imagePullSecrets: change.imagePullSecrets.map((name) => ({ name })),
-          },
-          headers: { "content-type": "application/merge-patch+json" },
-          schema: ServiceAccount,
-          // conditional on the resourceVersion: a repeat after a lost answer is a 409, never a
-          // second change
-          idempotent: true,
-        },
-      )).data,
+    ...kubeObjects({
+      call,
+      list: k8s,
+      root: (cluster) => urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1`,
+    }),
   };
-}
-
-/** The path of one Secret or ServiceAccount, its namespace and name checked. */
-function objectPath(cluster: string, kind: "secrets" | "serviceaccounts", ref: ObjectRef): string {
-  return urlPath`/k8s/clusters/${clusterId(cluster)}/api/v1/namespaces/${
-    checked(ref.namespace, namespaceNameProblem)
-  }/${kind}/${checked(ref.name, objectNameProblem)}`;
-}
-
-/** A Secret's JSON as Kubernetes takes it. */
-function secretJson(name: string, body: SecretBody & { resourceVersion?: string }) {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: {
-      name,
-      namespace: body.namespace,
-      labels: body.labels,
-      annotations: body.annotations,
-      ...(body.resourceVersion === undefined
-        ? {}
-        : { resourceVersion: version(body.resourceVersion) }),
-    },
-    type: body.type,
-    data: body.data,
-  };
-}
-
-function named(ref: ObjectRef): string {
-  return `${ref.namespace}/${ref.name}`;
-}
-
-/** The answer's data, or null when the server has no such object (404). */
-async function orNull<T>(answer: Promise<{ data: T }>): Promise<T | null> {
-  try {
-    return (await answer).data;
-  } catch (error) {
-    if (error instanceof HttpError && error.status === 404) return null;
-    throw error;
-  }
-}
-
-/** A resourceVersion to make a write conditional on; an empty one (no condition) is refused. */
-function version(resourceVersion: string): string {
-  return checked(resourceVersion, (v) => v === "" ? "a write without a resourceVersion" : null);
-}
-
-/** A Kubernetes name (or version) `problem` finds nothing wrong with, or a refusal. */
-function checked(name: string, problem: (name: string) => string | null): string {
-  const why = problem(name);
-  if (why !== null) {
-    throw new BerthError(`refusing ${why}`, { system: "kubernetes", transient: false });
-  }
-  return name;
 }
 
 /** Rewrites 401 and 403 into what the operator must do; everything else passes unchanged. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../testing/manual_clock.ts";
 import { createRancherClient, isConflict } from "./client.ts";
 import { FakeRancher } from "./fake.ts";
+import { objectMeta } from "./fake/state.ts";
 
 function client(fake: FakeRancher, auth?: { token: string }, pageSize = 2) {
   const sent: URL[] = [];
@@ -179,6 +180,31 @@ Deno.test("rancher client: a namespace has its default ServiceAccount; imagePull
   const stored = fake.object("serviceaccounts", CLUSTER, "team-a", "default");
   assert.equal(stored?.automountServiceAccountToken, false, "what Berth does not model stays");
   assert.equal(await c.serviceAccount(CLUSTER, { namespace: "team-a", name: "robot" }), null);
+});
+
+Deno.test("rancher client: ServiceAccounts of one name listed cluster-wide in one paged list, pull secrets only", async () => {
+  const { fake, c, sent } = await withNamespace(1);
+  for (const name of ["team-b", "team-c"]) {
+    await c.createNamespace(CLUSTER, { name, labels: {}, annotations: {} });
+  }
+  fake.store("serviceaccounts", CLUSTER, {
+    metadata: { ...objectMeta("builder", "team-b"), namespace: "team-b" },
+    secrets: [{ name: "token" }],
+  });
+  fake.alter("serviceaccounts", { cluster: CLUSTER, namespace: "team-c", name: "default" }, (x) => {
+    x.imagePullSecrets = [{ name: "harbor-pull" }];
+    x.secrets = [{ name: "token" }];
+  });
+  sent.length = 0;
+  const found = await c.listServiceAccounts(CLUSTER, "default");
+  assert.deepEqual(
+    found.map((sa) => [sa.metadata.namespace, (sa.imagePullSecrets ?? []).map((x) => x.name)]),
+    [["kube-system", []], ["team-a", []], ["team-b", []], ["team-c", ["harbor-pull"]]],
+  );
+  assert.ok(found.every((sa) => !("secrets" in sa)), "only metadata and imagePullSecrets kept");
+  assert.equal(sent.length, 4, "one list, a page per account");
+  assert.ok(sent.every((u) => u.searchParams.get("fieldSelector") === "metadata.name=default"));
+  assert.equal((await c.listServiceAccounts(CLUSTER)).length, 5);
 });
 
 Deno.test("rancher client: a Secret or ServiceAccount name Kubernetes would refuse is never sent", async () => {

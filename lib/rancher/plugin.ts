@@ -4,13 +4,14 @@ import { createKeycloakClient } from "../keycloak/client.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { RancherBackend } from "./backend.ts";
 import { rancherPresentation } from "./present.ts";
+import { pullSecretsPresentation } from "./pull_present.ts";
 import { RancherSettings } from "./settings.ts";
 
 /** The `rancher` backend_type. */
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
-  presentations: [rancherPresentation],
+  presentations: [rancherPresentation, pullSecretsPresentation],
   scope: (s) => ({
     where: `projects in cluster ${s.cluster_id} of ${
       s.backend_url.replace(/\/+$/, "").toLowerCase()

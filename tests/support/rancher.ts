@@ -33,6 +33,7 @@ export function makeRancherSite(
     files?: Record<string, string>;
     tlsFetch?: SiteOptions["tlsFetch"];
     yamlExtra?: string;
+    registry?: SiteOptions["registry"];
   } = {},
 ): RancherSite {
   const clock = new ManualClock({ start: Date.parse("2026-11-15T12:00:00Z") });
@@ -56,6 +57,7 @@ export function makeRancherSite(
     ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
     ...(options.files ? { files: options.files } : {}),
     ...(options.tlsFetch ? { tlsFetch: options.tlsFetch } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
   }) as RancherSite;
   site.rancher = rancher;
   site.keycloak = keycloak;

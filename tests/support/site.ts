@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { buildOfferings, type OfferingRuntime } from "../../lib/agent.ts";
 import type { BackendPlugin } from "../../lib/backend.ts";
+import type { RegistryAccess } from "../../lib/registry_access.ts";
 import { ManualClock } from "../../testing/manual_clock.ts";
 import { type Config, parseConfig } from "../../lib/config.ts";
 import type { Fetch } from "../../lib/http.ts";
@@ -47,6 +48,8 @@ export interface SiteOptions {
   tlsFetch?: (caPem: string, next: Fetch) => Fetch;
   /** The offering's components in Waldur and, as a YAML flow mapping, in backend_components. */
   components?: { waldur: FakeComponent[]; yaml: string };
+  /** Registry access with providers registered beforehand (a stub Harbor's team robots). */
+  registry?: RegistryAccess;
 }
 
 /** Builds a site: the fake Waldur, one offering of `backendType`, and the given fakes. */
@@ -136,6 +139,7 @@ ${options.yamlExtra ?? ""}`,
     status,
     redactor,
     version: "test",
+    ...(options.registry ? { registry: options.registry } : {}),
   });
   if (!offering) throw new Error("no offering");
   site.offering = offering;

@@ -2,14 +2,15 @@
  * How the fake Rancher's Kubernetes proxy answers, shared by its route modules: the `Status`
  * body of a refusal (or of a delete), and a list page: `labelSelector` (`key=value`,
  * `key==value`, `key!=value`, `key`, `!key`, comma for "and"), `fieldSelector` on
- * `status.phase`, then `limit`/`continue` paging with `remainingItemCount`.
+ * `status.phase`, `metadata.name` and `metadata.namespace`, then `limit`/`continue` paging with
+ * `remainingItemCount`.
  */
 import type { Context } from "hono";
 import type { Json } from "./state.ts";
 
-/** What a list page reads of an object: its labels, and its status when it has one. */
+/** What a list page reads of an object: its name and labels, and its status when it has one. */
 interface Listed {
-  metadata: { labels: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
   status?: Json;
 }
 
@@ -38,9 +39,17 @@ export function k8sPage(c: Context, kind: string, all: Listed[]): Response {
   const fieldSelector = c.req.query("fieldSelector");
   if (fieldSelector) {
     for (const term of fieldSelector.split(",")) {
-      const m = /^status\.phase(!=|==|=)(\w+)$/.exec(term);
+      const m = /^(status\.phase|metadata\.name|metadata\.namespace)(!=|==|=)([-.\w]+)$/.exec(
+        term,
+      );
       if (!m) return k8sStatus(c, 400, "BadRequest", `field label not supported: ${term}`);
-      items = items.filter((x) => (x.status?.phase === m[2]) === (m[1] !== "!="));
+      const field = (x: Listed) =>
+        m[1] === "status.phase"
+          ? x.status?.phase
+          : m[1] === "metadata.name"
+          ? x.metadata.name
+          : x.metadata.namespace;
+      items = items.filter((x) => (field(x) === m[3]) === (m[2] !== "!="));
     }
   }
   const limit = Number(c.req.query("limit") ?? "0");

@@ -3,7 +3,8 @@
  * server answers them: Secrets listed (cluster-wide or per namespace, with selectors and paging),
  * read, created (409 AlreadyExists), replaced (409 Conflict on a stale `resourceVersion`, 422
  * for a changed `type`, which Kubernetes keeps immutable) and deleted (404 NotFound; 409 when
- * `preconditions` no longer hold); a ServiceAccount read and JSON-merge-patched (a
+ * `preconditions` no longer hold); ServiceAccounts listed (cluster-wide, with a
+ * `metadata.name` field selector), one read and JSON-merge-patched (a
  * `metadata.resourceVersion` in the patch is a precondition, 409 when stale). Data keys and
  * base64 values, names and the `kubernetes.io/dockerconfigjson` payload are validated as
  * Kubernetes validates them. Every write takes the next resourceVersion (`state.ts`).
@@ -135,6 +136,9 @@ export function objectsApp(state: RancherState): Hono {
       details: { name: w.name, kind: "secrets", uid: existing.metadata.uid },
     });
   });
+  app.get("/:cluster/api/v1/serviceaccounts", (c) =>
+    absent(c, where(c)) ??
+      k8sPage(c, "ServiceAccountList", state.objectsIn("serviceaccounts", where(c).cluster)));
   app.get(`${ns}/serviceaccounts/:name`, one("serviceaccounts"));
   app.patch(`${ns}/serviceaccounts/:name`, async (c) => {
     const w = where(c);
