@@ -30,6 +30,11 @@ export interface RobotCredential extends TeamRobot {
 
 /** The Harbor side: what it knows of each team's robot, and a fresh secret on demand. */
 export interface RobotProvider {
+  /**
+   * True once it has read Harbor's robots: before, `robot()` knows nothing, and an answer of
+   * "no robot" would make consumers remove every copy.
+   */
+  known(): boolean;
   robot(projectUuid: string): TeamRobot | undefined;
   /**
    * A new secret for the team's robot (Harbor refreshes it, so every copy must be rewritten),
@@ -72,6 +77,11 @@ export class RegistryAccess {
   /** True when a consumer uses the Harbor offering's robots (else the provider keeps none). */
   consumed(offering: string): boolean {
     return (this.#consumers.get(offering)?.length ?? 0) > 0;
+  }
+
+  /** True once the Harbor offering has read its robots (a consumer waits until then). */
+  known(offering: string): boolean {
+    return this.#providers.get(offering)?.known() ?? false;
   }
 
   /** The team's robot of a Harbor offering, without its secret. */

@@ -279,6 +279,17 @@ Deno.test("pull secrets: a pass removes copies whose team lost its robot, leaves
   assert.deepEqual(row(s)?.flags, ["no robot"]);
 });
 
+Deno.test("pull secrets: before the Harbor offering has read its robots, a pass changes nothing", async () => {
+  using s = await pullSite();
+  await deliver(s);
+  // a restart: the Harbor side knows no robot until its first pass has read Harbor
+  s.robots.delete(s.projectUuid);
+  s.robots.observed = false;
+  await syncMembership(s.site.offering.context);
+  assert.ok(secret(s, "waldur-alpha"), "not taken for a robot that is gone");
+  assert.deepEqual(pullSecretsOf(s, "waldur-alpha"), ["harbor-pull"]);
+});
+
 Deno.test("pull secrets: a write on a moved-on version reads again once; so does a ServiceAccount patch", async () => {
   using s = await pullSite();
   addNamespace(s, "alpha-web");

@@ -65,6 +65,7 @@ export class TeamRobots implements RobotProvider {
   readonly #errors = new Map<string, string>();
   /** One change at a time per Waldur project: a pass and a consumer's refresh do not race. */
   readonly #locks = new KeyedLock();
+  #observed = false;
 
   constructor(options: TeamRobotsOptions) {
     this.#o = options;
@@ -87,6 +88,7 @@ export class TeamRobots implements RobotProvider {
     ]);
     const observed = listed.map((r) => observe(r, prefix));
     this.#remember(observed, prefix);
+    this.#observed = true;
     const plan = planRobots(wants, observed, {
       offeringUuid: this.#o.offeringUuid,
       now: Math.floor(this.#o.now() / 1000),
@@ -123,6 +125,11 @@ export class TeamRobots implements RobotProvider {
       now: Math.floor(this.#o.now() / 1000),
       rotateBeforeDays: this.#o.rotateBeforeDays,
     }).actions;
+  }
+
+  /** True once a pass has read Harbor's robots. */
+  known(): boolean {
+    return this.#observed;
   }
 
   /** The team's robot, without its secret (a consumer's view). */

@@ -105,6 +105,13 @@ export class PullSecrets implements RobotConsumer {
   ): Promise<Map<string, Outcome>> {
     for (const { resource } of items) this.#slugs.set(resource.projectUuid, resource.projectSlug);
     const outcomes = new Map<string, Outcome>();
+    if (!this.#o.registry.known(this.#o.settings.harbor_offering)) {
+      // the Harbor offering has not read its robots yet: "no robot" would remove every copy
+      this.#o.log.info(
+        `pull secrets wait for the first pass of ${this.#o.settings.harbor_offering}, which knows the robots`,
+      );
+      return outcomes;
+    }
     let plan: PullPlan;
     try {
       plan = this.#plan(await observePass(this.#reader, items, cluster, this.#foreign), busy);

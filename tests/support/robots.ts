@@ -16,7 +16,14 @@ export class StubRobots implements RobotProvider {
   readonly #robots = new Map<string, { username: string; password: string; known: boolean }>();
   refreshes = 0;
   expiresAt = 1_900_000_000;
+  /** False: like a Harbor offering that has not read its robots yet. */
+  observed = true;
   #n = 0;
+
+  /** Whether it has read its robots (see {@link observed}). */
+  known(): boolean {
+    return this.observed;
+  }
 
   /** The team's robot with `password`; its digest known (made by this process) unless told. */
   set(projectUuid: string, username: string, password: string, known = true): RobotCredential {
