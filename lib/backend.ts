@@ -132,8 +132,12 @@ export interface Backend {
    * observation and plan `ensure`, `setLimits` and `remove` apply.
    */
   planOrder(type: OrderType, resource: ResourceSpec): Promise<PlannedAction[]>;
-  /** Reachability, credentials and permissions. */
-  diagnose(): Promise<Check[]>;
+  /**
+   * Reachability, credentials and permissions; with `teams` (the Waldur teams of its resources,
+   * read for a backend that {@link needsTeam}), the checks that need them (Harbor: the team
+   * members' OIDC identities).
+   */
+  diagnose(teams?: readonly MemberSync[]): Promise<Check[]>;
 }
 
 /** What a backend receives when it is built. */

@@ -1,6 +1,7 @@
 /**
  * The command line: parses arguments and dispatches to the commands in `lib/cli/` (`run`, `plan`,
- * `diagnose`, `check-config`, `load-components`, `probe`), `config-schema`, `demo`, and the
+ * `diagnose`, `check-config`, `load-components`, `probe`, `repair-oidc-user`), `config-schema`,
+ * `demo`, and the
  * Python agent's `-m MODE -c FILE` spelling. Everything from the outside world comes in through
  * {@link World}, so every command runs under test.
  */
@@ -14,6 +15,7 @@ import { diagnose } from "./cli/diagnose.ts";
 import { loadComponents } from "./cli/load_components.ts";
 import { plan } from "./cli/plan.ts";
 import { probe } from "./cli/probe.ts";
+import { repairOidcUser } from "./cli/repair_oidc_user.ts";
 import { run } from "./cli/run.ts";
 import type { World } from "./cli/world.ts";
 import { runDemo } from "./demo/command.ts";
@@ -32,6 +34,7 @@ Usage:
   berth load-components -c config.yaml   push backend_components to the Waldur offering
   berth demo                         the embedded demo site
   berth probe [URL]                  exit 0 when URL (default: the local /healthz) answers 2xx
+  berth repair-oidc-user USER [--yes] -c config.yaml   remove a Harbor user holding an older OIDC identity
   berth -m order_process|membership_sync|report -c config.yaml   the Python agent's spelling
 
 Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the version.`,
@@ -56,6 +59,21 @@ Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the
 
   GETs URL (default http://127.0.0.1:8080/healthz) and exits 0 on a 2xx answer, 1 otherwise:
   a container HEALTHCHECK for images that have no curl.`,
+  "repair-oidc-user": `berth repair-oidc-user USER [--yes] -c FILE
+
+  In each Harbor offering with backend_settings.keycloak, compares USER's Keycloak identity
+  (sub + issuer) with the one Harbor onboarded (oidc_user_meta.subiss). When Harbor holds an
+  older one, USER cannot log in ("the user with same username or email has been onboarded"):
+  with --yes the Harbor user is deleted (DELETE /users/{id}), after reading both sides again,
+  and the next login onboards USER again. A user whose identity matches, or who is not
+  onboarded, is never deleted.
+
+  USER                the Harbor username (Keycloak's preferred_username)
+  -c, --config FILE   configuration (default: waldur-site-agent-config.yaml)
+  --yes               delete; without it, print what would be done and change nothing
+
+  Exit 0: deleted (or, without --yes, looked); 1: refused, nothing to repair with --yes, or an
+  error.`,
   demo: `berth demo [--listen host:port] [--state PATH]
 
   The embedded demo site: fake Waldur, Harbor, Rancher and Keycloak on loopback ports, seeded
@@ -200,6 +218,21 @@ async function dispatch(args: string[], world: World): Promise<number> {
         ...(values.listen ? { listen: values.listen } : {}),
         ...(values.state ? { state: values.state } : {}),
       }, (w, o) => run(w, { ...o, once: false, loops: LOOP_NAMES }));
+    }
+    case "repair-oidc-user": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { ...CONFIG_OPTIONS, yes: { type: "boolean" } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) return help(world, command);
+      const [username, ...extra] = positionals;
+      if (username === undefined || extra.length > 0) {
+        world.stderr(`berth repair-oidc-user: give one USER\n\n${USAGE[command]}`);
+        return 2;
+      }
+      return await repairOidcUser(world, { config: values.config, username, yes: !!values.yes });
     }
     case "probe": {
       const { values, positionals } = parseArgs({

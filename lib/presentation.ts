@@ -92,6 +92,11 @@ export interface Presentation<R = Record<string, unknown>> {
   metrics: RowMetrics<R>;
   /** The snapshot's table it shows: absent, the snapshot's `rows`; else `tables[table]`. */
   table?: string;
+  /**
+   * Rows someone must act on (conflicts): the page shows the table with what needs attention,
+   * before the other tables, and only while it has rows.
+   */
+  attention?: boolean;
 }
 
 /** The rows of a snapshot a presentation shows. */

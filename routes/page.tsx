@@ -6,7 +6,14 @@
 import type { FC } from "hono/jsx";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { StatusModel } from "../lib/status.ts";
-import { formatAge, formatDuration, formatTime, overallState, presented } from "./view.ts";
+import {
+  formatAge,
+  formatDuration,
+  formatTime,
+  overallState,
+  type Presented,
+  presented,
+} from "./view.ts";
 import { Errors, Events, Orders, Refusals } from "./page/lists.tsx";
 import { Ago, Expandable, Head, type PageQuery } from "./page/parts.tsx";
 import { BackendSection, Keycloak } from "./page/sections.tsx";
@@ -44,7 +51,7 @@ export function StatusPage(
           <Loops model={model} />
           <Breakers model={model} />
           <Refusals model={model} query={query} />
-          {presented(model).map((p) => (
+          {attentionFirst(presented(model)).map((p) => (
             <BackendSection
               presented={p}
               query={query}
@@ -61,6 +68,14 @@ export function StatusPage(
       </body>
     </html>
   );
+}
+
+/** What needs attention (a presentation's `attention` tables) before the other tables. */
+function attentionFirst(list: readonly Presented[]): Presented[] {
+  return [
+    ...list.filter((p) => p.presentation.attention),
+    ...list.filter((p) => !p.presentation.attention),
+  ];
 }
 
 /** A table's key follows its offering's place in the config, so page links stay put. */

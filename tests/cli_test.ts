@@ -553,6 +553,117 @@ state_file: ":memory:"
   assert.ok(!w.logs.join("\n").includes("admin-secret"));
 });
 
+Deno.test("berth repair-oidc-user shows what it would do, deletes only with --yes a user holding an older identity, and refuses a matching one", async () => {
+  const { PLUGINS } = await import("../lib/plugins.ts");
+  const { FakeHarbor } = await import("../lib/harbor/fake.ts");
+  const { FakeKeycloak } = await import("../lib/keycloak/fake.ts");
+  const harbor = new FakeHarbor();
+  const keycloak = new FakeKeycloak();
+  keycloak.addRealm("waldur");
+  keycloak.addUser("waldur", "alice", { id: "alice-new" });
+  keycloak.addUser("waldur", "bob", { id: "bob-id" });
+  keycloak.addUser("waldur", "carol", { id: "carol-id" });
+  const issuer = "http://keycloak.test/auth/realms/waldur";
+  const alice = harbor.addUser({
+    username: "alice",
+    subiss: `alice-old${issuer}`,
+    cliSecret: "cli-secret-of-alice",
+  });
+  const bob = harbor.addUser({
+    username: "bob",
+    subiss: `bob-id${issuer}`,
+    cliSecret: "cli-secret-of-bob",
+  });
+  const w = world(({ token, offering }) => `
+offerings:
+  - name: registry
+    waldur_api_url: http://waldur.test/api/
+    waldur_api_token: ${token}
+    waldur_offering_uuid: ${offering}
+    backend_type: harbor
+    backend_settings:
+      harbor_url: http://harbor.test
+      robot_username: ${harbor.username}
+      robot_password: ${harbor.password}
+      keycloak:
+        keycloak_url: http://keycloak.test/auth/
+        keycloak_username: admin
+        keycloak_password: admin-secret
+    backend_components:
+      storage: {measured_unit: GB, accounting_type: limit, label: Storage}
+state_file: ":memory:"
+`);
+  w.plugins = PLUGINS;
+  const hosts: Record<string, { request: (r: Request) => Response | Promise<Response> }> = {
+    "harbor.test": harbor.app,
+    // the realm paths under /auth, as a Keycloak before 17 (or with --http-relative-path) serves them
+    "keycloak.test": {
+      request: (r) => {
+        const url = new URL(r.url);
+        url.pathname = url.pathname.replace(/^\/auth/, "");
+        return keycloak.app.request(new Request(url, r));
+      },
+    },
+    "waldur.test": w.waldur.app,
+  };
+  w.fetch = async (r) => await hosts[new URL(r.url).hostname]!.request(r);
+  const { order } = w.waldur.orderCreate(w.offeringUuid, {
+    name: "reg",
+    limits: { storage: 1 },
+    project: "p",
+    customer: "c",
+  });
+  w.waldur.setTeam("p", [{ username: "alice" }, { username: "bob" }, { username: "carol" }]);
+  assert.equal(await main(["run", "--once", "-c", "berth.yaml"], w), 0, w.logs.join("\n"));
+  assert.equal(w.waldur.order(order).state, "done");
+  const deletes = () => harbor.requests.filter((r) => r.method === "DELETE").length;
+
+  let out = await printed(w, ["diagnose", "-c", "berth.yaml"]);
+  assert.match(
+    out,
+    /FAIL oidc identity +alice: Harbor holds an older identity; they cannot log in until it is removed; run `berth repair-oidc-user alice`/,
+  );
+  assert.doesNotMatch(out, /oidc identity +(bob|carol)/);
+
+  out = await printed(w, ["repair-oidc-user", "alice", "-c", "berth.yaml"]);
+  assert.match(out, new RegExp(`Harbor user ${alice.id} holds alice-old${issuer}`));
+  assert.match(out, new RegExp(`Keycloak: alice-new${issuer}`));
+  assert.match(
+    out,
+    new RegExp(`would delete Harbor user ${alice.id} \\(alice\\); run again with --yes`),
+  );
+  assert.match(out, /\(exit 0\)/);
+  assert.equal(deletes(), 0, "a dry run deletes nothing");
+
+  out = await printed(w, ["repair-oidc-user", "bob", "--yes", "-c", "berth.yaml"]);
+  assert.match(out, /nothing to repair: the identities match; the user is left alone/);
+  assert.match(out, /\(exit 1\)/);
+  out = await printed(w, ["repair-oidc-user", "carol", "--yes", "-c", "berth.yaml"]);
+  assert.match(out, /nothing to repair: not onboarded/);
+  assert.match(out, /\(exit 1\)/);
+  assert.equal(deletes(), 0);
+  assert.equal(harbor.users.get(bob.id)?.deleted, false);
+
+  out = await printed(w, ["repair-oidc-user", "alice", "--yes", "-c", "berth.yaml"]);
+  assert.match(
+    out,
+    new RegExp(`deleted Harbor user ${alice.id} \\(alice\\): the next login onboards alice again`),
+  );
+  assert.match(out, /\(exit 0\)/);
+  assert.equal(harbor.users.get(alice.id)?.deleted, true);
+  assert.equal(deletes(), 1);
+
+  out = await printed(w, ["diagnose", "-c", "berth.yaml"]);
+  assert.match(
+    out,
+    /ok {3}oidc identities +1 team member\(s\) match Harbor's identity, 2 not onboarded yet/,
+  );
+  assert.match(w.logs.join("\n"), /harbor: delete user alice/, "the deletion is audited");
+  const everything = [...w.out, ...w.err, ...w.logs].join("\n");
+  assert.doesNotMatch(everything, /cli-secret-of/, "Harbor's CLI secrets are never printed");
+  assert.equal(await main(["repair-oidc-user", "-c", "berth.yaml"], w), 2, "USER is required");
+});
+
 Deno.test("berth probe exits 0 on a 2xx answer and 1 on a 503 or no answer", async () => {
   const w = world(config);
   const answering = (status: number): World => ({

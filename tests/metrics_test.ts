@@ -43,6 +43,7 @@ Deno.test("/metrics parses with a Prometheus text-format parser into the named f
     berth_circuit_opens_total: "COUNTER",
     berth_harbor_quota_bytes: "GAUGE",
     berth_team_robot_expiry_seconds: "GAUGE",
+    berth_oidc_identity_conflicts: "GAUGE",
     berth_rancher_quota: "GAUGE",
     berth_pull_secret_namespaces: "GAUGE",
     berth_keycloak_group_members: "GAUGE",

@@ -1,5 +1,8 @@
 /** \`berth diagnose\`: reachability, credentials and permissions of every system. */
+import type { MemberSync } from "../backend.ts";
+import type { OfferingRuntime } from "../agent.ts";
 import { errorMessage } from "../errors.ts";
+import { memberWork } from "../membership.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
 
@@ -37,7 +40,10 @@ export async function diagnose(world: World, configPath: string): Promise<number
       report("waldur", false, errorMessage(error));
     }
     try {
-      for (const check of await o.backend.diagnose()) report(check.name, check.ok, check.detail);
+      const teams = o.backend.needsTeam ? await readTeams(o, report) : undefined;
+      for (const check of await o.backend.diagnose(teams)) {
+        report(check.name, check.ok, check.detail);
+      }
     } catch (error) {
       report(o.config.backendType, false, errorMessage(error));
     }
@@ -47,4 +53,27 @@ export async function diagnose(world: World, configPath: string): Promise<number
     failed === 0 ? "all checks passed" : `${failed} check${failed === 1 ? "" : "s"} failed`,
   );
   return failed === 0 ? 0 : 1;
+}
+
+/**
+ * The Waldur teams of the offering's resources, for the backend's checks that need them; a
+ * failure is reported, and those checks are left out.
+ */
+async function readTeams(
+  o: OfferingRuntime,
+  report: (name: string, ok: boolean, detail: string) => void,
+): Promise<MemberSync[] | undefined> {
+  try {
+    const resources = await o.waldur.listResources(o.config.offeringUuid, ["OK", "Erred"]);
+    const { work, failures } = await memberWork(
+      o.waldur,
+      resources.items.filter((r) => r.backend_id !== ""),
+      o.config.concurrency,
+    );
+    for (const f of failures) report("waldur teams", false, f);
+    return work;
+  } catch (error) {
+    report("waldur teams", false, errorMessage(error));
+    return undefined;
+  }
 }

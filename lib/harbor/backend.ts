@@ -32,7 +32,8 @@ import { countAction, joinOutcomes } from "../outcomes.ts";
 import { HarborApply } from "./apply.ts";
 import { createHarborClient, type HarborClient } from "./client.ts";
 import { diagnoseHarbor } from "./diagnose.ts";
-import { observeHarbor, observeProject } from "./observe.ts";
+import { HarborIdentities } from "./identities.ts";
+import { emptyObservation, observeHarbor, observeProject } from "./observe.ts";
 import {
   derivedName,
   describeAction,
@@ -67,6 +68,8 @@ export class HarborBackend implements Backend {
   readonly kind = "harbor";
   readonly client: HarborClient;
   readonly naming: Naming;
+  /** With Keycloak: the team members' OIDC identities in Harbor (`berth repair-oidc-user`). */
+  readonly identities: HarborIdentities | undefined;
   readonly #ctx: BackendContext<HarborSettings>;
   readonly #settings: HarborSettings;
   readonly #groups: KeycloakGroups | undefined;
@@ -116,6 +119,7 @@ export class HarborBackend implements Backend {
         conflictHint: "adding its team would give that project access; nothing was changed. " +
           "Give the projects distinct slugs or change oidc_group_prefix",
       });
+      this.identities = new HarborIdentities(this.#groups, { harbor: this.client, ctx: this.#ctx });
     }
   }
 
@@ -294,6 +298,7 @@ export class HarborBackend implements Backend {
       }))),
     ]);
     if (!settled.ok) throw settled.error;
+    await this.identities?.check(items);
     const { outcomes, observed, plan } = settled.value;
     joinOutcomes(outcomes, kc);
     this.#rows.observed(resources, observed, plan.actions, plan.problems);
@@ -454,10 +459,11 @@ export class HarborBackend implements Backend {
     return out;
   }
 
-  diagnose(): Promise<Check[]> {
-    return diagnoseHarbor(this.client, this.#settings, this.#groups, {
+  async diagnose(teams?: readonly MemberSync[]): Promise<Check[]> {
+    const checks = await diagnoseHarbor(this.client, this.#settings, this.#groups, {
       robotAccounts: this.#robots !== undefined,
     });
+    return [...checks, ...await this.identities?.diagnose(teams) ?? []];
   }
 
   /** The status rows, for tests and the page. */
@@ -472,14 +478,12 @@ export class HarborBackend implements Backend {
       at,
       rows: this.rows(),
       ...(this.#groups ? { groups: this.#groups.rows() } : {}),
-      ...(this.#robots ? { tables: { robots: this.#robots.rows() } } : {}),
+      tables: {
+        ...(this.#robots ? { robots: this.#robots.rows() } : {}),
+        ...(this.identities ? { identities: this.identities.rows() } : {}),
+      },
     }));
   }
-}
-
-/** An observation with nothing in it: a Create's first plan, before Harbor says otherwise. */
-function emptyObservation(): Observed {
-  return { projects: new Map(), quotas: new Map(), groups: new Map(), members: new Map() };
 }
 
 /** The actions of a Create that its name's lock covers: the project made or adopted, its quota. */

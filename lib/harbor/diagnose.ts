@@ -25,6 +25,16 @@ export const ROBOT_ACCOUNT_PERMISSIONS: readonly [string, string, string][] = [
   ["user", "delete", "remove a user whose identity changed"],
 ];
 
+/**
+ * The system permissions comparing and repairing the team members' OIDC identities needs (with
+ * `keycloak`): find users by name, read their OIDC identity, remove a stale one.
+ */
+export const OIDC_IDENTITY_PERMISSIONS: readonly [string, string, string][] = [
+  ["user", "list", "find users by name"],
+  ["user", "read", "read a user's OIDC identity"],
+  ["user", "delete", "remove a user whose identity changed"],
+];
+
 /** The checks of one Harbor offering; `robotAccounts` checks the team robots' permissions too. */
 export async function diagnoseHarbor(
   client: HarborClient,
@@ -67,6 +77,13 @@ export async function diagnoseHarbor(
     needed.push(["repository", "delete", "delete repositories (termination: purge)"]);
   }
   if (options.robotAccounts) needed.push(...ROBOT_ACCOUNT_PERMISSIONS);
+  if (settings.keycloak) {
+    needed.push(
+      ...OIDC_IDENTITY_PERMISSIONS.filter(([r, a]) =>
+        !needed.some(([nr, na]) => nr === r && na === a)
+      ),
+    );
+  }
   let held: Set<string> | undefined;
   try {
     const perms = await client.permissions();

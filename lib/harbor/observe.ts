@@ -114,3 +114,8 @@ export async function observeProject(
   }
   return observed;
 }
+
+/** An observation with nothing in it: a Create's first plan, before Harbor says otherwise. */
+export function emptyObservation(): Observed {
+  return { projects: new Map(), quotas: new Map(), groups: new Map(), members: new Map() };
+}

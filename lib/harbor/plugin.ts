@@ -3,14 +3,14 @@ import type { BackendPlugin } from "../backend.ts";
 import { createKeycloakClient } from "../keycloak/client.ts";
 import { backendFetch, warnKeycloakVerify } from "../tls.ts";
 import { HarborBackend } from "./backend.ts";
-import { harborPresentation, teamRobotsPresentation } from "./present.ts";
+import { harborPresentation, identitiesPresentation, teamRobotsPresentation } from "./present.ts";
 import { HarborSettings } from "./settings.ts";
 
 /** The `harbor` backend_type. */
 export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
-  presentations: [harborPresentation, teamRobotsPresentation],
+  presentations: [harborPresentation, teamRobotsPresentation, identitiesPresentation],
   scope: (s) => ({
     where: `projects on ${
       s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()

@@ -1,6 +1,7 @@
 /**
  * How the Harbor backend presents itself: its status row (the schema the backend's rows are
- * typed by), its table on the status page and its quota series in `/metrics`.
+ * typed by), its table on the status page and its quota series in `/metrics`; and, with
+ * Keycloak, its OIDC identity conflicts (a second table).
  */
 import { z } from "zod";
 import { type Presentation, unlimited } from "../presentation.ts";
@@ -127,5 +128,69 @@ export const teamRobotsPresentation: Presentation<TeamRobotRow> = {
     }],
     labels: (r) => ({ project: r.projectSlug || r.projectUuid }),
     series: [{ family: EXPIRY, labels: {}, value: (r) => r.expiresInSeconds }],
+  },
+};
+
+/**
+ * One OIDC identity conflict (`identities.ts`): the Harbor user of a team member's username holds
+ * an older identity (`subiss`) than Keycloak's, so that member cannot log in until it is removed.
+ */
+export const IdentityRow = z.object({
+  username: z.string(),
+  /** The Waldur projects whose team the user is in. */
+  projects: z.array(z.string()),
+  harborUserId: z.number().int(),
+  /** The `subiss` Harbor holds. */
+  harbor: z.string(),
+  /** Keycloak's identity now: the user's id (`sub`) followed by the issuer. */
+  keycloak: z.string(),
+});
+/** One OIDC identity conflict. */
+export type IdentityRow = z.infer<typeof IdentityRow>;
+
+const CONFLICTS = "berth_oidc_identity_conflicts";
+
+/** What to do about a conflict, as the page, the log and `berth diagnose` say it. */
+export function conflictSentence(username: string): string {
+  return `${username}: Harbor holds an older identity; they cannot log in until it is removed; ` +
+    `run \`berth repair-oidc-user ${username}\``;
+}
+
+/**
+ * The OIDC identity conflicts of a Harbor offering with Keycloak (the snapshot's
+ * `tables.identities`): on the page among what needs attention, and one series per conflict.
+ */
+export const identitiesPresentation: Presentation<IdentityRow> = {
+  schema: IdentityRow,
+  table: "identities",
+  attention: true,
+  section: {
+    title: "OIDC identity conflicts",
+    noun: "conflict",
+    key: "i",
+    columns: [
+      { heading: "User" },
+      { heading: "Waldur projects" },
+      { heading: "Harbor holds" },
+      { heading: "Keycloak has" },
+      { heading: "What to do" },
+    ],
+    cells: (r) => [
+      { kind: "text", text: r.username },
+      { kind: "names", names: r.projects },
+      { kind: "noted", text: r.harbor, note: `user ${r.harborUserId}` },
+      { kind: "text", text: r.keycloak },
+      { kind: "text", text: conflictSentence(r.username) },
+    ],
+  },
+  metrics: {
+    families: [{
+      name: CONFLICTS,
+      type: "gauge",
+      help: "Team members whose Harbor user holds an older OIDC identity than Keycloak's " +
+        "(1 per user; they cannot log in until it is removed).",
+    }],
+    labels: (r) => ({ user: r.username }),
+    series: [{ family: CONFLICTS, labels: {}, value: () => 1 }],
   },
 };

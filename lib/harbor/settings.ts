@@ -19,6 +19,11 @@ export const HarborSettings = z.object({
   ca_file: z.string().min(1).optional(),
   /** Keep each OIDC group in Keycloak too, with the Waldur project team as members. */
   keycloak: KeycloakSettings.optional(),
+  /**
+   * The issuer (`iss`) of the tokens users log in to Harbor with, when Berth reaches Keycloak
+   * through another URL than they do; default `<keycloak_url>/realms/<keycloak_realm>`.
+   */
+  oidc_issuer: z.string().url().optional(),
   /** A robot account per Waldur project that may pull from its Harbor projects (pull secrets). */
   team_robots: z.object({
     enabled: z.boolean().default(false),

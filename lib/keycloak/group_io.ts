@@ -1,12 +1,14 @@
 /**
  * The Keycloak reads and member adds that `KeycloakGroups` is made of, with no state of their
  * own: one observation of the wanted groups (the parent's children in one paged list, or each
- * top-level group by its exact name), a Create's adds of who is missing, and the diagnose probe.
+ * top-level group by its exact name), the team members' users it found, a Create's adds of who is
+ * missing, and the diagnose probe.
  */
 import type { Check } from "../backend.ts";
 import { errorMessage, HttpError } from "../errors.ts";
 import { forEachLimit } from "../pool.ts";
 import type { KeycloakClient } from "./client.ts";
+import type { GroupRow } from "./group_row.ts";
 import {
   type GroupLayout,
   type GroupsObserved,
@@ -77,6 +79,29 @@ export async function observeGroups(
     }
   });
   return { parent, groups, members, users };
+}
+
+/**
+ * The Keycloak user each wanted team member is, from one observation, by lower-cased Waldur
+ * username: a member of the group, or the user looked up; null when the realm has none. A member
+ * whose read failed is left out.
+ */
+export function teamUsers(
+  wants: readonly GroupWant[],
+  observed: GroupsObserved,
+  byId: boolean,
+): Map<string, KcUser | null> {
+  const out = new Map<string, KcUser | null>();
+  for (const w of wants) {
+    const members = observed.members.get(w.group);
+    for (const u of w.usernames) {
+      const member = Array.isArray(members) ? members.find((m) => isUser(m, u, byId)) : undefined;
+      const looked = observed.users.get(u);
+      const found = member ?? (looked instanceof Error ? undefined : looked);
+      if (found !== undefined) out.set(u.toLowerCase(), found);
+    }
+  }
+  return out;
 }
 
 /** What {@link addMissing} did: who it added, who Keycloak does not know, the members now. */
@@ -169,4 +194,22 @@ function user(u: { id: string; username: string }): KcUser {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A group's row after a failure: what the row knew before, and the error. */
+export function failedRow(path: string, previous: GroupRow | undefined, error: string): GroupRow {
+  return {
+    path,
+    members: previous?.members ?? null,
+    added: previous?.added ?? [],
+    removed: previous?.removed ?? [],
+    missing: previous?.missing ?? [],
+    error,
+  };
+}
+
+/** The realm's user of exactly this username, or null. */
+export async function userNamed(kc: KeycloakClient, username: string): Promise<KcUser | null> {
+  const u = await kc.userByUsername(username);
+  return u && user(u);
 }

@@ -14,7 +14,8 @@ import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
 import type { GroupRow } from "./group_row.ts";
-import { addMissing, diagnoseGroups, type Filled, observeGroups } from "./group_io.ts";
+import { addMissing, diagnoseGroups, failedRow, type Filled, observeGroups } from "./group_io.ts";
+import { teamUsers } from "./group_io.ts";
 import {
   adoptedAttributes,
   conflictMessage,
@@ -28,6 +29,7 @@ import {
   type GroupPlanOptions,
   type GroupsObserved,
   type GroupWant,
+  type KcUser,
   MANAGED_BY,
   planGroups,
   planWords,
@@ -62,6 +64,8 @@ const PARENT_KEY = "\u0000parent";
 export class KeycloakGroups {
   readonly #o: KeycloakGroupsOptions;
   readonly #kc: KeycloakClient;
+  /** The Keycloak client the groups are read and changed with. */
+  readonly client: KeycloakClient;
   /** Group ids Berth has seen: the parent (under {@link PARENT_KEY}) and the groups. */
   readonly #ids = new Map<string, string>();
   /** The Waldur project each remembered group was checked (or made) for. */
@@ -71,10 +75,12 @@ export class KeycloakGroups {
   /** Groups this process made and nobody has filled yet. */
   readonly #fresh = new Set<string>();
   #rows = new Map<string, GroupRow>();
+  #users = new Map<string, KcUser | null>();
 
   constructor(options: KeycloakGroupsOptions) {
     this.#o = options;
     this.#kc = options.client;
+    this.client = options.client;
   }
 
   /** The group's path in the realm. */
@@ -86,7 +92,9 @@ export class KeycloakGroups {
 
   /** Reads the groups (the parent's children, or each wanted one), their members, unknown users. */
   async observe(wants: readonly GroupWant[]): Promise<GroupsObserved> {
+    this.#users = new Map();
     const observed = await observeGroups(this.#kc, this.#o.layout, wants, this.#o);
+    this.#users = teamUsers(wants, observed, this.#o.byId);
     // what the observation found needs no lookup to be changed
     if (observed.parent) this.#ids.set(PARENT_KEY, observed.parent.id);
     else this.#ids.delete(PARENT_KEY); // deleted by hand: made again, not used by its old id
@@ -250,6 +258,11 @@ export class KeycloakGroups {
         this.#o.audit("delete group", `/${action.group}`, "no child groups left");
         return;
     }
+  }
+
+  /** The team members' Keycloak users the last observation read ({@link teamUsers}). */
+  users(): ReadonlyMap<string, KcUser | null> {
+    return this.#users;
   }
 
   // ---- orders ------------------------------------------------------------------------------
@@ -469,15 +482,7 @@ export class KeycloakGroups {
         `retried next pass: ${message}`,
     );
     const path = this.path(group);
-    const previous = this.#rows.get(path);
-    this.#rows.set(path, {
-      path,
-      members: previous?.members ?? null,
-      added: previous?.added ?? [],
-      removed: previous?.removed ?? [],
-      missing: previous?.missing ?? [],
-      error: message,
-    });
+    this.#rows.set(path, failedRow(path, this.#rows.get(path), message));
     this.#o.onChange();
   }
 

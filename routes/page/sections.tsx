@@ -35,10 +35,13 @@ export function BackendSection(
   },
 ): Rendered {
   const { schema, section } = presentation;
-  const page = pageOf(rowsOf(backend, presentation), schema, pageFor(query, tableKey));
+  const rows = rowsOf(backend, presentation);
+  // a table of what needs attention is shown only while there is something to do
+  if (presentation.attention && rows.length === 0) return null;
+  const page = pageOf(rows, schema, pageFor(query, tableKey));
   return (
     <section
-      class={`backend ${backend.kind}`}
+      class={`backend ${backend.kind}${presentation.attention ? " attention" : ""}`}
       data-table={tableKey}
       data-offering={backend.offering}
     >
@@ -47,11 +50,11 @@ export function BackendSection(
         <table>
           <Head cols={section.columns.map((c) => c.heading)} />
           <tbody>
-            {page.rows.map((r) => (
-              <tr>
-                {rowCells(section.cells(r), section.columns)}
-              </tr>
-            ))}
+            {page.rows.map((r) =>
+              presentation.attention
+                ? <tr class="attention">{rowCells(section.cells(r), section.columns)}</tr>
+                : <tr>{rowCells(section.cells(r), section.columns)}</tr>
+            )}
           </tbody>
         </table>
       </div>

@@ -90,10 +90,13 @@ export class KeycloakState {
     return r;
   }
 
-  /** Adds a user (as a first OIDC login would); returns its id. */
-  addUser(realm: string, username: string): string {
+  /**
+   * Adds a user (as a first OIDC login would); returns its id (`options.id`, else a new one: a
+   * user removed and added again, as after a redeployed Keycloak, gets another).
+   */
+  addUser(realm: string, username: string, options: { id?: string } = {}): string {
     this.addRealm(realm);
-    const id = this.#id();
+    const id = options.id ?? this.#id();
     this.realm(realm).users.set(id, { id, username, enabled: true });
     return id;
   }
