@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import YAML from "yaml";
+import { Ajv } from "ajv";
 import { FakeWaldur } from "../lib/waldur/fake.ts";
 import { processOrders } from "../lib/orders.ts";
 import { syncMembership } from "../lib/membership.ts";
@@ -70,4 +71,91 @@ Deno.test("every request the agent sends in a full cycle is a spec operation", a
   for (const s of sent) {
     assert.ok(specPath(s.path, s.method), `${s.method} ${s.path} is not in the spec`);
   }
+});
+
+/** An OpenAPI 3 component schema as JSON Schema for ajv: `nullable` made a type union. */
+function componentSchemas(): Record<string, unknown> {
+  const doc = spec() as Spec & { components: { schemas: Record<string, unknown> } };
+  const convert = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(convert);
+    if (v === null || typeof v !== "object") return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === "$ref" && typeof x === "string") {
+        out.$ref = x.replace("#/components/schemas/", "waldur#/definitions/");
+      } else if (k !== "nullable") out[k] = convert(x);
+    }
+    return (v as { nullable?: boolean }).nullable ? { anyOf: [out, { type: "null" }] } : out;
+  };
+  return convert(doc.components.schemas) as Record<string, unknown>;
+}
+
+Deno.test("the event subscription paths take and answer what the spec says", async () => {
+  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+  ajv.addSchema({ $id: "waldur", definitions: componentSchemas() });
+  const valid = (name: string, value: unknown) => {
+    const check = ajv.getSchema(`waldur#/definitions/${name}`);
+    assert.ok(check, name);
+    assert.ok(check(value), `${name}: ${JSON.stringify(check.errors)}`);
+  };
+  const fake = new FakeWaldur();
+  const offering = fake.addOffering("Containers", []);
+  const send = async (method: string, path: string, body: unknown, schema?: string) => {
+    if (schema) valid(schema, body);
+    assert.ok(specPath(path, method), `${method} ${path} is not in the spec`);
+    const res = await fake.app.request(path, {
+      method,
+      headers: { authorization: `Token ${fake.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: await res.json() as Record<string, unknown> };
+  };
+  const identity = await send("POST", "/api/marketplace-site-agent-identities/", {
+    offering,
+    name: "agent",
+  });
+  const sub = await send(
+    "POST",
+    `/api/marketplace-site-agent-identities/${identity.json.uuid}/register_event_subscription/`,
+    { observable_object_type: "order", description: "berth order" },
+    "AgentEventSubscriptionCreateRequest",
+  );
+  assert.equal(sub.status, 201);
+  valid("EventSubscription", sub.json);
+  const made = await send(
+    "POST",
+    "/api/event-subscriptions/",
+    { description: "d", observable_objects: [{ object_type: "resource" }] },
+    "EventSubscriptionRequest",
+  );
+  assert.equal(made.status, 201);
+  valid("EventSubscription", made.json);
+  // the queue's answer, from a fake whose RabbitMQ accepts every call
+  const withRabbit = new FakeWaldur({
+    token: fake.token,
+    rabbit: {
+      managementUrl: "http://rabbit.test",
+      adminUser: "admin",
+      adminPass: "pw",
+      fetch: () => Promise.resolve(new Response(null, { status: 201 })),
+    },
+  });
+  withRabbit.offerings.set(offering, fake.offerings.get(offering)!);
+  const s2 = await withRabbit.app.request("/api/event-subscriptions/", {
+    method: "POST",
+    headers: { authorization: `Token ${fake.token}`, "content-type": "application/json" },
+    body: "{}",
+  });
+  const subUuid = (await s2.json() as { uuid: string }).uuid;
+  const body = { offering_uuid: offering, object_type: "order" };
+  valid("EventSubscriptionQueueCreateRequest", body);
+  const path = `/api/event-subscriptions/${subUuid}/create_queue/`;
+  assert.ok(specPath(path, "POST"));
+  const q = await withRabbit.app.request(path, {
+    method: "POST",
+    headers: { authorization: `Token ${fake.token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(q.status, 201);
+  valid("EventSubscriptionQueue", await q.json());
 });

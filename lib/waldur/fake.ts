@@ -6,8 +6,10 @@
  *
  * This module assembles the server: the request log, the faults and Token auth in front of
  * every path, `/api/users/me/`, then one sub-app per API group (`fake/orders.ts`,
- * `resources.ts`, `usages.ts`, `offerings.ts`, `identities.ts`, sharing `fake/drf.ts`) over the
- * state in `fake/state.ts`.
+ * `resources.ts`, `usages.ts`, `offerings.ts`, `identities.ts`, `subscriptions.ts`, sharing
+ * `fake/drf.ts`) over the state in `fake/state.ts`. With a RabbitMQ (the `rabbit` option) event
+ * subscriptions are real vhosts, users and queues there, and the fake publishes order and role
+ * events into them (`fake/events.ts`, `fake/rabbit.ts`).
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import { fakeApp } from "../fake_app.ts";
@@ -15,7 +17,8 @@ import { identitiesApp } from "./fake/identities.ts";
 import { offeringsApp } from "./fake/offerings.ts";
 import { ordersApp } from "./fake/orders.ts";
 import { resourcesApp } from "./fake/resources.ts";
-import { WaldurState } from "./fake/state.ts";
+import { AGENT_USER, WaldurState } from "./fake/state.ts";
+import { subscriptionsApp } from "./fake/subscriptions.ts";
 import { usagesApp } from "./fake/usages.ts";
 
 /** The fake Waldur server. `app` is a Hono app: serve it, or call `app.request` directly. */
@@ -30,13 +33,14 @@ function waldurApp(state: WaldurState): Hono {
   app.use("/api/*", tokenAuth(state.token));
   app.get(
     "/api/users/me/",
-    (c) => c.json({ uuid: "0f0e0d0c0b0a09080706050403020100", username: "berth-agent" }),
+    (c) => c.json({ uuid: AGENT_USER.uuid, username: AGENT_USER.username }),
   );
   app.route("/", ordersApp(state));
   app.route("/", resourcesApp(state));
   app.route("/", usagesApp(state));
   app.route("/", offeringsApp(state));
   app.route("/", identitiesApp(state));
+  app.route("/", subscriptionsApp(state));
 
   app.notFound((c) => c.json({ detail: "Not found." }, 404));
   return app;
@@ -65,3 +69,5 @@ export type {
   FakeWaldurOptions,
   Owner,
 } from "./fake/state.ts";
+export type { FakeQueue, FakeSubscription, OrderEvent, RoleEvent } from "./fake/events.ts";
+export type { FakeRabbitOptions } from "./fake/rabbit.ts";

@@ -40,6 +40,13 @@ export function ordersApp(state: WaldurState): Hono {
       }
       o.state = to;
       apply?.(o, body ?? {});
+      // Waldur publishes an order event when an order is done (and when it turns pending)
+      if (to === "done") {
+        state.events.publishLater(o.offering_uuid, "order", {
+          order_uuid: o.uuid,
+          order_state: o.state,
+        });
+      }
       if (to === "done" || to === "erred" || to === "rejected") {
         finish(state.resources.get(o.marketplace_resource_uuid), o);
       }

@@ -7,6 +7,8 @@
 import { Faults } from "../../fault.ts";
 import type { RecordedRequest } from "../../fake_recorder.ts";
 import type { ORDER_TYPES, OrderState, ResourceState } from "../schemas.ts";
+import { FakeEvents, type RoleEvent } from "./events.ts";
+import type { FakeRabbitOptions } from "./rabbit.ts";
 
 /** One of Waldur's order types. */
 export type OrderType = typeof ORDER_TYPES[number];
@@ -108,7 +110,18 @@ export interface Owner {
 export interface FakeWaldurOptions {
   token?: string;
   now?: () => number;
+  /**
+   * A RabbitMQ management API: event subscriptions then make vhosts, users and queues there, and
+   * new orders and team changes publish events into the registered queues (`fake/events.ts`).
+   */
+  rabbit?: FakeRabbitOptions;
 }
+
+/** The user the API token belongs to (`/api/users/me/`; the vhost of its subscriptions). */
+export const AGENT_USER = {
+  uuid: "0f0e0d0c0b0a09080706050403020100",
+  username: "berth-agent",
+} as const;
 
 /** A new uuid as Waldur writes it: 32 hex digits, no dashes. */
 export function hex(): string {
@@ -140,7 +153,10 @@ export class WaldurState {
   readonly identities = new Map<string, FakeIdentity>();
   /** Every request served: method, path with query and status. */
   readonly requests: RecordedRequest[] = [];
+  /** Event subscriptions, their queues and the events published (`fake/events.ts`). */
+  readonly events: FakeEvents;
   #now: () => number;
+  #users = new Map<string, string>();
   #projects = new Map<
     string,
     { uuid: string; slug: string; customer: { uuid: string; slug: string } }
@@ -150,11 +166,45 @@ export class WaldurState {
   constructor(options: FakeWaldurOptions = {}) {
     this.token = options.token ?? "waldur-test-token";
     this.#now = options.now ?? (() => new Date().getTime());
+    this.events = new FakeEvents(options.rabbit);
   }
 
   /** The fake's clock, in epoch milliseconds. */
   now(): number {
     return this.#now();
+  }
+
+  /** The fake's clock as Waldur writes a date-time. */
+  isoNow(): string {
+    return new Date(this.#now()).toISOString();
+  }
+
+  /**
+   * Publishes an `order` event for an order as Waldur does, into every queue registered for its
+   * offering; resolves to how many queues took it (0 without RabbitMQ).
+   */
+  publishOrderEvent(offeringUuid: string, order: { uuid: string; state: string }): Promise<number> {
+    return this.events.publish(norm(offeringUuid), "order", {
+      order_uuid: norm(order.uuid),
+      order_state: order.state,
+    });
+  }
+
+  /** Publishes a `user_role` event into every queue registered for the offering. */
+  publishRoleEvent(offeringUuid: string, event: RoleEvent): Promise<number> {
+    return this.events.publish(norm(offeringUuid), "user_role", event);
+  }
+
+  /** Waits for the events the fake publishes by itself; throws the first that failed. */
+  eventsSettled(): Promise<void> {
+    return this.events.settled();
+  }
+
+  /** The uuid of the Waldur user with that username (made the first time it is asked). */
+  userUuid(username: string): string {
+    let uuid = this.#users.get(username);
+    if (!uuid) this.#users.set(username, uuid = hex());
+    return uuid;
   }
 
   /** Adds an offering with components; returns its uuid. */
@@ -202,9 +252,40 @@ export class WaldurState {
     return this.#newOrder("Terminate", r, {});
   }
 
-  /** Sets the team of a Waldur project (by the project's slug or uuid). */
+  /**
+   * Sets the team of a Waldur project (by the project's slug or uuid). With RabbitMQ, each role
+   * granted or revoked is a `user_role` event, once per offering with a resource in state OK in
+   * the project (a changed role: the old one revoked, the new one granted).
+   */
   setTeam(project: string, members: FakeTeamMember[]): void {
-    this.teams.set(this.#projectUuid(project), members);
+    const uuid = this.#projectUuid(project);
+    const before = this.teams.get(uuid) ?? [];
+    this.teams.set(uuid, members);
+    if (!this.events.rabbit) return;
+    const role = (m: FakeTeamMember) => m.role ?? "PROJECT.MEMBER";
+    const key = (m: FakeTeamMember) => `${m.username}\u0000${role(m)}`;
+    const was = new Set(before.map(key));
+    const is = new Set(members.map(key));
+    const changes = [
+      ...before.filter((m) => !is.has(key(m))).map((m) => ({ m, granted: false })),
+      ...members.filter((m) => !was.has(key(m))).map((m) => ({ m, granted: true })),
+    ];
+    const inProject = [...this.resources.values()].filter((r) =>
+      r.project_uuid === uuid && r.state === "OK"
+    );
+    const offerings = [...new Set(inProject.map((r) => r.offering_uuid))];
+    for (const offering of offerings) {
+      for (const { m, granted } of changes) {
+        this.events.publishLater(offering, "user_role", {
+          user_uuid: this.userUuid(m.username),
+          user_username: m.username,
+          project_uuid: uuid,
+          project_name: inProject[0]?.project_name ?? "",
+          role_name: role(m),
+          granted,
+        });
+      }
+    }
   }
 
   /** Usages reported for one resource. */
@@ -289,12 +370,16 @@ export class WaldurState {
       customer_slug: r.customer_slug,
       limits,
       attributes: { name: r.name },
-      created: new Date(this.#now()).toISOString(),
+      created: this.isoNow(),
       error_message: "",
       error_traceback: "",
       provider_rejection_comment: "",
     };
     this.orders.set(o.uuid, o);
+    this.events.publishLater(o.offering_uuid, "order", {
+      order_uuid: o.uuid,
+      order_state: o.state,
+    });
     return o.uuid;
   }
 
