@@ -119,6 +119,8 @@ export async function syncMembership(
     { signal, onTeam: () => ctx.status.heartbeat(ctx.offering.name, "membership") },
   );
   failures.push(...unread);
+  // a team not read is not a team gone: what is kept per project waits for it like a busy one
+  for (const r of resources) if (!byUuid.has(r.uuid)) busyProjects.add(r.project_uuid);
 
   const outcomes = signal?.aborted
     ? new Map()

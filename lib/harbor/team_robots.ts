@@ -197,8 +197,14 @@ export class TeamRobots implements RobotProvider {
       case "delete-robot": {
         await this.#o.client.deleteRobot(a.id);
         const k = this.#known.get(a.projectUuid);
+        this.#o.audit(
+          "delete robot",
+          k?.id === a.id ? k.username : a.name,
+          describeRobotAction(a).detail,
+        );
+        // another robot of the team is its robot now (made this pass, its slug changed): not revoked
+        if (k !== undefined && k.id !== a.id) return;
         this.#known.delete(a.projectUuid);
-        this.#o.audit("delete robot", k?.username ?? a.name, describeRobotAction(a).detail);
         for (const error of await this.#o.registry.revoke(this.#o.offering, a.projectUuid)) {
           this.#o.log.warn(
             `team robot ${a.name} deleted; a pull secret was not removed yet: ${
@@ -270,6 +276,10 @@ export class TeamRobots implements RobotProvider {
     for (const r of observed) {
       const projectUuid = robotProject(r.description, this.#o.offeringUuid);
       if (projectUuid === undefined) continue;
+      // two robots say they serve the team: the one of its name is its robot (the other goes)
+      if (seen.has(projectUuid) && r.name !== robotName(this.#slugs.get(projectUuid) ?? "")) {
+        continue;
+      }
       seen.add(projectUuid);
       const before = this.#known.get(projectUuid);
       this.#known.set(projectUuid, {

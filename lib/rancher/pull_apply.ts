@@ -11,7 +11,7 @@
  * before Berth's copy is deleted; a delete on a moved-on version is left to the next pass (it
  * may be a copy just rewritten).
  */
-import { BerthError, errorMessage, isTransient } from "../errors.ts";
+import { BerthError, errorMessage, HttpError, isTransient } from "../errors.ts";
 import type { RobotCredential, TeamRobot } from "../registry_access.ts";
 import { isConflict, type RancherClient } from "./client.ts";
 import {
@@ -288,6 +288,10 @@ async function patchAccount(
  */
 function reworded(error: unknown, credential: RobotCredential): BerthError {
   let message = errorMessage(error);
+  // a cut-off echo of the body is no whole form of it: the server's answer is dropped entirely
+  if (error instanceof HttpError && error.bodyExcerpt) {
+    message = message.replace(error.bodyExcerpt, "(answer withheld)");
+  }
   for (const s of credentialForms(credential)) message = message.split(s).join("[withheld]");
   return new BerthError(message, {
     system: "kubernetes",
