@@ -40,6 +40,8 @@ async function pullSite(settings = ""): Promise<PullSite> {
   const { resource } = orderProject(site, "Alpha");
   const done = await processOrders(site.offering.context);
   assert.equal(done.outcome, "ok", done.error);
+  // a first pass: it finds which Rancher projects are the team's (a delivery writes only there)
+  assert.equal((await syncMembership(site.offering.context)).outcome, "ok");
   const r = site.waldur.resource(resource);
   return {
     site,

@@ -69,6 +69,11 @@ export interface RobotPlanOptions {
    * their robots are made if missing, otherwise left for the next pass.
    */
   busy?: ReadonlySet<string> | undefined;
+  /**
+   * Waldur projects whose robot was replaced outside Berth (another id than the one it knew):
+   * Berth never saw its secret, so no pull secret holds it; it is made again.
+   */
+  unseen?: ReadonlySet<string> | undefined;
 }
 
 /** The robot name of a Waldur project (Harbor prefixes it, `robot$` by default). */
@@ -141,6 +146,8 @@ export function planRobots(
     if (options.busy?.has(w.projectUuid)) continue;
     const why = mine.disabled
       ? "disabled in Harbor"
+      : options.unseen?.has(w.projectUuid)
+      ? "replaced outside Berth: its secret is in no pull secret"
       : mine.expiresAt !== -1 && mine.expiresAt <= options.now
       ? "expired"
       : mine.expiresAt !== -1 && mine.expiresAt - options.now <= options.rotateBeforeDays * DAY

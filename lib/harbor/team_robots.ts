@@ -94,6 +94,7 @@ export class TeamRobots implements RobotProvider {
       now: Math.floor(this.#o.now() / 1000),
       rotateBeforeDays: this.#o.rotateBeforeDays,
       busy,
+      unseen: new Set([...this.#known].flatMap(([p, k]) => k.digest === REPLACED ? [p] : [])),
     });
     const problems = new Map(plan.problems);
     for (const a of plan.actions) {
@@ -287,7 +288,9 @@ export class TeamRobots implements RobotProvider {
         username: `${prefix}${r.name}`,
         expiresAt: r.expiresAt,
         projects: r.pulls,
-        digest: before?.id === r.id ? before.digest : undefined,
+        // another robot than the one this process knew (made again by hand): whatever copies
+        // exist hold the old one's secret, and match no digest until Berth has made its own
+        digest: before === undefined ? undefined : before.id === r.id ? before.digest : REPLACED,
       });
     }
     for (const projectUuid of [...this.#known.keys()]) {
@@ -295,6 +298,9 @@ export class TeamRobots implements RobotProvider {
     }
   }
 }
+
+/** The digest of a robot replaced outside Berth: no copy's digest, so every copy is stale. */
+const REPLACED = "replaced-outside-berth";
 
 /** The team robots of a Harbor offering whose `team_robots.enabled` is true, else undefined. */
 export function teamRobotsFor(

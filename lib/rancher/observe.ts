@@ -11,8 +11,12 @@ import { type Namespace, type Project, PROJECT_ID_KEY, type Prtb, type Pvc } fro
 
 /** The project name (`p-xxxxx`) a namespace belongs to, from its label or annotation. */
 export function namespaceProject(n: Namespace): string | undefined {
-  return n.metadata.labels?.[PROJECT_ID_KEY] ??
-    n.metadata.annotations?.[PROJECT_ID_KEY]?.split(":")[1];
+  // Rancher's annotation first (its webhook guards it); a label that disagrees with it is a
+  // namespace nobody can vouch for, and belongs to no project here
+  const annotated = n.metadata.annotations?.[PROJECT_ID_KEY]?.split(":")[1];
+  const labelled = n.metadata.labels?.[PROJECT_ID_KEY];
+  if (annotated !== undefined && labelled !== undefined && annotated !== labelled) return undefined;
+  return annotated ?? labelled;
 }
 
 /** The project-name part (`p-xxxxx`) of a project id `c-xxxxx:p-xxxxx`. */

@@ -9,7 +9,7 @@ import type { MemberSync } from "../backend.ts";
 import type { RancherClient } from "./client.ts";
 import { BERTH_SECRETS, OTHER_SECRETS, type PullCopy, pullCopyOf } from "./docker_config.ts";
 import { ANNOTATIONS, type RancherNaming } from "./naming.ts";
-import { projectPart } from "./observe.ts";
+import { namespaceProject, projectPart } from "./observe.ts";
 import { findProject, type RancherObserved } from "./plan.ts";
 import type { AccountState, PullObserved } from "./pull_plan.ts";
 import type { Project, ServiceAccount } from "./schemas.ts";
@@ -40,19 +40,25 @@ export async function observePass(
   items: readonly MemberSync[],
   cluster: RancherObserved,
   foreign: Set<string>,
+  verified?: Map<string, string>,
 ): Promise<PullObserved> {
   const targets = new Map<string, string[]>();
   const names = (p: Project) =>
     (cluster.namespaces.get(projectPart(p.id)) ?? []).map((n) => n.metadata.name);
+  const owners = new Map<string, string>();
+  // a project outside this pass: its annotation says whose it is (a hint, for removals only)
+  for (const p of cluster.projects.values()) {
+    const team = teamOf(p);
+    if (team) { for (const ns of names(p)) owners.set(ns, team); }
+  }
+  // a pass item's own project is its team's, whatever its annotations say (an annotation is
+  // the tenant's to edit, and a resource moved to another Waldur project keeps its old one)
   for (const { resource } of items) {
     const p = findProject(resource, cluster.projects, r.naming);
     if (!p || p.annotations?.[ANNOTATIONS.resource] !== resource.uuid) continue;
     targets.set(resource.projectUuid, [...targets.get(resource.projectUuid) ?? [], ...names(p)]);
-  }
-  const owners = new Map<string, string>();
-  for (const p of cluster.projects.values()) {
-    const team = teamOf(p);
-    if (team) { for (const ns of names(p)) owners.set(ns, team); }
+    verified?.set(p.id, resource.projectUuid);
+    for (const ns of names(p)) owners.set(ns, resource.projectUuid);
   }
   const [secrets, accounts] = await Promise.all([
     r.client.listSecrets(r.cluster, { labelSelector: BERTH_SECRETS }),
@@ -93,14 +99,21 @@ export async function observeTeam(
   r: PullReader,
   projectUuid: string,
   foreign: ReadonlySet<string>,
+  verified: ReadonlyMap<string, string>,
 ): Promise<PullObserved & { slug: string | undefined }> {
+  // only the projects the last pass found to be this team's resources' own: never one whose
+  // annotation merely names the team (a tenant can write that on its own project)
   const projects = (await r.client.listProjects(r.cluster)).filter((p) =>
-    teamOf(p) === projectUuid && p.name.startsWith(r.naming.projectPrefix)
+    verified.get(p.id) === projectUuid && teamOf(p) !== undefined
   );
   const namespaces: string[] = [];
   for (const p of projects) {
     const listed = await r.client.listNamespaces(r.cluster, projectPart(p.id));
-    namespaces.push(...listed.map((n) => n.metadata.name));
+    namespaces.push(
+      ...listed.filter((n) => namespaceProject(n) === projectPart(p.id)).map((n) =>
+        n.metadata.name
+      ),
+    );
   }
   const copies: PullCopy[] = [];
   for (const namespace of namespaces) {

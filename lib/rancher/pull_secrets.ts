@@ -55,6 +55,11 @@ export class PullSecrets implements RobotConsumer {
   readonly #reader: PullReader;
   readonly #apply: PullApplyContext;
   readonly #lock = new KeyedLock();
+  /**
+   * Rancher project id → the Waldur project the last pass found it to be a resource's own
+   * project of: where a credential delivered between passes may be written.
+   */
+  readonly #verified = new Map<string, string>();
   /** Namespaces found holding a Secret of the name that Berth did not write. */
   readonly #foreign = new Set<string>();
   /** Teams whose robot this consumer is refreshing: a delivery of it is the refresh's answer. */
@@ -114,7 +119,18 @@ export class PullSecrets implements RobotConsumer {
     }
     let plan: PullPlan;
     try {
-      plan = this.#plan(await observePass(this.#reader, items, cluster, this.#foreign), busy);
+      const verified = new Map<string, string>();
+      plan = this.#plan(
+        await observePass(this.#reader, items, cluster, this.#foreign, verified),
+        busy,
+      );
+      // the projects a delivery may write to: this pass's, for the teams it saw
+      for (const { resource } of items) {
+        for (const [id, team] of this.#verified) {
+          if (team === resource.projectUuid) this.#verified.delete(id);
+        }
+      }
+      for (const [id, team] of verified) this.#verified.set(id, team);
     } catch (error) {
       for (const { resource } of items) outcomes.set(resource.uuid, failed(error));
       return outcomes;
@@ -174,7 +190,7 @@ export class PullSecrets implements RobotConsumer {
     if (this.#refreshing.has(project)) return; // the refresh's caller writes it
     const { password: _, ...robot } = credential;
     const result = await this.#lock.run(project, async () => {
-      const observed = await observeTeam(this.#reader, project, this.#foreign);
+      const observed = await observeTeam(this.#reader, project, this.#foreign, this.#verified);
       if (observed.slug && !this.#slugs.has(project)) this.#slugs.set(project, observed.slug);
       const plan = planPullSecrets(observed, new Map([[project, robot]]), this.#options(new Set()));
       const team = plan.teams[0];
