@@ -9,11 +9,14 @@ import assert from "node:assert/strict";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
 import { RegistryAccess, type RobotCredential } from "../lib/registry_access.ts";
-import { objectMeta } from "../lib/rancher/fake/state.ts";
 import { pullSecretsPresentation } from "../lib/rancher/pull_present.ts";
-import { PROJECT_ID_KEY } from "../lib/rancher/schemas.ts";
 import { createApp } from "../routes/app.tsx";
-import { makeRancherSite, orderProject, type RancherSite } from "./support/rancher.ts";
+import {
+  addProjectNamespace,
+  makeRancherSite,
+  orderProject,
+  type RancherSite,
+} from "./support/rancher.ts";
 import { REGISTRY, StubRobots } from "./support/robots.ts";
 
 const ROBOT = "robot$berth-proj";
@@ -55,10 +58,7 @@ async function pullSite(settings = ""): Promise<PullSite> {
 
 /** Adds a namespace to a Rancher project behind Berth's back. */
 function addNamespace(s: PullSite, name: string): void {
-  const meta = objectMeta(name);
-  meta.annotations[PROJECT_ID_KEY] = s.projectId;
-  meta.labels[PROJECT_ID_KEY] = s.projectId.split(":")[1] ?? "";
-  s.site.rancher.addNamespace(s.site.cluster, { metadata: meta, spec: {}, status: {} });
+  addProjectNamespace(s.site.rancher, s.projectId, name);
 }
 
 function secret(s: PullSite, ns: string, name = "harbor-pull") {

@@ -7,8 +7,9 @@
  *
  * A copy is current when it is this offering's, for the namespace's Waldur project, of the
  * robot's name, registry and expiry, with the digest of the robot's secret. After a restart the
- * Harbor side knows no digest: copies that all share one are current; copies that disagree
- * (or none at all) leave no digest, and the apply must refresh the robot. A Secret of the name
+ * Harbor side knows no digest: the copies of the robot's name, registry and expiry that all
+ * share one are current (a copy of an older robot of the name vouches for nothing); copies that
+ * disagree (or none at all) leave no digest, and the apply must refresh the robot. A Secret of the name
  * that Berth did not write (no label, or another offering's) is never touched: it is a conflict.
  */
 import type { TeamRobot } from "../registry_access.ts";
@@ -141,7 +142,13 @@ export function planPullSecrets(
     const holds = (c: PullCopy | undefined): c is PullCopy =>
       c !== undefined && c.project === projectUuid && c.robot === robot.username;
     const copies = namespaces.map((ns) => mine.get(ns)).filter(holds);
-    team.digest = robot.digest ?? shared(copies.map((c) => c.digest));
+    // Unknown to the Harbor side (a restart), the digest is the one the copies of the robot as
+    // it is now agree on: a copy written for an older robot of the name (another registry or
+    // expiry: one replaced while its copies could not be written) vouches for a dead secret.
+    const now = copies.filter((c) =>
+      c.registry === robot.registry && c.expiresAt === String(robot.expiresAt)
+    );
+    team.digest = robot.digest ?? shared(now.map((c) => c.digest));
     const want = { offering: offeringUuid, project: projectUuid, robot, digest: team.digest };
     for (const ns of namespaces) {
       if (clash.has(ns)) continue;

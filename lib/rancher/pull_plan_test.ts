@@ -111,6 +111,31 @@ const CASES: Case[] = [
     team: { current: [], sources: [] },
   },
   {
+    // a robot replaced while its copies could not be written, then a restart: the copies hold
+    // the old robot's (dead) secret and agree on its digest
+    name:
+      "after a restart, copies of an older robot of the name (another expiry) vouch for nothing",
+    targets: { [P]: ["a", "b"] },
+    copies: [
+      copy("a", P, { digest: "dx", expiresAt: "50" }),
+      copy("b", P, { digest: "dx", expiresAt: "50" }),
+    ],
+    serviceAccount: "",
+    robots: { [P]: robot(P, false) },
+    actions: ["write a (rv-a)", "write b (rv-b)"],
+    team: { current: [], sources: [] },
+  },
+  {
+    name:
+      "after a restart, copies of the robot as it is now vouch for it; an older one's is rewritten",
+    targets: { [P]: ["a", "b"] },
+    copies: [copy("a", P, { digest: "dx" }), copy("b", P, { digest: "d0", expiresAt: "50" })],
+    serviceAccount: "",
+    robots: { [P]: robot(P, false) },
+    actions: ["write b (rv-b)"],
+    team: { current: ["a"], sources: ["a"], digest: "dx" },
+  },
+  {
     name: "a Secret of the name Berth did not write, or another offering's, is a conflict",
     targets: { [P]: ["a", "b", "c"] },
     copies: [copy("b", P, { offering: "off-2" })],

@@ -24,13 +24,18 @@ export function makeHarborSite(
     clock,
     ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
     backendType: "harbor",
-    settings: `{harbor_url: "http://harbor.test", robot_username: "${harbor.username}", ` +
-      `robot_password: ${harbor.password}${settings ? `, ${settings}` : ""}}`,
+    settings: harborSettings(harbor, settings),
     plugins: [harborPlugin as BackendPlugin<never>],
     hosts: { "harbor.test": harbor.app, ...extraHosts },
   }) as HarborSite;
   site.harbor = harbor;
   return site;
+}
+
+/** The backend_settings of an offering on `harbor` at harbor.test, with `more` flow entries. */
+export function harborSettings(harbor: FakeHarbor, more = ""): string {
+  return `{harbor_url: "http://harbor.test", robot_username: "${harbor.username}", ` +
+    `robot_password: ${harbor.password}${more ? `, ${more}` : ""}}`;
 }
 
 /** A Harbor site that keeps its OIDC groups in a fake Keycloak (realm `waldur`, these users). */

@@ -4,6 +4,8 @@ import { FakeKeycloak } from "../../lib/keycloak/fake.ts";
 import type { RancherBackend } from "../../lib/rancher/backend.ts";
 import { rancherPlugin } from "../../lib/rancher/plugin.ts";
 import { FakeRancher } from "../../lib/rancher/fake.ts";
+import { objectMeta } from "../../lib/rancher/fake/state.ts";
+import { PROJECT_ID_KEY } from "../../lib/rancher/schemas.ts";
 import { ManualClock } from "../../testing/manual_clock.ts";
 import { buildSite, type Site, type SiteOptions } from "./site.ts";
 
@@ -24,6 +26,15 @@ export const RANCHER_COMPONENTS = {
     "storage: {type: storage, measured_unit: GB, accounting_type: limit, label: Storage}}",
 };
 
+/** The cluster the fake Rancher starts with, which every Rancher site manages. */
+export const RANCHER_CLUSTER = "c-m-7x2k9q4d";
+
+/** The backend_settings of an offering on `rancher` at rancher.test, with `more` flow entries. */
+export function rancherSettings(rancher: FakeRancher, more = ""): string {
+  return `{backend_url: "http://rancher.test", username: ${rancher.accessKey}, ` +
+    `password: ${rancher.secretKey}, cluster_id: ${RANCHER_CLUSTER}${more ? `, ${more}` : ""}}`;
+}
+
 /** A Rancher site; `keycloak` switches the Keycloak groups on; `settings` adds YAML flow entries. */
 export function makeRancherSite(
   options: {
@@ -40,16 +51,14 @@ export function makeRancherSite(
   const rancher = new FakeRancher();
   const keycloak = new FakeKeycloak({ now: () => clock.now(), tokenTtl: options.tokenTtl ?? 60 });
   keycloak.addRealm("waldur");
-  const cluster = "c-m-7x2k9q4d";
+  const cluster = RANCHER_CLUSTER;
   const kc = options.keycloak
-    ? `, keycloak_enabled: true, keycloak: {keycloak_url: "http://keycloak.test", ` +
+    ? `keycloak_enabled: true, keycloak: {keycloak_url: "http://keycloak.test", ` +
       `keycloak_username: admin, keycloak_password: admin-secret}`
     : "";
   const site = buildSite({
     backendType: "rancher",
-    settings: `{backend_url: "http://rancher.test", username: ${rancher.accessKey}, ` +
-      `password: ${rancher.secretKey}, cluster_id: ${cluster}` +
-      `${kc}${options.settings ? `, ${options.settings}` : ""}}`,
+    settings: rancherSettings(rancher, [kc, options.settings ?? ""].filter(Boolean).join(", ")),
     plugins: [rancherPlugin as BackendPlugin<never>],
     hosts: { "rancher.test": rancher.app, "keycloak.test": keycloak.app },
     components: RANCHER_COMPONENTS,
@@ -63,6 +72,15 @@ export function makeRancherSite(
   site.keycloak = keycloak;
   site.cluster = cluster;
   return site;
+}
+
+/** Adds a namespace to Rancher project `projectId` behind Berth's back, as a team would. */
+export function addProjectNamespace(rancher: FakeRancher, projectId: string, name: string): void {
+  const [cluster = "", part = ""] = projectId.split(":");
+  const meta = objectMeta(name);
+  meta.annotations[PROJECT_ID_KEY] = projectId;
+  meta.labels[PROJECT_ID_KEY] = part;
+  rancher.addNamespace(cluster, { metadata: meta, spec: {}, status: {} });
 }
 
 /** Orders a Rancher resource `name` in Waldur project `project`. */

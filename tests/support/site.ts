@@ -23,10 +23,18 @@ export interface Site<B = MemoryBackend> {
   status: StatusRecord;
   offering: OfferingRuntime;
   offeringUuid: string;
+  /** Every offering of the config, the first being {@link offering}. */
+  offerings: OfferingRuntime[];
   config: Config;
   logs: string[];
   /** Wraps every request to a fake; replace to inject faults. */
   intercept: (request: Request, next: Fetch) => Promise<Response>;
+  /**
+   * A restart: every offering built again from the config (new backends, a new registry access
+   * unless one was given: nothing the last ones kept in memory), on the same fakes, state store,
+   * status record and log.
+   */
+  restart(): void;
   /** Closes the state store; closing again does nothing. */
   close(): void;
   /** {@link close}, for `using site = makeSite()`. */
@@ -50,6 +58,17 @@ export interface SiteOptions {
   components?: { waldur: FakeComponent[]; yaml: string };
   /** Registry access with providers registered beforehand (a stub Harbor's team robots). */
   registry?: RegistryAccess;
+  /** Further offerings of the same config, after the first (`registry`, the keys above). */
+  more?: readonly SiteOffering[];
+}
+
+/** One more offering of a site's config: in the same fake Waldur, on the same fakes. */
+export interface SiteOffering {
+  name: string;
+  backendType: string;
+  /** The YAML of `backend_settings` (a flow mapping). */
+  settings: string;
+  components: { waldur: FakeComponent[]; yaml: string };
 }
 
 /** Builds a site: the fake Waldur, one offering of `backendType`, and the given fakes. */
@@ -60,19 +79,27 @@ export function buildSite(options: SiteOptions): Site<unknown> {
     waldur: [{ type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" }],
     yaml: "{storage: {measured_unit: GB, accounting_type: limit, label: Storage}}",
   };
-  const offeringUuid = waldur.addOffering("Registry", components.waldur);
+  const first = { name: "registry", backendType: options.backendType, settings: options.settings };
+  const all = [{ ...first, components }, ...options.more ?? []].map((o, i) => ({
+    ...o,
+    uuid: waldur.addOffering(i === 0 ? "Registry" : o.name, o.components.waldur),
+  }));
+  const offeringUuid = all[0]?.uuid ?? "";
   const schemas = Object.fromEntries(options.plugins.map((p) => [p.type, p.settings]));
+  const offeringsYaml = all.map((o) =>
+    `  - name: ${o.name}
+    waldur_api_url: http://waldur.test/api/
+    waldur_api_token: ${waldur.token}
+    waldur_offering_uuid: ${o.uuid}
+    backend_type: ${o.backendType}
+    backend_settings: ${o.settings}
+    backend_components: ${o.components.yaml}
+`
+  );
   const parsed = parseConfig(
     `
 offerings:
-  - name: registry
-    waldur_api_url: http://waldur.test/api/
-    waldur_api_token: ${waldur.token}
-    waldur_offering_uuid: ${offeringUuid}
-    backend_type: ${options.backendType}
-    backend_settings: ${options.settings}
-    backend_components: ${components.yaml}
-${options.yamlExtra ?? ""}`,
+${offeringsYaml.join("")}${options.yamlExtra ?? ""}`,
     { env: () => undefined, readFile: () => "", schemas },
   );
   if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
@@ -93,7 +120,11 @@ ${options.yamlExtra ?? ""}`,
   const status = new StatusRecord({
     version: "test",
     configPath: "test.yaml",
-    offerings: [{ name: "registry", backendType: options.backendType, offeringUuid }],
+    offerings: all.map((o) => ({
+      name: o.name,
+      backendType: o.backendType,
+      offeringUuid: o.uuid,
+    })),
     now: () => clock.now(),
     monotonic: () => clock.monotonic(),
   });
@@ -108,6 +139,8 @@ ${options.yamlExtra ?? ""}`,
     logs,
     intercept: (request, next) => next(request),
     offering: undefined as unknown as OfferingRuntime,
+    offerings: [],
+    restart: () => wire(),
     close: () => store.close(),
     [Symbol.dispose]: () => site.close(),
   };
@@ -121,29 +154,34 @@ ${options.yamlExtra ?? ""}`,
     if (!server) throw new TypeError(`fetch failed: no route to ${host}`);
     return await server.request(request);
   };
-  const [offering] = buildOfferings({
-    config,
-    plugins: options.plugins,
-    fetch: (request) => site.intercept(request, direct),
-    ...(options.tlsFetch
-      ? { tlsFetch: (pem: string) => options.tlsFetch!(pem, (r) => site.intercept(r, direct)) }
-      : {}),
-    readFile: (path) => {
-      const f = options.files?.[path];
-      if (f === undefined) throw new Deno.errors.NotFound(`no such file ${path}`);
-      return f;
-    },
-    clock,
-    log,
-    store,
-    status,
-    redactor,
-    version: "test",
-    ...(options.registry ? { registry: options.registry } : {}),
-  });
-  if (!offering) throw new Error("no offering");
-  site.offering = offering;
-  site.backend = offering.backend;
+  const wire = (): void => {
+    const offerings = buildOfferings({
+      config,
+      plugins: options.plugins,
+      fetch: (request) => site.intercept(request, direct),
+      ...(options.tlsFetch
+        ? { tlsFetch: (pem: string) => options.tlsFetch!(pem, (r) => site.intercept(r, direct)) }
+        : {}),
+      readFile: (path) => {
+        const f = options.files?.[path];
+        if (f === undefined) throw new Deno.errors.NotFound(`no such file ${path}`);
+        return f;
+      },
+      clock,
+      log,
+      store,
+      status,
+      redactor,
+      version: "test",
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
+    const [offering] = offerings;
+    if (!offering) throw new Error("no offering");
+    site.offering = offering;
+    site.offerings = offerings;
+    site.backend = offering.backend;
+  };
+  wire();
   opened.move();
   return site;
 }
