@@ -1,8 +1,9 @@
 /**
  * The status page in a real browser: headless Debian Chromium (driven by playwright-core) loads
  * the page of a real agent process running against the loopback demo site, behind
- * `status.token`. It checks the tables, the refresh in place, the filter, the phone layout and
- * that the CSP leaves the page's own script working; it saves a screenshot in `tests/output/`.
+ * `status.token`. It checks the tables (the linked offerings' team robots and pull secrets among
+ * them), the refresh in place, the filter, the phone layout and that the CSP leaves the page's
+ * own script working; it saves a screenshot in `tests/output/`.
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -57,11 +58,12 @@ Deno.test({
       // the tables the first passes filled (names as the agent made them, from Waldur)
       const backendId = (name: string) =>
         [...site.waldur.resources.values()].find((r) => r.name === name)?.backend_id ?? "?";
-      const harbor = page.locator("section.harbor tbody");
+      // the offerings' main tables (each backend's further tables are sections of their own)
+      const harbor = page.locator('section.harbor[data-table^="h"] tbody');
       const astro = harbor.locator("tr", { hasText: backendId("astro-images") });
       await astro.waitFor();
       assert.match(await astro.innerText(), /astro-images.*\s0 B \/ 20\.0 GiB/s);
-      const rancher = page.locator("section.rancher tbody");
+      const rancher = page.locator('section.rancher[data-table^="r"] tbody');
       const compute = rancher.locator("tr", { hasText: "astro-compute" });
       await compute.getByText("– / 4").or(compute.getByText("0 / 4")).first().waitFor();
       assert.match(await compute.innerText(), /8\.0 GiB/, "memory limit");
@@ -71,6 +73,16 @@ Deno.test({
       const harborGroups = page.locator('section.keycloak[data-offering="registry"]');
       await harborGroups.getByText("waldur-astro").first().waitFor();
       assert.match(await harborGroups.innerText(), /top-level groups/);
+      // the offerings are linked: each team's robot, and its pull secret in every namespace
+      const robots = page.locator('section.harbor[data-table^="t"]');
+      await robots.locator("tbody tr", { hasText: "robot$berth-astro" }).waitFor();
+      assert.match(await robots.innerText(), /^Team robots/);
+      assert.ok((await robots.locator("tbody tr").count()) >= 6, "a robot per team");
+      const pulls = page.locator('section.rancher[data-table^="s"]');
+      const astroPulls = pulls.locator("tbody tr", { hasText: "robot$berth-astro" });
+      await astroPulls.getByText("2 of 2").waitFor({ timeout: 15_000 });
+      assert.match(await pulls.innerText(), /^Image pull secrets/);
+      assert.ok((await pulls.locator("tbody tr").count()) >= 6, "a row per team");
       await page.locator("#events tbody tr").first().waitFor();
       // a pass may be running at the moment the page refreshes: wait for an "ok" one
       await waitFor(

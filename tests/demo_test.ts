@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { main, type World } from "../lib/cli.ts";
+import { TeamRobotRow } from "../lib/harbor/present.ts";
+import { PULL_TABLE, PullSecretRow } from "../lib/rancher/pull_present.ts";
 import { StatusModel } from "../lib/status.ts";
 import { realWorld } from "../lib/world.ts";
 import { createApp } from "../routes/app.tsx";
 import { waitFor } from "./support/agent_process.ts";
 
-Deno.test("berth demo runs the seeded site on free ports: orders get done, both backends show, Ctrl-C stops it cleanly", async () => {
+Deno.test("berth demo runs the seeded site on free ports: orders get done, both backends show, team robots reach every namespace, Ctrl-C stops it cleanly", async () => {
   const real = realWorld();
   const logs: string[] = [];
   const dirs: string[] = [];
@@ -55,6 +57,25 @@ Deno.test("berth demo runs the seeded site on free ports: orders get done, both 
       );
     });
     assert.ok(missing, "the team member missing in Keycloak shows");
+    // the two offerings are linked: each project's team robot is in its namespaces
+    const linked = await waitFor("the team robots in every namespace", async () => {
+      const m = StatusModel.parse(await (await fetch(`${url}api/status`)).json());
+      const robots = TeamRobotRow.array().parse(
+        m.backends.find((b) => b.kind === "harbor")?.tables?.robots ?? [],
+      );
+      const pulls = PullSecretRow.array().parse(
+        m.backends.find((b) => b.kind === "rancher")?.tables?.[PULL_TABLE] ?? [],
+      );
+      const current = pulls.filter((r) => r.namespaces > 0 && r.current === r.namespaces);
+      return robots.length >= 6 && current.length >= 6 ? { robots, pulls } : undefined;
+    });
+    assert.ok(linked.robots.some((r) => r.robot === "robot$berth-astro"));
+    assert.ok(linked.pulls.every((r) => r.robot === `robot$berth-${r.project}`));
+    const html = await (await fetch(url)).text();
+    assert.match(html, /Team robots/);
+    assert.match(html, /Image pull secrets/);
+    assert.match(html, /robot\$berth-genomics/);
+    assert.match(html, />1 of 1</);
 
     stop();
     assert.equal(await running, 0);

@@ -1,8 +1,11 @@
 /**
  * A whole site on loopback: the fake Waldur, Harbor, Rancher and Keycloak, each a real HTTP
  * server, seeded with two offerings (a Harbor registry and a Rancher cluster, both with Keycloak
- * groups), three customers, six projects with teams, a Keycloak realm that lacks one team member,
- * and twenty Create orders. `berth demo` runs the agent against it (with `timeline.ts` making
+ * groups, linked by registry access: the registry's team robots are written into every namespace
+ * of the cluster as image pull secrets), three customers, six projects with teams (each with
+ * Harbor and Rancher resources), a Keycloak realm that lacks one team member, and twenty Create
+ * orders. The fakes that keep time (Waldur, Harbor's robot expiry, Keycloak) run on the
+ * agent's clock (`now`). `berth demo` runs the agent against it (with `timeline.ts` making
  * activity), and the browser test and the benchmarks start an agent process on it.
  */
 import { FakeHarbor } from "../harbor/fake.ts";
@@ -105,6 +108,7 @@ export function customerOf(project: string): string {
 export async function startDemoSite(
   serve: Serve,
   options: {
+    /** The agent's wall clock: the fakes' too (robots expire on it). */
     now: () => number;
     /** Called for every request any of the four servers receives (the crash suite counts). */
     onRequest?: (system: DemoSystem, request: Request) => void;
@@ -250,6 +254,7 @@ ${waldur(site.harborOffering)}
       harbor_url: ${urls.harbor.replace(/\/$/, "")}
       robot_username: "${site.harbor.username}"
       robot_password: ${site.harbor.password}
+      team_robots: {enabled: true}
 ${keycloak}    backend_components:
       storage: {measured_unit: GB, accounting_type: limit, label: Storage}
   - name: kubernetes
@@ -261,6 +266,7 @@ ${waldur(site.rancherOffering)}
       password: ${site.rancher.secretKey}
       cluster_id: ${site.cluster}
       keycloak_enabled: true
+      image_pull_secret: {harbor_offering: registry}
 ${keycloak}    backend_components:
       cpu: {type: cpu, measured_unit: cores, accounting_type: limit, label: CPU}
       memory: {type: ram, measured_unit: GB, accounting_type: limit, label: Memory}
