@@ -99,8 +99,9 @@ export class TeamRobots implements RobotProvider {
     const problems = new Map(plan.problems);
     for (const a of plan.actions) {
       try {
-        await this.#locks.run(a.projectUuid, () => this.#apply(a));
+        const tell = await this.#locks.run(a.projectUuid, () => this.#apply(a));
         this.#errors.delete(a.projectUuid);
+        await tell();
       } catch (error) {
         problems.set(a.projectUuid, errorMessage(error));
         (isTransient(error) ? this.#o.log.warn : this.#o.log.error)(
@@ -187,14 +188,21 @@ export class TeamRobots implements RobotProvider {
   }
 
   /** Performs one planned action. */
-  async #apply(a: RobotAction): Promise<void> {
+  /**
+   * Performs one planned action under the team's lock; resolves what the consumers must be
+   * told, which is done after the lock is released (a consumer may be waiting on its own lock
+   * for a fresh secret from this one: telling it under the lock would wait forever).
+   */
+  async #apply(a: RobotAction): Promise<() => Promise<void>> {
     switch (a.kind) {
-      case "create-robot":
-        await this.#deliver(await this.#make(a, {}));
-        return;
-      case "recreate-robot":
-        await this.#deliver(await this.#make(a, { replace: a.id, why: a.why }));
-        return;
+      case "create-robot": {
+        const credential = await this.#make(a, {});
+        return () => this.#deliver(credential);
+      }
+      case "recreate-robot": {
+        const credential = await this.#make(a, { replace: a.id, why: a.why });
+        return () => this.#deliver(credential);
+      }
       case "delete-robot": {
         await this.#o.client.deleteRobot(a.id);
         const k = this.#known.get(a.projectUuid);
@@ -204,16 +212,17 @@ export class TeamRobots implements RobotProvider {
           describeRobotAction(a).detail,
         );
         // another robot of the team is its robot now (made this pass, its slug changed): not revoked
-        if (k !== undefined && k.id !== a.id) return;
+        if (k !== undefined && k.id !== a.id) return () => Promise.resolve();
         this.#known.delete(a.projectUuid);
-        for (const error of await this.#o.registry.revoke(this.#o.offering, a.projectUuid)) {
-          this.#o.log.warn(
-            `team robot ${a.name} deleted; a pull secret was not removed yet: ${
-              errorMessage(error)
-            } (the next pass of that offering removes it)`,
-          );
-        }
-        return;
+        return async () => {
+          for (const error of await this.#o.registry.revoke(this.#o.offering, a.projectUuid)) {
+            this.#o.log.warn(
+              `team robot ${a.name} deleted; a pull secret was not removed yet: ${
+                errorMessage(error)
+              } (the next pass of that offering removes it)`,
+            );
+          }
+        };
       }
     }
   }

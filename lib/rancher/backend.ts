@@ -173,6 +173,9 @@ export class RancherBackend implements Backend {
       ...later.flatMap((a) => a.kind === "create-namespace" ? [a.namespace] : []),
     ];
     this.#rows.set(resource, project, { namespaces: [...new Set(namespaces)].sort() });
+    // the project a Create made or adopted for the resource is its team's: a robot delivered
+    // before the next pass may be written there
+    this.#pulls?.verified(project.id, resource.projectUuid);
     this.#publish();
     return {
       backendId: project.id,

@@ -185,6 +185,11 @@ export class PullSecrets implements RobotConsumer {
   }
 
   /** A robot made or remade: its credential written to every namespace of its team now. */
+  /** Records a Rancher project as a team's own (a Create made or adopted it for its resource). */
+  verified(projectId: string, projectUuid: string): void {
+    this.#verified.set(projectId, projectUuid);
+  }
+
   async delivered(credential: RobotCredential): Promise<void> {
     const project = credential.projectUuid;
     if (this.#refreshing.has(project)) return; // the refresh's caller writes it
