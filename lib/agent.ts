@@ -252,12 +252,16 @@ export function loopSpecs(
   return specs;
 }
 
-/** Registers each offering's agent identity once, best effort: a failure is logged, not fatal. */
+/**
+ * Registers each offering's agent identity once, best effort: a failure is logged, not fatal.
+ * Resolves with the uuid of each identity registered, by offering name.
+ */
 export async function registerIdentities(
   offerings: readonly OfferingRuntime[],
   selected: readonly LoopName[],
   deps: Pick<AgentDeps, "clock" | "log" | "version">,
-): Promise<void> {
+): Promise<Map<string, string>> {
+  const identities = new Map<string, string>();
   const modes: Record<LoopName, string> = {
     orders: "order_process",
     membership: "membership_sync",
@@ -265,12 +269,16 @@ export async function registerIdentities(
   };
   await Promise.all(offerings.map(async (o) => {
     const services = selected.filter((l) => o.config.loops[l]).map((l) => modes[l]);
+    if (o.config.events) services.push("event_process");
     try {
-      await o.waldur.registerIdentity(
-        o.config.offeringUuid,
-        deps.version,
-        services,
-        new Date(deps.clock.now()).toISOString(),
+      identities.set(
+        o.config.name,
+        await o.waldur.registerIdentity(
+          o.config.offeringUuid,
+          deps.version,
+          services,
+          new Date(deps.clock.now()).toISOString(),
+        ),
       );
     } catch (error) {
       deps.log.warn(
@@ -280,4 +288,5 @@ export async function registerIdentities(
       );
     }
   }));
+  return identities;
 }

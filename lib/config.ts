@@ -6,6 +6,7 @@
  * a secret cannot leak through an error.
  */
 import type { z } from "zod";
+import { type EventConfig, eventConfig } from "./events/config.ts";
 import { type FileSources, resolveFile } from "./config_file.ts";
 import {
   cachedFileSchema,
@@ -53,6 +54,8 @@ export interface OfferingConfig {
   backendSettings: unknown;
   components: Record<string, ComponentConfig>;
   concurrency: number;
+  /** Event mode (`stomp_enabled: true`): where Waldur's web-STOMP is, what it triggers. */
+  events?: EventConfig;
 }
 
 /** The resolved configuration. */
@@ -162,15 +165,22 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
     }
     for (const key of IGNORED_OFFERING_KEYS) {
       if ((o as Record<string, unknown>)[key] !== undefined) {
-        warnings.push(`${at}.${key}: accepted for compatibility and ignored (Berth polls Waldur)`);
+        warnings.push(`${at}.${key}: accepted for compatibility and ignored`);
       }
+    }
+    const apiUrl = normaliseApiUrl(o.waldur_api_url);
+    const events = eventConfig(o, { apiUrl, verifySsl: o.verify_ssl });
+    if (events && token === "") {
+      problems.push(
+        `${at}.stomp_enabled: event mode logs in to RabbitMQ with waldur_api_token (the passcode); set it`,
+      );
     }
     offerings.push({
       name: o.name,
       offeringUuid: o.waldur_offering_uuid,
       backendType: o.backend_type,
       waldur: {
-        apiUrl: normaliseApiUrl(o.waldur_api_url),
+        apiUrl,
         ...(token === "" ? {} : { token }),
         ...(oidc === undefined ? {} : { oidc }),
         verifySsl: o.verify_ssl,
@@ -183,6 +193,7 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
       backendSettings: o.backend_settings,
       components: o.backend_components,
       concurrency: o.concurrency ?? file.concurrency,
+      ...(events ? { events } : {}),
     });
   });
   for (const key of IGNORED_ROOT_KEYS) {

@@ -5,6 +5,7 @@
  * config-schema` prints it as JSON Schema.
  */
 import { z } from "zod";
+import { EVENT_KEYS } from "./events/config.ts";
 
 /** backend_type → the zod schema of its `backend_settings`. */
 export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
@@ -36,14 +37,8 @@ export const ComponentSchema = z.looseObject({
 const HttpUrl = z.string().regex(/^https?:\/\/[^\s/]+/, "must start with http:// or https://")
   .refine((v) => URL.canParse(v), "is not a valid URL");
 
-/** Keys of the Python agent that Berth accepts and ignores (it polls; it has no STOMP). */
+/** Keys of the Python agent that Berth accepts and ignores. */
 export const IGNORED_OFFERING_KEYS = [
-  "stomp_enabled",
-  "stomp_membership_sync_enabled",
-  "stomp_ws_host",
-  "stomp_ws_port",
-  "stomp_ws_path",
-  "websocket_use_tls",
   "resource_import_enabled",
   "username_reconciliation_enabled",
 ] as const;
@@ -71,6 +66,7 @@ function offeringShape(backendType: string, settings: z.ZodType) {
     backend_settings: settings,
     backend_components: z.record(z.string(), ComponentSchema).default({}),
     concurrency: z.number().int().min(1).max(64).optional(),
+    ...EVENT_KEYS,
     ...Object.fromEntries(IGNORED_OFFERING_KEYS.map((k) => [k, z.unknown().optional()])),
   }).strict();
 }

@@ -75,16 +75,91 @@ export async function runPass(
   return result;
 }
 
-/** Runs a loop until `signal` aborts. Its schedule is on monotonic time: a wall-clock step moves no pass. */
-export async function runLoop(spec: LoopSpec, deps: LoopDeps, signal: AbortSignal): Promise<void> {
+/**
+ * "Run soon" for one loop (event mode): a request wakes the loop from its wait, and every request
+ * made before a pass starts is answered by that pass. Requests made while a pass runs wait for
+ * the next one, which starts as soon as this one ends: a burst costs a few passes, never
+ * overlapping ones.
+ */
+export class LoopTrigger {
+  #waiting: ((ran: boolean) => void)[] = [];
+  #wake: (() => void) | undefined;
+
+  /**
+   * Asks for a pass; resolves true once a pass that started after this call has finished, or
+   * false when the loop stopped first (or was never run).
+   */
+  soon(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve);
+      this.#wake?.();
+    });
+  }
+
+  /** Whether a pass has been asked for. */
+  get requested(): boolean {
+    return this.#waiting.length > 0;
+  }
+
+  /** The loop's side: what to call to cut its wait short. */
+  onWake(wake: (() => void) | undefined): void {
+    this.#wake = wake;
+  }
+
+  /** The loop's side: the requests the pass about to start answers. */
+  take(): ((ran: boolean) => void)[] {
+    const taken = this.#waiting;
+    this.#waiting = [];
+    return taken;
+  }
+}
+
+/**
+ * Runs a loop until `signal` aborts. Its schedule is on monotonic time: a wall-clock step moves no
+ * pass. With a `trigger`, a request starts a pass at once (after the one in flight), and the
+ * interval counts again from that pass.
+ */
+export async function runLoop(
+  spec: LoopSpec,
+  deps: LoopDeps,
+  signal: AbortSignal,
+  trigger?: LoopTrigger,
+): Promise<void> {
   let next = deps.clock.monotonic();
   deps.status.addLoop(spec.offering, spec.loop, spec.intervalMs);
-  while (!signal.aborted) {
-    const wait = next - deps.clock.monotonic();
-    if (wait > 0) await deps.clock.sleep(wait, signal);
-    if (signal.aborted) break;
-    const started = deps.clock.monotonic();
-    await runPass(spec, deps, signal);
-    next = Math.max(started + spec.intervalMs, deps.clock.monotonic());
+  try {
+    while (!signal.aborted) {
+      const wait = next - deps.clock.monotonic();
+      if (wait > 0 && !trigger?.requested) await wakeableSleep(deps.clock, wait, signal, trigger);
+      if (signal.aborted) break;
+      const answered = trigger?.take() ?? [];
+      const started = deps.clock.monotonic();
+      await runPass(spec, deps, signal);
+      for (const done of answered) done(true);
+      next = Math.max(started + spec.intervalMs, deps.clock.monotonic());
+    }
+  } finally {
+    trigger?.onWake(undefined);
+    for (const done of trigger?.take() ?? []) done(false);
+  }
+}
+
+/** Sleeps `ms`, or less when `signal` aborts or `trigger` is asked for a pass. */
+async function wakeableSleep(
+  clock: Clock,
+  ms: number,
+  signal: AbortSignal,
+  trigger: LoopTrigger | undefined,
+): Promise<void> {
+  if (!trigger) return await clock.sleep(ms, signal);
+  const cut = new AbortController();
+  const onAbort = () => cut.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  trigger.onWake(onAbort);
+  try {
+    await clock.sleep(ms, cut.signal);
+  } finally {
+    trigger.onWake(undefined);
+    signal.removeEventListener("abort", onAbort);
   }
 }

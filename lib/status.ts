@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { BackendSnapshot } from "./backend.ts";
 import { BreakerStatus } from "./breaker.ts";
+import { EventConnections, EventConnectionStatus } from "./events/status.ts";
 import type { ServeEvent } from "./status_server.ts";
 import { AuditEvent } from "./store.ts";
 
@@ -94,6 +95,8 @@ export const StatusModel = z.object({
   breakers: z.array(BreakerStatus),
   /** Each offering's backend snapshot; its plugin's presentation reads the rows. */
   backends: z.array(BackendSnapshot.extend({ offering: z.string() })),
+  /** Event mode's connections, one per offering and object type; absent without event mode. */
+  eventConnections: z.array(EventConnectionStatus).optional(),
   /** Absent until `berth run` starts the status server (and in `--once`). */
   server: ServerStatus.optional(),
 });
@@ -174,6 +177,8 @@ export class StatusRecord {
   >();
   #breakers = new Map<string, BreakerStatus>();
   #server: ServerStatus | undefined;
+  /** Event mode's connections (`lib/events/`). */
+  readonly eventConnections: EventConnections;
   /** Per loop, its signs of life on monotonic time (the probes' view). */
   #alive = new Map<string, LoopAlive>();
   #now: () => number;
@@ -192,6 +197,7 @@ export class StatusRecord {
     redact?: (text: string) => string;
   }) {
     this.#redact = options.redact ?? ((text) => text);
+    this.eventConnections = new EventConnections(this.#redact);
     this.version = options.version;
     this.configPath = options.configPath;
     this.offerings = options.offerings;
@@ -389,6 +395,7 @@ export class StatusRecord {
 
   /** The whole model, as `/api/status` returns it. */
   snapshot(): StatusModel {
+    const connections = this.eventConnections.list();
     return {
       version: this.version,
       startedAt: this.startedAt,
@@ -410,6 +417,7 @@ export class StatusRecord {
         ...(b.tables ? { tables: b.tables } : {}),
       })),
       ...(this.#server ? { server: { ...this.#server } } : {}),
+      ...(connections.length > 0 ? { eventConnections: connections } : {}),
     };
   }
 }

@@ -138,6 +138,8 @@ export function realWorld(): Omit<World, "statusApp"> {
     env: (name) => Deno.env.get(name),
     readFile: (path) => Deno.readTextFileSync(path),
     fetch: (request) => fetch(request),
+    webSocket: (url, protocols) => new WebSocket(url, protocols),
+    random: () => Math.random(),
     tlsFetch: (caPem) => {
       const client = Deno.createHttpClient({ caCerts: [caPem] });
       return (request) => fetch(request, { client });

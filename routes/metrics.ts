@@ -69,6 +69,45 @@ function split(key: string): string[] {
   return key.split("\u0000");
 }
 
+/** Event mode's series: one per offering and object type. */
+function eventMetrics(m: Exposition, model: ReturnType<StatusRecord["snapshot"]>): void {
+  const rows = model.eventConnections ?? [];
+  if (rows.length === 0) return;
+  const families = [
+    ["berth_events_connected", "gauge", "1 while the event connection is subscribed to its queue."],
+    ["berth_events_messages_total", "counter", "Event messages received."],
+    ["berth_events_malformed_total", "counter", "Event messages dropped as malformed."],
+    [
+      "berth_events_reconnects_total",
+      "counter",
+      "Event connections lost or refused, then tried again.",
+    ],
+    ["berth_events_last_message_timestamp_seconds", "gauge", "When the last event message came."],
+  ] as const;
+  for (const [name, type, help] of families) m.family(name, type, help);
+  for (const c of rows) {
+    const labels = { offering: c.offering, type: c.type };
+    m.sample(
+      "berth_events_connected",
+      "berth_events_connected",
+      labels,
+      c.state === "connected" ? 1 : 0,
+    );
+    m.sample("berth_events_messages_total", "berth_events_messages_total", labels, c.messages);
+    m.sample("berth_events_malformed_total", "berth_events_malformed_total", labels, c.malformed);
+    m.sample(
+      "berth_events_reconnects_total",
+      "berth_events_reconnects_total",
+      labels,
+      c.reconnects,
+    );
+    if (c.lastMessage !== null) {
+      const name = "berth_events_last_message_timestamp_seconds";
+      m.sample(name, name, labels, c.lastMessage / 1000);
+    }
+  }
+}
+
 /** The exposition text for `status`. */
 export function renderMetrics(status: StatusRecord, runtime: { deno: string }): string {
   const m = new Exposition();
@@ -121,6 +160,8 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
       l.lastSuccess / 1000,
     );
   }
+
+  eventMetrics(m, model);
 
   m.family("berth_orders_total", "counter", "Orders finished, by type and outcome.");
   for (const [key, n] of status.counters.orders) {

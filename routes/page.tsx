@@ -49,6 +49,7 @@ export function StatusPage(
           <Exposure model={model} />
           <Header model={model} />
           <Loops model={model} />
+          <EventConnections model={model} />
           <Breakers model={model} />
           <Refusals model={model} query={query} />
           {attentionFirst(presented(model)).map((p) => (
@@ -166,6 +167,64 @@ const Loops: FC<{ model: StatusModel }> = ({ model }) => (
     </div>
   </section>
 );
+
+/** Event mode's connections, one row per offering and object type (none without event mode). */
+const EventConnections: FC<{ model: StatusModel }> = ({ model }) => {
+  const rows = model.eventConnections ?? [];
+  if (rows.length === 0) return null;
+  return (
+    <section id="event-connections">
+      <h2>Event connections</h2>
+      <div class="scroll">
+        <table>
+          <Head
+            cols={[
+              "Offering",
+              "Events",
+              "State",
+              "Connected since",
+              "Messages",
+              "Last message",
+              "Reconnects",
+              "Last error",
+            ]}
+          />
+          <tbody>
+            {rows.map((c, i) => (
+              <tr>
+                <td>{c.offering}</td>
+                <td>{c.type}</td>
+                <td>
+                  <span class={`badge ${CONNECTION_BADGE[c.state]}`}>{c.state}</span>
+                </td>
+                <td>
+                  <Ago at={c.connectedSince} now={model.now} />
+                </td>
+                <td>{c.messages}{c.malformed > 0 ? ` (${c.malformed} malformed)` : ""}</td>
+                <td>
+                  <Ago at={c.lastMessage} now={model.now} />
+                </td>
+                <td>{c.reconnects}</td>
+                <td>
+                  {c.lastError ? <Expandable id={`event-error-${i}`} text={c.lastError} /> : ""}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+};
+
+/** The loop badge that colours each connection state. */
+const CONNECTION_BADGE = {
+  connecting: "running",
+  connected: "ok",
+  disconnected: "partial",
+  refused: "failed",
+  stopped: "never",
+} as const;
 
 /** The upstream servers and their circuit breakers. */
 const Breakers: FC<{ model: StatusModel }> = ({ model }) => {

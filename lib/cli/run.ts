@@ -1,8 +1,10 @@
 /** \`berth run\`: the loops, the status server, and a clean stop on SIGINT/SIGTERM. */
-import { loopSpecs, registerIdentities } from "../agent.ts";
+import { loopSpecs, type OfferingRuntime, registerIdentities } from "../agent.ts";
 import type { LoopName } from "../config.ts";
 import { errorMessage } from "../errors.ts";
-import { type LoopDeps, runLoop, runPass } from "../loop.ts";
+import { type EventMode, type EventOffering, startEventMode } from "../events/mode.ts";
+import type { Logger } from "../log.ts";
+import { type LoopDeps, LoopTrigger, runLoop, runPass } from "../loop.ts";
 import { openToNetworkWarning, ServerEventLog } from "../status_server.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
@@ -34,7 +36,7 @@ export async function run(world: World, options: RunOptions): Promise<number> {
     stop.abort();
   });
   try {
-    await registerIdentities(offerings, options.loops, {
+    const identities = await registerIdentities(offerings, options.loops, {
       clock: world.clock,
       log,
       version: world.version,
@@ -72,9 +74,32 @@ export async function run(world: World, options: RunOptions): Promise<number> {
     const served = server.finished.catch((error) => {
       log.error(`status server: stopped: ${errorMessage(error)}`);
     });
+    // event mode: the loops of its offerings take "run soon" requests
+    const triggers = new Map<string, LoopTrigger>();
+    for (const s of specs) {
+      const o = offerings.find((o) => o.config.name === s.offering);
+      if (o?.config.events) triggers.set(`${s.offering}/${s.loop}`, new LoopTrigger());
+    }
+    const eventMode = startEvents(
+      world,
+      log,
+      status,
+      eventOfferings(offerings, triggers, identities, {
+        clock: world.clock,
+        log,
+        version: world.version,
+      }),
+    );
     log.info(`berth ${world.version} running: ${specs.length} loops, status on ${server.url}`);
     options.onListening?.(server.url);
-    await Promise.all(specs.map((spec) => runLoop(spec, deps, stop.signal)));
+    await Promise.all(
+      specs.map((spec) =>
+        runLoop(spec, deps, stop.signal, triggers.get(`${spec.offering}/${spec.loop}`))
+      ),
+    );
+    // after the loops: the acknowledgements of the passes that finished are sent, and the
+    // messages whose pass never ran go back to their queue as the connection closes
+    await eventMode?.stop();
     await served;
     log.info("stopped");
     return 0;
@@ -82,4 +107,53 @@ export async function run(world: World, options: RunOptions): Promise<number> {
     unsubscribe();
     store.close();
   }
+}
+
+/** The offerings in event mode, with their loops' triggers and their identities. */
+function eventOfferings(
+  offerings: readonly OfferingRuntime[],
+  triggers: ReadonlyMap<string, LoopTrigger>,
+  identities: ReadonlyMap<string, string>,
+  deps: Parameters<typeof registerIdentities>[2],
+): EventOffering[] {
+  return offerings.filter((o) => o.config.events).map((runtime) => {
+    const name = runtime.config.name;
+    let known = identities.get(name);
+    return {
+      runtime,
+      identity: async () =>
+        known ??= await runtime.waldur.registerIdentity(
+          runtime.config.offeringUuid,
+          deps.version,
+          ["event_process"],
+          new Date(deps.clock.now()).toISOString(),
+        ),
+      triggers: {
+        orders: triggers.get(`${name}/orders`),
+        membership: triggers.get(`${name}/membership`),
+      },
+    };
+  });
+}
+
+/** Starts event mode for `offerings`, if any and if the world can open a WebSocket. */
+function startEvents(
+  world: World,
+  log: Logger,
+  status: Parameters<typeof startEventMode>[1]["status"],
+  offerings: EventOffering[],
+): EventMode | undefined {
+  if (offerings.length === 0) return undefined;
+  if (!world.webSocket) {
+    log.error("event mode: this runtime cannot open a WebSocket; polling only");
+    return undefined;
+  }
+  log.info(`event mode: ${offerings.map((o) => o.runtime.config.name).join(", ")}`);
+  return startEventMode(offerings, {
+    status,
+    log,
+    clock: world.clock,
+    webSocket: world.webSocket,
+    random: world.random ?? (() => 0.5),
+  });
 }

@@ -4,6 +4,7 @@
  * build their own, so every command runs under test.
  */
 import type { BackendPlugin } from "../backend.ts";
+import type { WebSocketFactory } from "../events/connection.ts";
 import type { Clock } from "../clock.ts";
 import type { Fetch } from "../http.ts";
 import type { StatusRecord } from "../status.ts";
@@ -48,6 +49,10 @@ export interface World {
   version: string;
   /** The runtime's version, for `berth_build_info` (`Deno.version.deno`). */
   runtime?: string;
+  /** Opens a WebSocket (event mode); without it, event mode is not started (an error says so). */
+  webSocket?: WebSocketFactory;
+  /** Random numbers in [0, 1) (event mode's reconnect jitter); defaults to 0.5. */
+  random?: () => number;
   /** Where log lines go (tests collect them); defaults to stderr. */
   writeLog?: (line: string) => void;
   /** A command's output (plans, reports, JSON), one call per line or block. */
