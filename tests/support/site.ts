@@ -13,7 +13,7 @@ import { createLogger, Redactor } from "../../lib/log.ts";
 import { MemoryBackend } from "../../testing/memory_backend.ts";
 import { StatusRecord } from "../../lib/status.ts";
 import { Store } from "../../lib/store.ts";
-import { type FakeComponent, FakeWaldur } from "../../lib/waldur/fake.ts";
+import { type FakeComponent, type FakeRabbitOptions, FakeWaldur } from "../../lib/waldur/fake.ts";
 
 export interface Site<B = MemoryBackend> {
   clock: ManualClock;
@@ -58,6 +58,8 @@ export interface SiteOptions {
   components?: { waldur: FakeComponent[]; yaml: string };
   /** Registry access with providers registered beforehand (a stub Harbor's team robots). */
   registry?: RegistryAccess;
+  /** The fake Waldur's RabbitMQ (event mode's tests). */
+  rabbit?: FakeRabbitOptions;
   /** Further offerings of the same config, after the first (`registry`, the keys above). */
   more?: readonly SiteOffering[];
 }
@@ -74,7 +76,10 @@ export interface SiteOffering {
 /** Builds a site: the fake Waldur, one offering of `backendType`, and the given fakes. */
 export function buildSite(options: SiteOptions): Site<unknown> {
   const clock = options.clock ?? new ManualClock();
-  const waldur = new FakeWaldur({ now: () => clock.now() });
+  const waldur = new FakeWaldur({
+    now: () => clock.now(),
+    ...(options.rabbit ? { rabbit: options.rabbit } : {}),
+  });
   const components = options.components ?? {
     waldur: [{ type: "storage", name: "Storage", billing_type: "limit", measured_unit: "GB" }],
     yaml: "{storage: {measured_unit: GB, accounting_type: limit, label: Storage}}",
@@ -187,7 +192,9 @@ ${offeringsYaml.join("")}${options.yamlExtra ?? ""}`,
 }
 
 /** Builds a site with one `memory` offering whose component is `storage` (limit, GB). */
-export function makeSite(options: { yamlExtra?: string } = {}): Site {
+export function makeSite(
+  options: { yamlExtra?: string; clock?: ManualClock; rabbit?: FakeRabbitOptions } = {},
+): Site {
   const backend = new MemoryBackend();
   const plugin: BackendPlugin<Record<string, never>> = {
     type: "memory",
@@ -199,6 +206,8 @@ export function makeSite(options: { yamlExtra?: string } = {}): Site {
     settings: "{}",
     plugins: [plugin as BackendPlugin<never>],
     ...(options.yamlExtra ? { yamlExtra: options.yamlExtra } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.rabbit ? { rabbit: options.rabbit } : {}),
   });
   site.backend = backend;
   return site as Site;
