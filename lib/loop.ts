@@ -75,22 +75,51 @@ export async function runPass(
   return result;
 }
 
+/** The debounce of event mode's triggers: a pass starts at most this long after its first request. */
+export const TRIGGER_DEBOUNCE_MS = 50;
+
+/** Options of a {@link LoopTrigger}. */
+export interface TriggerOptions {
+  /**
+   * How long a pass waits after the first request it answers, so that the requests of a burst
+   * share it (default 0: none). Counted from the first request, not the last: a stream of
+   * requests never holds a pass back longer than this.
+   */
+  debounceMs?: number;
+  /** The debounce's sleep (real time; `Clock.sleep` in production). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
 /**
  * "Run soon" for one loop (event mode): a request wakes the loop from its wait, and every request
- * made before a pass starts is answered by that pass. Requests made while a pass runs wait for
- * the next one, which starts as soon as this one ends: a burst costs a few passes, never
- * overlapping ones.
+ * made before a pass starts is answered by that pass. The pass starts `debounceMs` after the
+ * first of them (the requests of a burst share it); requests made while a pass runs wait for the
+ * next one, which starts as soon as this one ends (its window counted from its first request):
+ * a burst costs a few passes, never overlapping ones.
  */
 export class LoopTrigger {
   #waiting: ((ran: boolean) => void)[] = [];
   #wake: (() => void) | undefined;
+  #debounceMs: number;
+  #sleep: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  #window: AbortController | undefined;
+  #settled: Promise<void> = Promise.resolve();
+
+  constructor(options: TriggerOptions = {}) {
+    this.#debounceMs = options.debounceMs ?? 0;
+    this.#sleep = options.sleep;
+  }
 
   /**
-   * Asks for a pass; resolves true once a pass that started after this call has finished, or
-   * false when the loop stopped first (or was never run).
+   * Asks for a pass; resolves true once a pass that started after this call has finished
+   * without being stopped, or false when the loop stopped first (or was never run).
    */
   soon(): Promise<boolean> {
     return new Promise((resolve) => {
+      if (this.#waiting.length === 0 && this.#debounceMs > 0 && this.#sleep) {
+        this.#window = new AbortController();
+        this.#settled = this.#sleep(this.#debounceMs, this.#window.signal);
+      }
       this.#waiting.push(resolve);
       this.#wake?.();
     });
@@ -101,23 +130,31 @@ export class LoopTrigger {
     return this.#waiting.length > 0;
   }
 
+  /** The loop's side: resolves once the debounce window of the pending requests has passed. */
+  settled(): Promise<void> {
+    return this.#settled;
+  }
+
   /** The loop's side: what to call to cut its wait short. */
   onWake(wake: (() => void) | undefined): void {
     this.#wake = wake;
   }
 
-  /** The loop's side: the requests the pass about to start answers. */
+  /** The loop's side: the requests the pass about to start answers (their window closes). */
   take(): ((ran: boolean) => void)[] {
     const taken = this.#waiting;
     this.#waiting = [];
+    this.#window?.abort();
+    this.#window = undefined;
+    this.#settled = Promise.resolve();
     return taken;
   }
 }
 
 /**
  * Runs a loop until `signal` aborts. Its schedule is on monotonic time: a wall-clock step moves no
- * pass. With a `trigger`, a request starts a pass at once (after the one in flight), and the
- * interval counts again from that pass.
+ * pass. With a `trigger`, a request starts a pass after its debounce window (and after the one in
+ * flight), and the interval counts again from that pass.
  */
 export async function runLoop(
   spec: LoopSpec,
@@ -132,10 +169,13 @@ export async function runLoop(
       const wait = next - deps.clock.monotonic();
       if (wait > 0 && !trigger?.requested) await wakeableSleep(deps.clock, wait, signal, trigger);
       if (signal.aborted) break;
+      if (trigger?.requested) await trigger.settled();
+      if (signal.aborted) break;
       const answered = trigger?.take() ?? [];
       const started = deps.clock.monotonic();
       await runPass(spec, deps, signal);
-      for (const done of answered) done(true);
+      // a pass cut short by a stop may have left the request undone: not answered as done
+      for (const done of answered) done(!signal.aborted);
       next = Math.max(started + spec.intervalMs, deps.clock.monotonic());
     }
   } finally {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { silentLogger } from "../testing/silent_logger.ts";
-import { runLoop } from "./loop.ts";
+import { LoopTrigger, runLoop } from "./loop.ts";
 import type { PassResult } from "./processor.ts";
 import { StatusRecord } from "./status.ts";
 import { Store } from "./store.ts";
@@ -145,4 +145,73 @@ Deno.test("a loop never overlaps itself: a slow pass delays the next one", async
     await done;
     d.store.close();
   }
+});
+
+const OK: PassResult = { outcome: "ok", error: "", stats: {} };
+
+/** An orders loop of an hour: only its first pass and its trigger's come by. */
+function hourly(pass: () => Promise<PassResult>) {
+  return { offering: "o", loop: "orders", intervalMs: 3_600_000, pass };
+}
+
+Deno.test("a trigger's requests share one pass after the debounce window of the first", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const window = new ManualClock({ autoAdvance: false });
+  const d = deps(clock);
+  const stop = new AbortController();
+  const trigger = new LoopTrigger({ debounceMs: 50, sleep: (ms, s) => window.sleep(ms, s) });
+  let passes = 0;
+  const done = runLoop(
+    hourly(() => {
+      passes++;
+      return Promise.resolve(OK);
+    }),
+    d,
+    stop.signal,
+    trigger,
+  );
+  try {
+    await tick();
+    assert.equal(passes, 1, "runs at start");
+    const answers = [trigger.soon(), trigger.soon()];
+    await tick();
+    window.advance(30);
+    answers.push(trigger.soon());
+    await tick();
+    assert.equal(passes, 1, "waits for the window");
+    window.advance(20);
+    assert.deepEqual(await Promise.all(answers), [true, true, true]);
+    assert.equal(passes, 2, "one pass for the three requests, without the interval");
+    assert.equal(clock.monotonic(), 0);
+  } finally {
+    stop.abort();
+    await done;
+  }
+});
+
+Deno.test("a request whose pass a stop cut short is answered false (its message is redelivered)", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const d = deps(clock);
+  const stop = new AbortController();
+  const trigger = new LoopTrigger();
+  let release = () => {};
+  let passes = 0;
+  const done = runLoop(
+    hourly(() => {
+      passes++;
+      if (passes === 1) return Promise.resolve(OK);
+      return new Promise((resolve) => release = () => resolve(OK));
+    }),
+    d,
+    stop.signal,
+    trigger,
+  );
+  await tick();
+  const answer = trigger.soon();
+  await tick();
+  assert.equal(passes, 2);
+  stop.abort();
+  release();
+  assert.equal(await answer, false);
+  await done;
 });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { loopSpecs } from "../lib/agent.ts";
 import type { LoopName } from "../lib/config.ts";
 import { startEventMode } from "../lib/events/mode.ts";
-import { type LoopDeps, LoopTrigger, runLoop } from "../lib/loop.ts";
+import { type LoopDeps, LoopTrigger, runLoop, TRIGGER_DEBOUNCE_MS } from "../lib/loop.ts";
 import { AGENT_USER } from "../lib/waldur/fake/state.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { rabbitInstalled, type RabbitNode, startRabbit } from "../testing/rabbitmq.ts";
@@ -58,7 +58,8 @@ async function startAgent(node: RabbitNode): Promise<Agent> {
     [],
     new Date(clock.now()).toISOString(),
   );
-  const triggers = { orders: new LoopTrigger(), membership: new LoopTrigger() };
+  const debounce = { debounceMs: TRIGGER_DEBOUNCE_MS, sleep: realSleep };
+  const triggers = { orders: new LoopTrigger(debounce), membership: new LoopTrigger(debounce) };
   const passes: Record<LoopName, number> = { orders: 0, membership: 0, usage: 0 };
   const running: Record<LoopName, number> = { orders: 0, membership: 0, usage: 0 };
   const frames: string[] = [];
@@ -216,6 +217,37 @@ Deno.test("event mode on a real RabbitMQ", async (t) => {
     assert.ok(passes >= 1 && passes <= 20, `${passes} passes`);
     assert.equal(agent.maxOverlap, 1);
   });
+
+  await t.step(
+    "a burst of 1,000 order events while connected: at most 10 passes, never overlapping",
+    async () => {
+      assert.equal(agent.row().state, "connected");
+      const before = { passes: agent.passes.orders, messages: agent.row().messages };
+      // each Create publishes its event at once, one after the other, into the open connection
+      const orders = Array.from({ length: 1_000 }, (_, i) => orderCreate(site, `live-${i}`).order);
+      await site.waldur.eventsSettled();
+      await waitFor("1,000 orders done", () =>
+        Promise.resolve(
+          orders.every((o) => site.waldur.order(o).state === "done") ? true : undefined,
+        ), 60_000);
+      await waitFor(
+        "1,000 messages received",
+        () => Promise.resolve(agent.row().messages - before.messages >= 1_000 ? true : undefined),
+      );
+      // the passes settle: none for a second
+      let last = -1;
+      await waitFor("the passes to settle", async () => {
+        const now = agent.passes.orders;
+        if (now === last) return true;
+        last = now;
+        await new Promise((r) => setTimeout(r, 1_000));
+      });
+      const passes = agent.passes.orders - before.passes;
+      assert.ok(passes >= 1 && passes <= 10, `${passes} passes`);
+      assert.equal(agent.maxOverlap, 1);
+      assert.equal(site.clock.monotonic(), 0, "no interval passed: the events ran the passes");
+    },
+  );
 
   await t.step(
     "events sent while the agent is disconnected wait in the durable queue",

@@ -4,7 +4,7 @@ import type { LoopName } from "../config.ts";
 import { errorMessage } from "../errors.ts";
 import { type EventMode, type EventOffering, startEventMode } from "../events/mode.ts";
 import type { Logger } from "../log.ts";
-import { type LoopDeps, LoopTrigger, runLoop, runPass } from "../loop.ts";
+import { type LoopDeps, LoopTrigger, runLoop, runPass, TRIGGER_DEBOUNCE_MS } from "../loop.ts";
 import { openToNetworkWarning, ServerEventLog } from "../status_server.ts";
 import { wire } from "./wire.ts";
 import type { World } from "./world.ts";
@@ -74,11 +74,15 @@ export async function run(world: World, options: RunOptions): Promise<number> {
     const served = server.finished.catch((error) => {
       log.error(`status server: stopped: ${errorMessage(error)}`);
     });
-    // event mode: the loops of its offerings take "run soon" requests
+    // event mode: the loops of its offerings take "run soon" requests (a burst shares a pass)
     const triggers = new Map<string, LoopTrigger>();
+    const debounce = {
+      debounceMs: TRIGGER_DEBOUNCE_MS,
+      sleep: (ms: number, signal: AbortSignal) => world.clock.sleep(ms, signal),
+    };
     for (const s of specs) {
       const o = offerings.find((o) => o.config.name === s.offering);
-      if (o?.config.events) triggers.set(`${s.offering}/${s.loop}`, new LoopTrigger());
+      if (o?.config.events) triggers.set(`${s.offering}/${s.loop}`, new LoopTrigger(debounce));
     }
     const eventMode = startEvents(
       world,

@@ -12,7 +12,7 @@ import { FakeHarbor } from "../harbor/fake.ts";
 import { FakeKeycloak } from "../keycloak/fake.ts";
 import { FakeRancher } from "../rancher/fake.ts";
 import type { ServeEvent } from "../status_server.ts";
-import { FakeWaldur } from "../waldur/fake.ts";
+import { type FakeRabbitOptions, FakeWaldur } from "../waldur/fake.ts";
 
 /** Serves `handler` on `listen` until `signal` aborts (the World's `serve`). */
 export type Serve = (
@@ -56,6 +56,8 @@ export interface DemoConfigOptions {
   token?: string;
   /** YAML appended at the top level (`concurrency: 16`). */
   extra?: string;
+  /** Event mode for the registry offering: the web-STOMP URL (`ws://127.0.0.1:15674/ws`). */
+  events?: string;
 }
 
 /** Customers, their projects and the projects' teams (the first member is the manager). */
@@ -116,10 +118,15 @@ export async function startDemoSite(
     seed?: boolean;
     /** Latency added to every answer, as a network between the agent and the servers would. */
     latencyMs?: number;
+    /** A RabbitMQ for Waldur's event subscriptions (event mode; `DemoConfigOptions.events`). */
+    rabbit?: FakeRabbitOptions;
   },
 ): Promise<DemoSite> {
   const stop = new AbortController();
-  const waldur = new FakeWaldur({ now: options.now });
+  const waldur = new FakeWaldur({
+    now: options.now,
+    ...(options.rabbit ? { rabbit: options.rabbit } : {}),
+  });
   const harbor = new FakeHarbor({ now: options.now });
   const rancher = new FakeRancher();
   const keycloak = new FakeKeycloak({ now: options.now });
@@ -257,7 +264,7 @@ ${waldur(site.harborOffering)}
       team_robots: {enabled: true}
 ${keycloak}    backend_components:
       storage: {measured_unit: GB, accounting_type: limit, label: Storage}
-  - name: kubernetes
+${options.events ? eventKeys(options.events) : ""}  - name: kubernetes
 ${waldur(site.rancherOffering)}
     backend_type: rancher
     backend_settings:
@@ -278,4 +285,12 @@ intervals: {orders: ${i.orders ?? "3s"}, membership: ${i.membership ?? "5s"}, us
     i.usage ?? "5s"
   }}
 ${options.extra ?? ""}`;
+}
+
+/** The registry offering's event keys for a web-STOMP URL. */
+function eventKeys(url: string): string {
+  const u = new URL(url);
+  return `    stomp_enabled: true\n    stomp_ws_host: ${u.hostname}\n` +
+    `    stomp_ws_port: ${u.port || (u.protocol === "wss:" ? 443 : 80)}\n` +
+    `    stomp_ws_path: ${u.pathname}\n    websocket_use_tls: ${u.protocol === "wss:"}\n`;
 }

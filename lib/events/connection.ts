@@ -178,6 +178,9 @@ export class EventConnection {
       client.onStompError = (frame) => {
         refused = true;
         error = refusal(frame.headers.message ?? "ERROR", frame.body.trim());
+        // an ERROR ends the session (STOMP 1.2), but RabbitMQ's web-STOMP leaves the WebSocket
+        // open after a refused CONNECT: close it now rather than at the connection timeout (15 s)
+        client.forceDisconnect();
       };
       client.onWebSocketError = () => {
         error ||= `cannot reach ${o.url}`;

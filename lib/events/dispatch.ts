@@ -12,7 +12,7 @@ import type { EventType } from "./config.ts";
 
 /** What to do with one message. */
 export type Decision =
-  | { kind: "pass"; loop: "orders" | "membership"; what: string }
+  | { kind: "pass"; loop: "orders" | "membership"; what: string; order?: string }
   | { kind: "ignore"; why: string }
   | { kind: "malformed"; problem: string };
 
@@ -60,7 +60,12 @@ export function decide(type: EventType, body: string): Decision {
     if (QUIET_ORDER_STATES.has(order.order_state)) {
       return { kind: "ignore", why: `order ${order.order_uuid} is ${order.order_state}` };
     }
-    return { kind: "pass", loop: "orders", what: `order ${order.order_uuid} ${order.order_state}` };
+    return {
+      kind: "pass",
+      loop: "orders",
+      what: `order ${order.order_uuid} ${order.order_state}`,
+      order: order.order_uuid,
+    };
   }
   return { kind: "pass", loop: "membership", what: `${type} event` };
 }

@@ -2,7 +2,9 @@
  * Event mode for the offerings with `stomp_enabled: true`: per offering and object type an
  * {@link EventConnection} whose messages ask the offering's loops for a pass (`LoopTrigger`), and
  * whose reconnects ask for one orders and one membership pass to catch up. A message is
- * acknowledged once the pass it asked for has finished; a malformed one at once (logged once).
+ * acknowledged once the pass it asked for has finished (and not been cut short by a stop); a
+ * malformed one at once (logged once); an order event whose order this agent's journal has
+ * finished at once, without a pass (the late events of a burst whose first pass did them all).
  */
 import type { OfferingRuntime } from "../agent.ts";
 import type { Clock } from "../clock.ts";
@@ -49,6 +51,15 @@ export interface EventMode {
 /** Waldur's uuids as RabbitMQ names them: hex without dashes. */
 function hex(uuid: string): string {
   return uuid.replaceAll("-", "").toLowerCase();
+}
+
+/** Whether this agent's order journal has the order (hex or dashed uuid) finished. */
+function finishedHere(runtime: OfferingRuntime, order: string): boolean {
+  const h = hex(order);
+  const dashed = h.length === 32
+    ? `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+    : h;
+  return [order, h, dashed].some((u) => (runtime.context.store.order(u)?.finalState ?? "") !== "");
 }
 
 /** Starts the connections of every offering given that has event mode configured. */
@@ -117,6 +128,12 @@ export function startEventMode(
           case "pass": {
             const trigger = triggers[decision.loop];
             if (!trigger) {
+              ack();
+              return;
+            }
+            if (decision.order && finishedHere(runtime, decision.order)) {
+              // a burst's late events: the pass that finished their order ran already
+              log.debug(`${type} event: ${decision.what}, finished already`);
               ack();
               return;
             }

@@ -132,6 +132,23 @@ export interface DemoRun extends AsyncDisposable {
   stop(): Promise<number>;
 }
 
+/**
+ * Writes the demo site's config into `dir` (`config.yaml`: status on a free loopback port, the
+ * state file `berth.db` beside it); resolves with its path.
+ */
+export async function writeDemoConfig(
+  site: DemoSite,
+  dir: string,
+  options: Omit<DemoConfigOptions, "listen" | "stateFile">,
+): Promise<string> {
+  const configPath = `${dir}/config.yaml`;
+  await Deno.writeTextFile(
+    configPath,
+    site.config({ listen: "127.0.0.1:0", stateFile: `${dir}/berth.db`, ...options }),
+  );
+  return configPath;
+}
+
 /** Starts the demo site and `berth run` on it, in a fresh temporary directory. */
 export async function startAgentOnDemoSite(
   options: Pick<DemoConfigOptions, "intervals" | "token"> & AgentOptions,
@@ -141,16 +158,10 @@ export async function startAgentOnDemoSite(
   const dir = await Deno.makeTempDir({ prefix: "berth-agent-" });
   started.defer(() => Deno.remove(dir, { recursive: true }));
   const site = started.use(await startDemoSite(realWorld().serve, { now: () => Date.now() }));
-  const configPath = `${dir}/config.yaml`;
-  await Deno.writeTextFile(
-    configPath,
-    site.config({
-      listen: "127.0.0.1:0",
-      stateFile: `${dir}/berth.db`,
-      ...(options.intervals ? { intervals: options.intervals } : {}),
-      ...(options.token ? { token: options.token } : {}),
-    }),
-  );
+  const configPath = await writeDemoConfig(site, dir, {
+    ...(options.intervals ? { intervals: options.intervals } : {}),
+    ...(options.token ? { token: options.token } : {}),
+  });
   const agent = started.use(
     await startAgent(
       configPath,
