@@ -104,6 +104,7 @@ export class LoopTrigger {
   #sleep: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
   #window: AbortController | undefined;
   #settled: Promise<void> = Promise.resolve();
+  #closed = false;
 
   constructor(options: TriggerOptions = {}) {
     this.#debounceMs = options.debounceMs ?? 0;
@@ -115,6 +116,7 @@ export class LoopTrigger {
    * without being stopped, or false when the loop stopped first (or was never run).
    */
   soon(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       if (this.#waiting.length === 0 && this.#debounceMs > 0 && this.#sleep) {
         this.#window = new AbortController();
@@ -133,6 +135,12 @@ export class LoopTrigger {
   /** The loop's side: resolves once the debounce window of the pending requests has passed. */
   settled(): Promise<void> {
     return this.#settled;
+  }
+
+  /** The loop's side: it has stopped; every request, now or later, is answered false. */
+  close(): void {
+    this.#closed = true;
+    for (const done of this.take()) done(false);
   }
 
   /** The loop's side: what to call to cut its wait short. */
@@ -180,7 +188,7 @@ export async function runLoop(
     }
   } finally {
     trigger?.onWake(undefined);
-    for (const done of trigger?.take() ?? []) done(false);
+    trigger?.close();
   }
 }
 

@@ -215,3 +215,12 @@ Deno.test("a request whose pass a stop cut short is answered false (its message 
   assert.equal(await answer, false);
   await done;
 });
+
+Deno.test("a request made after its loop stopped is answered false at once", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const trigger = new LoopTrigger();
+  const stop = new AbortController();
+  stop.abort();
+  await runLoop(hourly(() => Promise.resolve(OK)), deps(clock), stop.signal, trigger);
+  assert.equal(await trigger.soon(), false);
+});
