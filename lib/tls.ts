@@ -42,7 +42,10 @@ export function backendFetch(
 }
 
 /** Warns that `keycloak_ssl_verify: false` cannot be honoured. */
-export function warnKeycloakVerify(context: BackendContext<unknown>, verify: boolean): void {
+export function warnKeycloakVerify(
+  context: Pick<BackendContext<unknown>, "log">,
+  verify: boolean,
+): void {
   if (verify) return;
   context.log.warn(
     "keycloak_ssl_verify: false cannot switch off certificate checks for one connection; " +

@@ -1,7 +1,7 @@
 /** The `harbor` backend_type: its settings, its presentation, where its objects live, its factory. */
 import type { BackendPlugin } from "../backend.ts";
-import { createKeycloakClient } from "../keycloak/client.ts";
-import { backendFetch, warnKeycloakVerify } from "../tls.ts";
+import { keycloakClientFor } from "../keycloak/client.ts";
+import { backendFetch } from "../tls.ts";
 import { HarborBackend } from "./backend.ts";
 import { harborPresentation, identitiesPresentation, teamRobotsPresentation } from "./present.ts";
 import { HarborSettings } from "./settings.ts";
@@ -25,14 +25,7 @@ export const harborPlugin: BackendPlugin<HarborSettings> = {
     });
     const kc = context.settings.keycloak;
     if (!kc) return new HarborBackend({ context: { ...context, fetch } });
-    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
-    const keycloak = createKeycloakClient({
-      settings: kc,
-      fetch: context.fetch,
-      clock: context.clock,
-      onExchange: context.onExchange,
-      onSecret: context.onSecret,
-    });
+    const keycloak = keycloakClientFor(context, kc);
     return new HarborBackend({ context: { ...context, fetch }, keycloak });
   },
 };

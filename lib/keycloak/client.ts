@@ -12,6 +12,8 @@ import { BerthError, explainRefusal, HttpError } from "../errors.ts";
 import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
 import { listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import { SingleFlight } from "../single_flight.ts";
+import type { BackendContext } from "../backend.ts";
+import { warnKeycloakVerify } from "../tls.ts";
 
 /** `backend_settings.keycloak`, as the Python agent's Keycloak client reads it. */
 export const KeycloakSettings = z.object({
@@ -398,4 +400,22 @@ function kcId(id: string): string {
     });
   }
   return id;
+}
+
+/**
+ * A backend's Keycloak client: on the context's fetch (not the backend's own TLS), its runtime
+ * secrets told to the redactor, and the operator warned when `keycloak_ssl_verify` is false.
+ */
+export function keycloakClientFor(
+  context: Pick<BackendContext<unknown>, "fetch" | "clock" | "onExchange" | "onSecret" | "log">,
+  settings: KeycloakSettings,
+): KeycloakClient {
+  warnKeycloakVerify(context, settings.keycloak_ssl_verify);
+  return createKeycloakClient({
+    settings,
+    fetch: context.fetch,
+    clock: context.clock,
+    onExchange: context.onExchange,
+    onSecret: context.onSecret,
+  });
 }

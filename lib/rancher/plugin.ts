@@ -1,7 +1,7 @@
 /** The `rancher` backend_type: its settings, its presentation, where its objects live, its factory. */
 import type { BackendPlugin } from "../backend.ts";
-import { createKeycloakClient } from "../keycloak/client.ts";
-import { backendFetch, warnKeycloakVerify } from "../tls.ts";
+import { keycloakClientFor } from "../keycloak/client.ts";
+import { backendFetch } from "../tls.ts";
 import { RancherBackend } from "./backend.ts";
 import { rancherPresentation } from "./present.ts";
 import { pullSecretsPresentation } from "./pull_present.ts";
@@ -27,14 +27,7 @@ export const rancherPlugin: BackendPlugin<RancherSettings> = {
     });
     const kc = s.keycloak_enabled ? s.keycloak : undefined;
     if (!kc) return new RancherBackend({ context: { ...context, fetch } });
-    warnKeycloakVerify(context, kc.keycloak_ssl_verify);
-    const keycloak = createKeycloakClient({
-      settings: kc,
-      fetch: context.fetch,
-      clock: context.clock,
-      onExchange: context.onExchange,
-      onSecret: context.onSecret,
-    });
+    const keycloak = keycloakClientFor(context, kc);
     return new RancherBackend({ context: { ...context, fetch }, keycloak });
   },
 };
