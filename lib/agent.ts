@@ -245,7 +245,10 @@ export function loopSpecs(
         offering: o.config.name,
         loop,
         intervalMs: intervals[loop],
-        pass: (signal) => PASSES[loop](o.context, signal),
+        pass: (signal, scope) =>
+          loop === "membership"
+            ? syncMembership(o.context, signal, scope)
+            : PASSES[loop](o.context, signal),
       });
     }
   }

@@ -51,6 +51,28 @@ export interface MemberSync {
 export interface PassContext {
   /** Waldur projects with a resource an order is changing (or not yet made). */
   busyProjects: ReadonlySet<string>;
+  /**
+   * The Waldur projects this pass covers (a scoped pass, asked for by events); undefined for the
+   * whole offering. Everything a backend keeps for a project outside the scope (a team robot, a
+   * Keycloak group, a pull secret, a status row) is left exactly as it is: the pass did not read
+   * that project, so its absence from the items says nothing.
+   */
+  scope?: ReadonlySet<string> | undefined;
+}
+
+/** A set of Waldur projects as a planner asks it: is this one in? */
+export interface ProjectSet {
+  has(projectUuid: string): boolean;
+}
+
+/**
+ * The Waldur projects a pass must leave as they are: the busy ones, and on a scoped pass every
+ * project outside its scope (including "", the project of something that names none).
+ */
+export function leftAlone(pass?: PassContext): ProjectSet {
+  const busy = pass?.busyProjects ?? new Set<string>();
+  const scope = pass?.scope;
+  return { has: (p) => busy.has(p) || (scope !== undefined && !scope.has(p)) };
 }
 
 /** Per-resource outcome of a pass: changes made, or the error that stopped it. */
@@ -120,7 +142,7 @@ export interface Backend {
   /**
    * The membership pass: repairs drift and syncs members of every resource at once. What a
    * backend keeps per Waldur project (a team robot) is left as it is for `busyProjects`, whose
-   * resources an order is changing.
+   * resources an order is changing, and, on a scoped pass, for every project outside `scope`.
    */
   reconcile(items: readonly MemberSync[], pass?: PassContext): Promise<Map<string, Outcome>>;
   /** Usage of every resource, read with list calls where the system allows. */

@@ -15,7 +15,11 @@ export interface LoopSpec {
   offering: string;
   loop: string;
   intervalMs: number;
-  pass: (signal: AbortSignal) => Promise<PassResult>;
+  /**
+   * One pass; with `scope` (a triggered membership pass: the Waldur projects its events named),
+   * over those projects only. The loop's own passes are whole: `scope` undefined.
+   */
+  pass: (signal: AbortSignal, scope?: ReadonlySet<string>) => Promise<PassResult>;
 }
 
 /** What a loop records into. */
@@ -26,11 +30,12 @@ export interface LoopDeps {
   log: Logger;
 }
 
-/** Runs one pass and records it; never throws. */
+/** Runs one pass (over `scope` only, when given) and records it; never throws. */
 export async function runPass(
   spec: LoopSpec,
   deps: LoopDeps,
   signal: AbortSignal,
+  scope?: ReadonlySet<string>,
 ): Promise<PassResult> {
   const { clock, status, store, log } = deps;
   const startedAt = clock.now();
@@ -38,7 +43,7 @@ export async function runPass(
   status.loopStarted(spec.offering, spec.loop);
   let result: PassResult;
   try {
-    result = await spec.pass(signal);
+    result = await (scope ? spec.pass(signal, scope) : spec.pass(signal));
   } catch (error) {
     result = { outcome: "failed", error: errorMessage(error), stats: {} };
   }
@@ -99,6 +104,8 @@ export interface TriggerOptions {
  */
 export class LoopTrigger {
   #waiting: ((ran: boolean) => void)[] = [];
+  /** The union of the pending requests' scopes; undefined once one asked for a whole pass. */
+  #scope: Set<string> | undefined = new Set();
   #wake: (() => void) | undefined;
   #debounceMs: number;
   #sleep: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
@@ -113,10 +120,15 @@ export class LoopTrigger {
 
   /**
    * Asks for a pass; resolves true once a pass that started after this call has finished
-   * without being stopped, or false when the loop stopped first (or was never run).
+   * without being stopped, or false when the loop stopped first (or was never run). With
+   * `scope` (a Waldur project uuid), a pass over that project does: the pass answering the
+   * requests of one window covers the union of their scopes, or everything when one of them
+   * gave none.
    */
-  soon(): Promise<boolean> {
+  soon(scope?: string): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
+    if (scope === undefined) this.#scope = undefined;
+    else this.#scope?.add(scope);
     return new Promise((resolve) => {
       if (this.#waiting.length === 0 && this.#debounceMs > 0 && this.#sleep) {
         this.#window = new AbortController();
@@ -125,6 +137,14 @@ export class LoopTrigger {
       this.#waiting.push(resolve);
       this.#wake?.();
     });
+  }
+
+  /**
+   * The scope the pending requests ask for: undefined when none is pending or one asked for a
+   * whole pass.
+   */
+  get scope(): ReadonlySet<string> | undefined {
+    return this.#waiting.length > 0 && this.#scope ? new Set(this.#scope) : undefined;
   }
 
   /** Whether a pass has been asked for. */
@@ -152,6 +172,7 @@ export class LoopTrigger {
   take(): ((ran: boolean) => void)[] {
     const taken = this.#waiting;
     this.#waiting = [];
+    this.#scope = new Set();
     this.#window?.abort();
     this.#window = undefined;
     this.#settled = Promise.resolve();
@@ -162,7 +183,8 @@ export class LoopTrigger {
 /**
  * Runs a loop until `signal` aborts. Its schedule is on monotonic time: a wall-clock step moves no
  * pass. With a `trigger`, a request starts a pass after its debounce window (and after the one in
- * flight), and the interval counts again from that pass.
+ * flight), and the interval counts again from that pass when it was whole; a pass the requests
+ * scoped (their projects only) leaves the interval's whole pass where it was.
  */
 export async function runLoop(
   spec: LoopSpec,
@@ -179,12 +201,15 @@ export async function runLoop(
       if (signal.aborted) break;
       if (trigger?.requested) await trigger.settled();
       if (signal.aborted) break;
+      // the interval's pass is whole, even when requests wait for it too
+      const scope = deps.clock.monotonic() >= next ? undefined : trigger?.scope;
       const answered = trigger?.take() ?? [];
       const started = deps.clock.monotonic();
-      await runPass(spec, deps, signal);
+      await runPass(spec, deps, signal, scope);
       // a pass cut short by a stop may have left the request undone: not answered as done
       for (const done of answered) done(!signal.aborted);
-      next = Math.max(started + spec.intervalMs, deps.clock.monotonic());
+      // a scoped pass moves no whole pass: the interval counts from the last whole one
+      if (!scope) next = Math.max(started + spec.intervalMs, deps.clock.monotonic());
     }
   } finally {
     trigger?.onWake(undefined);

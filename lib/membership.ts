@@ -15,7 +15,7 @@ import {
   recordAudit,
 } from "./processor.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
-import type { WaldurClient } from "./waldur/client.ts";
+import type { Checked, WaldurClient } from "./waldur/client.ts";
 import type { ProjectUser, Resource } from "./waldur/schemas.ts";
 
 /**
@@ -88,19 +88,25 @@ export async function memberWork(
   return { work, byUuid, failures };
 }
 
-/** One membership pass over the offering. */
+/**
+ * One membership pass over the offering; with `scope` (event mode: the Waldur projects whose
+ * roles changed), over those projects only. A scoped pass lists each project's resources (the
+ * list's `project_uuid` filter), reads their teams, and tells the backend its scope: what is
+ * kept for other projects (robots, groups, pull secrets, rows, refusals, resource states) is
+ * left as it is, for the next whole pass.
+ */
 export async function syncMembership(
   ctx: ProcessorContext,
   signal?: AbortSignal,
+  scope?: ReadonlySet<string>,
 ): Promise<PassResult> {
   // taken before the list: an order that starts or ends while it is read makes its resource's
   // entry stale, and the pass leaves that resource alone
   const mark = ctx.activity.mark();
   const stale = (uuid: string) => ctx.activity.touchedSince(uuid, mark);
-  const { items, rejected } = await ctx.waldur.listResources(
-    ctx.offering.offeringUuid,
-    LISTED_STATES,
-  );
+  // Waldur writes a uuid as hex, an event may dash it: the scope holds both spellings
+  const covered = scope && new Set([...scope].flatMap(spellings));
+  const { items, rejected } = await listed(ctx, scope, signal);
   const failures = rejected.map((r) =>
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
@@ -124,7 +130,7 @@ export async function syncMembership(
 
   const outcomes = signal?.aborted
     ? new Map()
-    : await ctx.backend.reconcile(work, { busyProjects });
+    : await ctx.backend.reconcile(work, { busyProjects, ...(covered ? { scope: covered } : {}) });
   let changes = 0;
   let skipped = 0;
   // A refused termination stays shown (and the resource is not set OK over it) while what
@@ -177,7 +183,37 @@ export async function syncMembership(
     synced: outcomes.size,
     changes,
     skipped,
+    ...(scope ? { scope: scope.size } : {}),
   });
+}
+
+/** A uuid as hex and dashed (lower case), and as given. */
+function spellings(uuid: string): string[] {
+  const h = uuid.replaceAll("-", "").toLowerCase();
+  const dashed = h.length === 32
+    ? `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+    : h;
+  return [...new Set([uuid, h, dashed])];
+}
+
+/** The resources a pass lists: the offering's, or those of each project of `scope`. */
+async function listed(
+  ctx: ProcessorContext,
+  scope: ReadonlySet<string> | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Checked<Resource>> {
+  const offering = ctx.offering.offeringUuid;
+  if (scope === undefined) return await ctx.waldur.listResources(offering, LISTED_STATES);
+  const all: Checked<Resource> = { items: [], rejected: [] };
+  await forEachLimit([...scope].sort(), ctx.offering.concurrency, async (projectUuid) => {
+    const { items, rejected } = await ctx.waldur.listResources(offering, LISTED_STATES, {
+      projectUuid,
+    });
+    // the filter is Waldur's: a resource of another project is not this pass's
+    all.items.push(...items.filter((r) => spellings(r.project_uuid).includes(projectUuid)));
+    all.rejected.push(...rejected);
+  }, signal);
+  return all;
 }
 
 /**

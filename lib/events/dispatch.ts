@@ -1,10 +1,11 @@
 /**
  * What one event message asks for. Events only decide *when* a pass runs; the passes stay the
  * truth. An `order` event asks for an orders pass (unless its state needs nothing of the agent);
- * `user_role`, `resource` and `offering_user` events ask for a whole membership pass (debounced
- * by the loop: a pass scoped to one project would have to repeat the pass's guarantees — the
- * activity marks, the stale-entry checks, the Keycloak groups shared by projects — for a gain
- * that a debounced pass of a few hundred resources does not need). A message that is not JSON or
+ * `user_role` event asks for a membership pass scoped to its Waldur project (`project`: the loop
+ * runs one pass per debounce window over the union of its events' projects); `resource` and
+ * `offering_user` events ask for a whole membership pass (a resource event names a resource, not
+ * its project, and the resource may be gone by the time it would be read; an offering user's
+ * username counts in every project of the user). A message that is not JSON or
  * not of its type's shape is malformed: logged once and acknowledged, never redelivered.
  */
 import { z } from "zod";
@@ -12,7 +13,14 @@ import type { EventType } from "./config.ts";
 
 /** What to do with one message. */
 export type Decision =
-  | { kind: "pass"; loop: "orders" | "membership"; what: string; order?: string }
+  | {
+    kind: "pass";
+    loop: "orders" | "membership";
+    what: string;
+    order?: string;
+    /** The Waldur project a membership pass may be scoped to; none: a whole pass. */
+    project?: string;
+  }
   | { kind: "ignore"; why: string }
   | { kind: "malformed"; problem: string };
 
@@ -65,6 +73,15 @@ export function decide(type: EventType, body: string): Decision {
       loop: "orders",
       what: `order ${order.order_uuid} ${order.order_state}`,
       order: order.order_uuid,
+    };
+  }
+  if (type === "user_role") {
+    const role = SHAPES.user_role.parse(json);
+    return {
+      kind: "pass",
+      loop: "membership",
+      what: `user_role event of project ${role.project_uuid}`,
+      project: role.project_uuid,
     };
   }
   return { kind: "pass", loop: "membership", what: `${type} event` };

@@ -1,7 +1,8 @@
 /**
  * Event mode for the offerings with `stomp_enabled: true`: per offering and object type an
- * {@link EventConnection} whose messages ask the offering's loops for a pass (`LoopTrigger`), and
- * whose reconnects ask for one orders and one membership pass to catch up. A message is
+ * {@link EventConnection} whose messages ask the offering's loops for a pass (`LoopTrigger`; a
+ * role event, a membership pass scoped to its Waldur project), and whose reconnects ask for one
+ * orders and one whole membership pass to catch up. A message is
  * acknowledged once the pass it asked for has finished (and not been cut short by a stop); a
  * malformed one at once (logged once); an order event whose order this agent's journal has
  * finished at once, without a pass (the late events of a burst whose first pass did them all).
@@ -138,7 +139,7 @@ export function startEventMode(
               return;
             }
             log.debug(`${type} event: ${decision.what}, ${decision.loop} pass soon`);
-            void trigger.soon().then((ran) => {
+            void trigger.soon(decision.project).then((ran) => {
               // a loop that stopped first leaves it unacknowledged: the broker delivers it again
               if (ran) ack();
             });

@@ -15,6 +15,7 @@ import {
   type EnsureResult,
   type Goal,
   goalOf,
+  leftAlone,
   type Limits,
   type MemberSync,
   type OrderType,
@@ -290,12 +291,16 @@ export class HarborBackend implements Backend {
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       ),
-      this.#groups?.sync(items.map((i) => ({
-        group: groupName(i.resource, this.naming),
-        resource: i.resource.uuid,
-        projectUuid: i.resource.projectUuid,
-        usernames: i.usernames,
-      }))),
+      this.#groups?.sync(
+        items.map((i) => ({
+          group: groupName(i.resource, this.naming),
+          resource: i.resource.uuid,
+          projectUuid: i.resource.projectUuid,
+          usernames: i.usernames,
+        })),
+        undefined,
+        { scoped: pass?.scope !== undefined },
+      ),
     ]);
     if (!settled.ok) throw settled.error;
     await this.identities?.check(items);
@@ -308,7 +313,7 @@ export class HarborBackend implements Backend {
     this.#rows.refused(all.map((i) => i.resource), refused);
     if (this.#robots) {
       // a team robot that could not be kept fails the pass (transient), not the resources
-      const problems = await this.#robots.sync(resources, pass?.busyProjects ?? new Set());
+      const problems = await this.#robots.sync(resources, leftAlone(pass));
       for (const r of resources) {
         const problem = problems.get(r.projectUuid);
         if (problem === undefined || !outcomes.get(r.uuid)?.ok) continue;

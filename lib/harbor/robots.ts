@@ -6,6 +6,7 @@
  * lets no robot update another; deleted when the team has no Harbor project left. Only robots
  * whose description says they are Berth's, for this offering, are ever changed.
  */
+import type { ProjectSet } from "../backend.ts";
 
 /** The robot a Waldur project wants: its name and the Harbor projects it may pull from. */
 export interface RobotWant {
@@ -66,9 +67,10 @@ export interface RobotPlanOptions {
   rotateBeforeDays: number;
   /**
    * Waldur projects an order is changing now (the pass left some of their resources alone):
-   * their robots are made if missing, otherwise left for the next pass.
+   * their robots are made if missing, otherwise left for the next pass. On a scoped pass, also
+   * every project outside the scope (a predicate: the set of those is not listed).
    */
-  busy?: ReadonlySet<string> | undefined;
+  busy?: ProjectSet | undefined;
   /**
    * Waldur projects whose robot was replaced outside Berth (another id than the one it knew):
    * Berth never saw its secret, so no pull secret holds it; it is made again.

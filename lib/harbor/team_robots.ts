@@ -4,7 +4,7 @@
  * A robot's secret is in memory only between Harbor's answer and the consumers' writes; what
  * stays is who the robot is, when it expires and a digest of its secret.
  */
-import type { BackendContext, ResourceSpec } from "../backend.ts";
+import type { BackendContext, ProjectSet, ResourceSpec } from "../backend.ts";
 import { errorMessage, isTransient } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { KeyedLock } from "../keyed_lock.ts";
@@ -74,11 +74,13 @@ export class TeamRobots implements RobotProvider {
 
   /**
    * The membership pass: one robot per Waldur project of `resources` (their `backendId` is their
-   * Harbor project), with pull on exactly those projects. Resolves the problems by Waldur project.
+   * Harbor project), with pull on exactly those projects. The robots of `busy` projects (an
+   * order's, or outside a scoped pass) are neither replaced nor deleted. Resolves the problems by
+   * Waldur project.
    */
   async sync(
     resources: readonly ResourceSpec[],
-    busy: ReadonlySet<string>,
+    busy: ProjectSet,
   ): Promise<Map<string, string>> {
     const wants = wantsOf(resources);
     for (const w of wants) this.#slugs.set(w.projectUuid, w.projectSlug);

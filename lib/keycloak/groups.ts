@@ -104,12 +104,14 @@ export class KeycloakGroups {
 
   /**
    * The membership pass for these needs: observe, plan, apply. One outcome per resource; the
-   * rows are replaced by the wanted groups' state. An observation that fails (Keycloak down)
-   * fails every resource and keeps what the rows knew.
+   * rows are replaced by the wanted groups' state (with `scoped`, a pass scoped to some Waldur
+   * projects, only the wanted groups' rows are: the others' stay as they were). An observation
+   * that fails (Keycloak down) fails every resource and keeps what the rows knew.
    */
   async sync(
     needs: readonly GroupNeed[],
     prune?: GroupPlanOptions["prune"],
+    options: { scoped?: boolean } = {},
   ): Promise<Map<string, Outcome>> {
     const { wants, shared } = wantsOf(needs);
     const outcomes = new Map<string, Outcome>();
@@ -129,7 +131,7 @@ export class KeycloakGroups {
       return outcomes;
     }
     const previous = this.#rows;
-    this.#rows = new Map();
+    this.#rows = options.scoped ? new Map(previous) : new Map();
     for (const w of wants) {
       for (const uuid of w.resources) outcomes.set(uuid, { ok: true, changes: 0 });
       const problem = plan.problems.get(w.group);

@@ -14,6 +14,7 @@ import {
   type EnsureResult,
   type Goal,
   goalOf,
+  leftAlone,
   type Limits,
   type MemberSync,
   type OrderType,
@@ -315,11 +316,16 @@ export class RancherBackend implements Backend {
       }
     });
     if (this.#groups) {
-      const kc = await this.#groups.sync(this.#needs(items), groupsInUse(observed, this.naming));
+      // a scoped pass read only its projects' resources: a group it does not want may be another
+      // project's, so nothing is pruned (the next whole pass does)
+      const scoped = pass?.scope !== undefined;
+      const prune = scoped ? undefined : groupsInUse(observed, this.naming);
+      const kc = await this.#groups.sync(this.#needs(items), prune, { scoped });
       joinOutcomes(outcomes, kc);
     }
-    const busy = pass?.busyProjects ?? new Set<string>();
-    if (this.#pulls) joinOutcomes(outcomes, await this.#pulls.pass(items, observed, busy));
+    if (this.#pulls) {
+      joinOutcomes(outcomes, await this.#pulls.pass(items, observed, leftAlone(pass), pass?.scope));
+    }
     for (const [uuid, why] of shared) {
       outcomes.set(uuid, { ok: false, error: terminal("keycloak", why) });
     }

@@ -12,6 +12,7 @@
  * disagree (or none at all) leave no digest, and the apply must refresh the robot. A Secret of the name
  * that Berth did not write (no label, or another offering's) is never touched: it is a conflict.
  */
+import type { ProjectSet } from "../backend.ts";
 import type { TeamRobot } from "../registry_access.ts";
 import { isCurrentCopy, type PullCopy } from "./docker_config.ts";
 
@@ -42,8 +43,11 @@ export interface PullPlanOptions {
   secretName: string;
   /** The ServiceAccount that lists the secret; "" leaves ServiceAccounts alone. */
   serviceAccount: string;
-  /** Waldur projects an order is changing: left as they are. */
-  busy: ReadonlySet<string>;
+  /**
+   * Waldur projects left as they are: those an order is changing, and on a scoped pass every
+   * project outside the scope (then "" too: a namespace of no Waldur project is left alone).
+   */
+  busy: ProjectSet;
 }
 
 /** One change of the pull secrets. */
@@ -204,7 +208,7 @@ function removals(
   for (const copy of seen.ours) {
     const project = copy.project ?? "";
     const owner = observed.owners.get(copy.namespace);
-    if (busy.has(project) || (owner !== undefined && busy.has(owner))) continue;
+    if (busy.has(project) || busy.has(owner ?? "")) continue;
     let why: string | null;
     if (copy.name !== secretName) why = `not named ${secretName} any more`;
     else if (seen.written.has(copy.namespace)) continue; // its team's: rewritten, or current

@@ -9,7 +9,7 @@
  * The credential is never kept: not in a field, a row, a log line, an audit event or an error.
  * What stays is who each team's robot is, when it expires and how many namespaces hold it.
  */
-import type { MemberSync, Outcome, PlannedAction } from "../backend.ts";
+import type { MemberSync, Outcome, PlannedAction, ProjectSet } from "../backend.ts";
 import { BerthError, errorMessage } from "../errors.ts";
 import { KeyedLock } from "../keyed_lock.ts";
 import type { Logger } from "../log.ts";
@@ -101,12 +101,14 @@ export class PullSecrets implements RobotConsumer {
   /**
    * The membership pass's part: every team of `items` (but the busy ones) brought in line, on
    * the pass's own observation of the cluster. A team's failure is a transient outcome of its
-   * resources (a pull secret never errs a resource); its changes count once.
+   * resources (a pull secret never errs a resource); its changes count once. With `scope` (a
+   * scoped pass; `busy` then holds every project outside it), only the scope's rows are rewritten.
    */
   async pass(
     items: readonly MemberSync[],
     cluster: RancherObserved,
-    busy: ReadonlySet<string>,
+    busy: ProjectSet,
+    scope?: ReadonlySet<string>,
   ): Promise<Map<string, Outcome>> {
     for (const { resource } of items) this.#slugs.set(resource.projectUuid, resource.projectSlug);
     const outcomes = new Map<string, Outcome>();
@@ -149,7 +151,10 @@ export class PullSecrets implements RobotConsumer {
       );
     });
     const before = new Map(this.#rows);
-    this.#rows.clear();
+    // a scoped pass rewrites its projects' rows only
+    for (const key of before.keys()) {
+      if (scope === undefined || scope.has(key)) this.#rows.delete(key);
+    }
     for (const team of plan.teams) this.#row(team, results.get(team.projectUuid), before);
     const counted = new Set<string>();
     for (const { resource } of items) {
@@ -235,7 +240,7 @@ export class PullSecrets implements RobotConsumer {
     );
   }
 
-  #plan(observed: PullObserved, busy: ReadonlySet<string>): PullPlan {
+  #plan(observed: PullObserved, busy: ProjectSet): PullPlan {
     const robots = new Map<string, TeamRobot | undefined>();
     const teams = [
       ...observed.targets.keys(),
@@ -248,7 +253,7 @@ export class PullSecrets implements RobotConsumer {
     return planPullSecrets(observed, robots, this.#options(busy));
   }
 
-  #options(busy: ReadonlySet<string>) {
+  #options(busy: ProjectSet) {
     return {
       offeringUuid: this.#o.offeringUuid,
       secretName: this.#reader.secretName,

@@ -65,11 +65,14 @@ export interface WaldurClient {
   approveOrder(uuid: string): Promise<void>;
   setOrderDone(uuid: string): Promise<void>;
   setOrderErred(uuid: string, message: string, traceback?: string): Promise<void>;
-  /** Resources of an offering in the given states (and holding `backendId`), every page. */
+  /**
+   * Resources of an offering in the given states (and holding `backendId`, and of the Waldur
+   * project `projectUuid`: the list's `project_uuid` filter), every page.
+   */
   listResources(
     offeringUuid: string,
     states: readonly ResourceState[],
-    filter?: { backendId?: string },
+    filter?: { backendId?: string; projectUuid?: string },
   ): Promise<Checked<Resource>>;
   getResource(uuid: string): Promise<Resource>;
   setResourceBackendId(uuid: string, backendId: string): Promise<void>;
@@ -206,7 +209,7 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
     listResources(
       offeringUuid: string,
       states: readonly ResourceState[],
-      filter: { backendId?: string } = {},
+      filter: { backendId?: string; projectUuid?: string } = {},
     ): Promise<Checked<Resource>> {
       return readAll(
         http,
@@ -216,10 +219,13 @@ export function createWaldurClient(options: WaldurClientOptions): WaldurClient {
           offering_uuid: offeringUuid,
           state: states,
           ...(filter.backendId === undefined ? {} : { backend_id: filter.backendId }),
+          ...(filter.projectUuid === undefined ? {} : { project_uuid: filter.projectUuid }),
         },
-        filter.backendId === undefined
-          ? "list resources"
-          : `list the resources holding ${filter.backendId}`,
+        filter.backendId !== undefined
+          ? `list the resources holding ${filter.backendId}`
+          : filter.projectUuid !== undefined
+          ? `list the resources of project ${filter.projectUuid}`
+          : "list resources",
         options.listBudget,
       );
     },

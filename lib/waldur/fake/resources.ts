@@ -1,6 +1,6 @@
 /**
  * The fake Waldur's `/api/marketplace-provider-resources/` paths: list (by `offering_uuid`,
- * `state` and `backend_id`), read, the team of the resource's project, and the provider's
+ * `state`, `backend_id` and `project_uuid`), read, the team of the resource's project, and the provider's
  * actions on a resource: `set_backend_id`, `set_limits`, `set_backend_metadata`,
  * `set_as_erred`, `set_as_ok` (each body validated, 400 with field errors).
  */
@@ -16,8 +16,10 @@ export function resourcesApp(state: WaldurState): Hono {
     const states = c.req.queries("state") ?? [];
     const offerings = (c.req.query("offering_uuid") ?? "").split(",").filter(Boolean).map(norm);
     const backendId = c.req.query("backend_id");
+    const project = c.req.query("project_uuid");
     const list = [...state.resources.values()].filter((r) =>
       (offerings.length === 0 || offerings.includes(r.offering_uuid)) &&
+      (project === undefined || project === "" || norm(r.project_uuid) === norm(project)) &&
       (states.length === 0 || states.includes(r.state)) &&
       // django-filter drops an empty filter: `backend_id=` lists every resource
       (backendId === undefined || backendId === "" || r.backend_id === backendId)
