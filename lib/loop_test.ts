@@ -224,3 +224,33 @@ Deno.test("a request made after its loop stopped is answered false at once", asy
   await runLoop(hourly(() => Promise.resolve(OK)), deps(clock), stop.signal, trigger);
   assert.equal(await trigger.soon(), false);
 });
+
+Deno.test("a window's pass covers the union of its requests' scopes; one without a scope makes it whole", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const d = deps(clock);
+  const stop = new AbortController();
+  const trigger = new LoopTrigger();
+  const scopes: (string[] | undefined)[] = [];
+  const spec = {
+    ...hourly(() => Promise.resolve(OK)),
+    pass: (_signal: AbortSignal, scope?: ReadonlySet<string>) => {
+      scopes.push(scope && [...scope].sort());
+      return Promise.resolve(OK);
+    },
+  };
+  const done = runLoop(spec, d, stop.signal, trigger);
+  try {
+    await tick();
+    assert.deepEqual(await Promise.all([trigger.soon("b"), trigger.soon("a")]), [true, true]);
+    assert.deepEqual(await Promise.all([trigger.soon("a"), trigger.soon()]), [true, true]);
+    assert.deepEqual(scopes, [undefined, ["a", "b"], undefined]);
+    // the interval's own pass is whole
+    clock.advance(3_600_000);
+    await tick();
+    assert.equal(scopes.length, 4);
+    assert.equal(scopes.at(-1), undefined);
+  } finally {
+    stop.abort();
+    await done;
+  }
+});

@@ -32,6 +32,8 @@ const realSleep = (ms: number, signal: AbortSignal) =>
 interface Agent extends AsyncDisposable {
   site: Site;
   passes: Record<LoopName, number>;
+  /** The scope of each membership pass, in order (undefined: a whole pass). */
+  scopes: (ReadonlySet<string> | undefined)[];
   /** Passes of one loop running at once, at most (1: never overlapping). */
   maxOverlap: number;
   frames: string[];
@@ -63,9 +65,11 @@ async function startAgent(node: RabbitNode): Promise<Agent> {
   const passes: Record<LoopName, number> = { orders: 0, membership: 0, usage: 0 };
   const running: Record<LoopName, number> = { orders: 0, membership: 0, usage: 0 };
   const frames: string[] = [];
+  const scopes: (ReadonlySet<string> | undefined)[] = [];
   const agent: Agent = {
     site,
     passes,
+    scopes,
     maxOverlap: 0,
     frames,
     startEvents() {
@@ -113,12 +117,13 @@ async function startAgent(node: RabbitNode): Promise<Agent> {
     "membership",
   ]).map((spec) => ({
     ...spec,
-    pass: async (signal: AbortSignal) => {
+    pass: async (signal: AbortSignal, scope?: ReadonlySet<string>) => {
       const loop = spec.loop as LoopName;
       running[loop]++;
       agent.maxOverlap = Math.max(agent.maxOverlap, running[loop]);
+      if (loop === "membership") scopes.push(scope);
       try {
-        return await spec.pass(signal);
+        return await spec.pass(signal, scope);
       } finally {
         running[loop]--;
         passes[loop]++;
@@ -288,11 +293,13 @@ Deno.test("event mode on a real RabbitMQ", async (t) => {
         "a membership pass",
         () => Promise.resolve(agent.passes.membership > before.membership ? true : undefined),
       );
+      assert.equal(agent.scopes.at(-1), undefined, "the catch-up pass is whole");
     },
   );
 
-  await t.step("a role event triggers a membership pass", async () => {
+  await t.step("a role event triggers a membership pass scoped to its project", async () => {
     const before = agent.passes.membership;
+    const from = site.waldur.requests.length;
     await site.waldur.publishRoleEvent(site.offeringUuid, {
       user_uuid: AGENT_USER.uuid,
       user_username: "ann",
@@ -304,6 +311,14 @@ Deno.test("event mode on a real RabbitMQ", async (t) => {
     await waitFor(
       "a membership pass",
       () => Promise.resolve(agent.passes.membership > before ? true : undefined),
+    );
+    assert.deepEqual([...agent.scopes.at(-1) ?? ["(whole)"]], [AGENT_USER.uuid]);
+    const lists = site.waldur.requests.slice(from).map((r) => r.path)
+      .filter((p) => p.startsWith("/api/marketplace-provider-resources/?"));
+    assert.ok(lists.length > 0, "the pass listed resources");
+    assert.ok(
+      lists.every((p) => p.includes(`project_uuid=${AGENT_USER.uuid}`)),
+      `every list carried the project filter: ${lists.join(", ")}`,
     );
   });
 
