@@ -97,6 +97,11 @@ export interface Presentation<R = Record<string, unknown>> {
    * before the other tables, and only while it has rows.
    */
   attention?: boolean;
+  /**
+   * The Waldur resource uuid a row stands for, when it stands for one: the page links the row to
+   * `/resources/<uuid>`, shows its last successful sync and its usage history.
+   */
+  resourceOf?(row: R): string;
 }
 
 /** The rows of a snapshot a presentation shows. */

@@ -26,6 +26,7 @@ const QUOTA = "berth_harbor_quota_bytes";
 /** The Harbor projects' table and quota metrics. */
 export const harborPresentation: Presentation<HarborRow> = {
   schema: HarborRow,
+  resourceOf: (r) => r.resource,
   section: {
     title: "Harbor projects",
     noun: "project",

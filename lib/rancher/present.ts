@@ -32,6 +32,7 @@ const QUOTA = "berth_rancher_quota";
 /** The Rancher projects' table and quota metrics. */
 export const rancherPresentation: Presentation<RancherRow> = {
   schema: RancherRow,
+  resourceOf: (r) => r.resource,
   section: {
     title: "Rancher projects",
     noun: "project",
