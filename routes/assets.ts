@@ -43,6 +43,7 @@ td.num, td time { white-space: nowrap; }
 .badge.running, .flag.info { color: var(--info); }
 .ok { color: var(--ok); }
 .bad, .error, .missing { color: var(--bad); }
+.error.past { color: var(--muted); }
 .added { color: var(--ok); }
 .removed { color: var(--warn); }
 .usage { display: inline-flex; flex-wrap: wrap; gap: .4rem; align-items: center; }

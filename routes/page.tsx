@@ -268,7 +268,19 @@ const Breakers: FC<{ model: StatusModel }> = ({ model }) => {
                 <td class="num">{b.failures}</td>
                 <td>{b.state === "open" ? formatAge(b.retryAt, model.now) : "–"}</td>
                 <td>
-                  {b.lastError ? <Expandable id={`breaker-error-${i}`} text={b.lastError} /> : ""}
+                  {b.lastError
+                    ? (
+                      <>
+                        {b.state === "closed" ? <small>before it closed:</small> : ""}
+                        {b.state === "closed" ? " " : ""}
+                        <Expandable
+                          id={`breaker-error-${i}`}
+                          text={b.lastError}
+                          past={b.state === "closed"}
+                        />
+                      </>
+                    )
+                    : ""}
                 </td>
               </tr>
             ))}

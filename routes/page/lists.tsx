@@ -64,7 +64,11 @@ export function Orders({ model, query }: { model: StatusModel; query: PageQuery 
                 {o.resourceName} <small class="uuid">{o.uuid}</small>
               </td>
               <td class="num">{o.attempts}</td>
-              <td>{formatAge(o.nextAttemptAt, model.now)}</td>
+              <td>
+                {o.nextAttemptAt <= model.now
+                  ? "next orders pass"
+                  : formatAge(o.nextAttemptAt, model.now)}
+              </td>
               <td>
                 {o.lastError ? <Expandable id={`order-error-${i}`} text={o.lastError} /> : ""}
               </td>

@@ -35,11 +35,14 @@ export function Ago({ at, now }: { at: number | null; now: number }): Rendered {
 }
 
 /** A long text cut to its first line, the whole of it one click away (no script). */
-export function Expandable({ id, text }: { id: string; text: string }): Rendered {
+export function Expandable(
+  { id, text, past = false }: { id: string; text: string; past?: boolean },
+): Rendered {
   const first = firstLine(text);
-  if (first === text && text.length <= 160) return <span class="error">{text}</span>;
+  const cls = past ? "error past" : "error";
+  if (first === text && text.length <= 160) return <span class={cls}>{text}</span>;
   return (
-    <details id={id} class="error">
+    <details id={id} class={cls}>
       <summary>{first.length > 160 ? `${first.slice(0, 160)}…` : first}</summary>
       <pre>{text}</pre>
     </details>

@@ -136,11 +136,22 @@ export function GroupItem({ row }: { row: GroupRow }): Rendered {
       <span class="members">
         {row.members === null ? "members unknown" : counted(row.members, "member")}
       </span>{" "}
-      <Names label="added" names={row.added} cls="added" />{" "}
-      <Names label="removed" names={row.removed} cls="removed" />{" "}
-      <Names label="missing in Keycloak" names={row.missing} cls="missing" />
-      {row.error ? <span class="error">{firstLine(row.error)}</span> : ""}
+      {separated([
+        row.added.length > 0 && <Names label="added" names={row.added} cls="added" />,
+        row.removed.length > 0 && <Names label="removed" names={row.removed} cls="removed" />,
+        row.missing.length > 0 && (
+          <Names label="missing in Keycloak" names={row.missing} cls="missing" />
+        ),
+        row.error !== "" && <span class="error">error: {firstLine(row.error)}</span>,
+      ])}
     </li>
+  );
+}
+
+/** The parts that are there, with "; " between them so their words never run together. */
+function separated(parts: readonly (Rendered | false)[]): (Rendered | string)[] {
+  return parts.filter((p): p is Rendered => p !== false).flatMap((p, i) =>
+    i === 0 ? [p] : [<span class="sep">;</span>, " ", p]
   );
 }
 
@@ -157,7 +168,9 @@ export function Keycloak(
           <li>
             <span class="group parent">{t.parent === "/" ? "top-level groups" : t.parent}</span>
             {" "}
-            <span class="members">{t.children.length} child groups on this page</span>
+            <span class="members">
+              {counted(t.children.length, t.parent === "/" ? "group" : "child group")} on this page
+            </span>
             <ul>
               {t.children.map((row) => <GroupItem row={row} />)}
             </ul>
