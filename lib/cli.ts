@@ -45,7 +45,8 @@ Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the
   --once              one pass of each selected loop, then exit (non-zero if a pass failed)
   --mode MODE         which loops run: orders, membership, usage or all (default: all)
   --listen HOST:PORT  status page and probes (default: status.listen, 127.0.0.1:8080)
-  --state PATH        SQLite state file (default: state_file, ./berth.db)`,
+  --state PATH        SQLite state file (default: state_file; without it $BERTH_STATE_DIR/berth.db,
+                      else ./berth.db where Berth may write, else /var/lib/berth/berth.db)`,
   plan:
     `berth plan -c FILE\n\n  Prints, per offering, the orders waiting and what a membership pass would change.`,
   diagnose:

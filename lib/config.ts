@@ -66,7 +66,8 @@ export interface Config {
   logFormat: "auto" | "json" | "pretty";
   exposeErrorDetails: boolean;
   status: { listen: string; token?: string };
-  stateFile: string;
+  /** `state_file` as given; absent: the wiring module's default (`defaultStateFile`). */
+  stateFile?: string;
   intervals: Record<LoopName, number>;
   /** The cap on any upstream response body (`max_response_mb`). */
   maxResponseBytes: number;
@@ -214,7 +215,7 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
         listen: file.status.listen,
         ...(file.status.token ? { token: file.status.token } : {}),
       },
-      stateFile: file.state_file,
+      ...(file.state_file === undefined ? {} : { stateFile: file.state_file }),
       intervals,
       maxResponseBytes: Math.round(file.max_response_mb * 1024 ** 2),
       warnings,

@@ -105,7 +105,7 @@ function fileSchema(schemas: SettingsSchemas) {
         .default("127.0.0.1:8080"),
       token: z.string().min(16, "must be at least 16 characters").optional(),
     }).strict().default({ listen: "127.0.0.1:8080" }),
-    state_file: z.string().default("./berth.db"),
+    state_file: z.string().optional(),
     intervals: z.object({
       orders: Duration.optional(),
       membership: Duration.optional(),

@@ -137,6 +137,7 @@ export function realWorld(): Omit<World, "statusApp"> {
   return {
     env: (name) => Deno.env.get(name),
     readFile: (path) => Deno.readTextFileSync(path),
+    mayWrite: (path) => Deno.permissions.querySync({ name: "write", path }).state === "granted",
     fetch: (request) => fetch(request),
     webSocket: (url, protocols) => new WebSocket(url, protocols),
     random: () => Math.random(),

@@ -15,6 +15,20 @@ import { VERSION } from "../lib/version.ts";
 /** The targets `deno compile` builds. */
 export const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
 
+/**
+ * The permissions the binary carries: network, reading, the environment, and writing only to
+ * the state directory and the temporary directory (`tests/first_run_test.ts` runs main.ts with
+ * exactly these).
+ */
+export function binaryPermissions(options: { stateDir: string; tmpDir: string }): string[] {
+  return [
+    "--allow-net",
+    "--allow-read",
+    `--allow-write=${options.stateDir},${options.tmpDir}`,
+    "--allow-env",
+  ];
+}
+
 /** The `deno compile` arguments for one target. */
 export function compileArgs(
   target: string,
@@ -25,10 +39,7 @@ export function compileArgs(
     "--frozen",
     "--target",
     target,
-    "--allow-net",
-    "--allow-read",
-    `--allow-write=${options.stateDir},${options.tmpDir}`,
-    "--allow-env",
+    ...binaryPermissions(options),
     V8_FLAGS_ARG,
     "--output",
     `${options.outDir}/berth-${VERSION}-${target}`,

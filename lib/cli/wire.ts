@@ -7,6 +7,48 @@ import { StatusRecord } from "../status.ts";
 import { Store } from "../store.ts";
 import type { World } from "./world.ts";
 
+/** The compiled binary's state directory (scripts/compile.ts), unless BERTH_STATE_DIR names another. */
+export const DEFAULT_STATE_DIR = "/var/lib/berth";
+
+/**
+ * The state file when neither `--state` nor `state_file` names one: `$BERTH_STATE_DIR/berth.db`;
+ * without BERTH_STATE_DIR, `./berth.db` when Berth may write there (`deno task start`), else
+ * `/var/lib/berth/berth.db` (the compiled binary, which may write only there and in /tmp).
+ */
+export function defaultStateFile(world: Pick<World, "env" | "mayWrite">): string {
+  const dir = world.env("BERTH_STATE_DIR");
+  if (dir) return `${dir.replace(/\/+$/, "")}/berth.db`;
+  if (world.mayWrite?.("berth.db") ?? true) return "./berth.db";
+  return `${DEFAULT_STATE_DIR}/berth.db`;
+}
+
+/** What the OS says when a state file or its directory cannot be made (a directory to create). */
+const CANNOT_CREATE = new Set(["EACCES", "EPERM", "EROFS", "ENOENT", "ENOTDIR"]);
+
+/**
+ * The one line for a state file that could not be opened: when it could not be created, which
+ * directory to create or which setting to point elsewhere; otherwise the store's own reason.
+ */
+export function stateFileProblem(path: string, error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  const point = "point BERTH_STATE_DIR, state_file or --state at";
+  if (cause instanceof Error && cause.name === "NotCapable") {
+    return `state file ${path}: this Berth may not write in ${dir}: the compiled binary writes ` +
+      `only to its state directory (${DEFAULT_STATE_DIR}, or BERTH_STATE_DIR at compile time) ` +
+      `and /tmp; ${point} that directory`;
+  }
+  const code = cause instanceof Error && "code" in cause && typeof cause.code === "string"
+    ? cause.code
+    : "";
+  if (CANNOT_CREATE.has(code) && cause instanceof Error) {
+    return `state file ${path}: cannot create it (${cause.message}): create ${dir} for the ` +
+      `user Berth runs as (sudo install -d -m 0700 -o $(id -un) ${dir}), or ${point} a ` +
+      "directory it may write";
+  }
+  return errorMessage(error);
+}
+
 /** Reads and validates the configuration; prints every problem when it is bad. */
 export function loadConfig(world: World, path: string): Config | undefined {
   let text: string;
@@ -62,11 +104,12 @@ export function wire(world: World, configPath: string, statePath?: string): Wire
     ...(world.writeLog ? { write: world.writeLog } : {}),
   });
   for (const w of config.warnings) log.warn(w);
+  const path = statePath ?? config.stateFile ?? defaultStateFile(world);
   let store: Store;
   try {
-    store = Store.open(statePath ?? config.stateFile);
+    store = Store.open(path);
   } catch (error) {
-    log.error(errorMessage(error));
+    log.error(stateFileProblem(path, error));
     return undefined;
   }
   for (const w of store.warnings) log.warn(w);

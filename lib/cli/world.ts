@@ -21,6 +21,11 @@ export type StatusApp = (options: {
 export interface World {
   env: (name: string) => string | undefined;
   readFile: (path: string) => string;
+  /**
+   * Whether this process may write `path` (its permissions: the compiled binary may write only
+   * its state directory and /tmp); absent: it may write anywhere.
+   */
+  mayWrite?: (path: string) => boolean;
   fetch: Fetch;
   /** A fetch that also trusts these CA certificates (PEM); defaults to `fetch`. */
   tlsFetch?: (caPem: string) => Fetch;

@@ -50,7 +50,8 @@ export interface DemoSite {
 /** What the generated config says beyond the site's addresses. */
 export interface DemoConfigOptions {
   listen: string;
-  stateFile: string;
+  /** `state_file`; absent: the config has none (Berth's default applies). */
+  stateFile?: string;
   /** Loop intervals, as the config writes them (`5s`). */
   intervals?: { orders?: string; membership?: string; usage?: string };
   token?: string;
@@ -280,10 +281,9 @@ ${keycloak}    backend_components:
       storage: {type: storage, measured_unit: GB, accounting_type: limit, label: Storage}
 status:
   listen: "${options.listen}"${options.token ? `\n  token: ${options.token}` : ""}
-state_file: ${options.stateFile}
-intervals: {orders: ${i.orders ?? "3s"}, membership: ${i.membership ?? "5s"}, usage: ${
-    i.usage ?? "5s"
-  }}
+${options.stateFile === undefined ? "" : `state_file: ${options.stateFile}\n`}intervals: {orders: ${
+    i.orders ?? "3s"
+  }, membership: ${i.membership ?? "5s"}, usage: ${i.usage ?? "5s"}}
 ${options.extra ?? ""}`;
 }
 

@@ -21,17 +21,14 @@ export interface AgentProcess extends AsyncDisposable {
  */
 export function agentArgs(
   args: readonly string[],
-  options: { flags?: readonly string[]; main?: string } = {},
+  options: { flags?: readonly string[]; main?: string; permissions?: readonly string[] } = {},
 ): string[] {
   const V8 = "--v8-flags=";
   const flags = options.flags ?? [];
   const v8 = flags.filter((f) => f.startsWith(V8)).map((f) => f.slice(V8.length));
   return [
     "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
+    ...(options.permissions ?? ["--allow-net", "--allow-read", "--allow-write", "--allow-env"]),
     `${V8}${[...V8_FLAGS, ...v8].join(",")}`,
     ...flags.filter((f) => !f.startsWith(V8)),
     options.main ?? new URL("../../main.ts", import.meta.url).pathname,
@@ -46,6 +43,11 @@ export interface AgentOptions {
    * `bash -c "ulimit -n N && exec deno ..."`.
    */
   fileLimit?: number;
+  /** `deno run`'s permission flags instead of net, read, write and env to everything. */
+  permissions?: readonly string[];
+  /** The process's whole environment (nothing inherited) and working directory. */
+  env?: Record<string, string>;
+  cwd?: string;
 }
 
 /** Starts `berth run` as a process; resolves with its status URL once it listens. */
@@ -53,14 +55,22 @@ export async function startAgent(
   configPath: string,
   options: AgentOptions = {},
 ): Promise<AgentProcess> {
-  const args = agentArgs(["run", "-c", configPath]);
+  const args = agentArgs(
+    ["run", "-c", configPath],
+    options.permissions ? { permissions: options.permissions } : {},
+  );
+  const where = {
+    ...(options.env ? { env: options.env, clearEnv: true } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  };
   const command = options.fileLimit === undefined
-    ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
+    ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", ...where })
     : new Deno.Command("bash", {
       // exec: the agent is this child (same pid), so a signal reaches it
       args: ["-c", `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
       stdout: "null",
       stderr: "piped",
+      ...where,
     });
   const child = command.spawn();
   const lines: string[] = [];
