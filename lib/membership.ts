@@ -115,6 +115,8 @@ export async function syncMembership(
   const settled = (r: Resource) =>
     (r.state === "OK" || r.state === "Erred") && r.backend_id !== "" && !stale(r.uuid);
   const resources = items.filter(settled);
+  // the resources Erred in Waldur once this pass is over (berth_resources_erred)
+  const erred = new Set(items.filter((r) => r.state === "Erred").map((r) => r.uuid));
   // their Waldur projects are changing: what the backend keeps per project waits for them
   const busyProjects = new Set(items.filter((r) => !settled(r)).map((r) => r.project_uuid));
 
@@ -162,7 +164,7 @@ export async function syncMembership(
     if (outcome.ok) {
       changes += outcome.changes;
       if (refused.has(uuid)) continue;
-      if (r.state === "Erred") await markResource(ctx, r, "ok", "", failures);
+      if (r.state === "Erred" && await markResource(ctx, r, "ok", "", failures)) erred.delete(uuid);
       continue;
     }
     if (!isTransient(outcome.error) && r.state !== "Erred" && !(await stillLive(ctx, r))) {
@@ -174,8 +176,12 @@ export async function syncMembership(
     failures.push(`resource ${r.name}: ${message}`);
     if (!isTransient(outcome.error) && r.state !== "Erred") {
       const told = ctx.redact(customerMessage(outcome.error, ctx.exposeErrorDetails));
-      await markResource(ctx, r, "erred", told, failures);
+      if (await markResource(ctx, r, "erred", told, failures)) erred.add(uuid);
     }
+  }
+  // a scoped pass lists some projects only, a stopped one did not finish: neither counts
+  if (scope === undefined && !signal?.aborted) {
+    ctx.status.erredResources(ctx.offering.name, erred.size);
   }
   return passResult(failures, {
     resources: resources.length,
@@ -236,7 +242,7 @@ async function markResource(
   to: "ok" | "erred",
   message: string,
   failures: string[],
-): Promise<void> {
+): Promise<boolean> {
   try {
     if (to === "ok") await ctx.waldur.setResourceOk(r.uuid);
     else await ctx.waldur.setResourceErred(r.uuid, message);
@@ -247,7 +253,9 @@ async function markResource(
       result: "ok",
       ...(message ? { detail: message } : {}),
     });
+    return true;
   } catch (error) {
     failures.push(`resource ${r.name}: cannot mark ${to}: ${errorMessage(error)}`);
+    return false;
   }
 }

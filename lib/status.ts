@@ -163,6 +163,8 @@ export class StatusRecord {
   readonly configPath: string;
   readonly offerings: StatusModel["offerings"];
   readonly counters: Counters = { loopRuns: new Map(), orders: new Map(), http: new Map() };
+  /** Resources Erred in Waldur, per offering, after its last whole membership pass. */
+  readonly erred = new Map<string, number>();
   /** Pass durations per loop, for the histogram. */
   readonly durations = new Map<string, DurationHistogram>();
   #loops = new Map<string, LoopStatus>();
@@ -316,6 +318,11 @@ export class StatusRecord {
       if (oldest === undefined) break;
       this.#orders.delete(oldest);
     }
+  }
+
+  /** How many of an offering's resources are Erred in Waldur after a whole membership pass. */
+  erredResources(offering: string, count: number): void {
+    this.erred.set(offering, count);
   }
 
   orderFinished(uuid: string, type: string, outcome: string): void {

@@ -1,7 +1,10 @@
 /**
  * `/metrics` in the Prometheus text exposition format (version 0.0.4), from the one status
- * record: loop runs and durations, orders, HTTP exchanges, each backend's series as its plugin
- * presents them (quotas) and group sizes.
+ * record: loop runs and durations, orders, erred resources, HTTP exchanges, each backend's series
+ * as its plugin presents them (quotas) and group sizes. Every family is declared (HELP, TYPE) in
+ * every scrape, with no sample while there is nothing to report, so the family list is the same
+ * whatever the agent is doing (the README's metric list and deploy/prometheus-rules.yaml are
+ * checked against it).
  */
 import type { z } from "zod";
 import { groupMetrics, GroupRow } from "../lib/keycloak/group_row.ts";
@@ -71,8 +74,6 @@ function split(key: string): string[] {
 
 /** Event mode's series: one per offering and object type. */
 function eventMetrics(m: Exposition, model: ReturnType<StatusRecord["snapshot"]>): void {
-  const rows = model.eventConnections ?? [];
-  if (rows.length === 0) return;
   const families = [
     ["berth_events_connected", "gauge", "1 while the event connection is subscribed to its queue."],
     ["berth_events_messages_total", "counter", "Event messages received."],
@@ -84,8 +85,9 @@ function eventMetrics(m: Exposition, model: ReturnType<StatusRecord["snapshot"]>
     ],
     ["berth_events_last_message_timestamp_seconds", "gauge", "When the last event message came."],
   ] as const;
+  // declared without event mode too: every family Berth has is in every scrape
   for (const [name, type, help] of families) m.family(name, type, help);
-  for (const c of rows) {
+  for (const c of model.eventConnections ?? []) {
     const labels = { offering: c.offering, type: c.type };
     m.sample(
       "berth_events_connected",
@@ -170,6 +172,14 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
   }
   m.family("berth_orders_in_flight", "gauge", "Orders accepted but not finished.");
   m.sample("berth_orders_in_flight", "berth_orders_in_flight", {}, model.orders.length);
+  m.family(
+    "berth_resources_erred",
+    "gauge",
+    "Resources of the offering in state Erred in Waldur after its last whole membership pass.",
+  );
+  for (const [offering, n] of status.erred) {
+    m.sample("berth_resources_erred", "berth_resources_erred", { offering }, n);
+  }
 
   m.family(
     "berth_http_requests_total",
@@ -185,12 +195,12 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
     }, n);
   }
 
+  m.family(
+    "berth_status_accept_failures_total",
+    "counter",
+    "Times the status server stopped accepting connections (out of file descriptors, ...) and listened again.",
+  );
   if (model.server) {
-    m.family(
-      "berth_status_accept_failures_total",
-      "counter",
-      "Times the status server stopped accepting connections (out of file descriptors, ...) and listened again.",
-    );
     m.sample(
       "berth_status_accept_failures_total",
       "berth_status_accept_failures_total",

@@ -157,6 +157,21 @@ Deno.test("a terminal failure sends the order to erred with its message", async 
   assert.equal(site.waldur.resource(resource).state, "Erred");
 });
 
+Deno.test("berth_resources_erred counts the offering's Erred resources after a whole membership pass, not the ones it set back to OK", async () => {
+  using site = makeSite();
+  const { resource: lost } = orderCreate(site, "lost");
+  site.backend.fail("ensure", "terminal");
+  await processOrders(site.offering.context);
+  const { resource: mended } = orderCreate(site, "mended");
+  await processOrders(site.offering.context);
+  site.waldur.resource(mended).state = "Erred";
+  await syncMembership(site.offering.context);
+  // the erred Create has no backend_id: it stays Erred; the other one is reconciled and set OK
+  assert.equal(site.waldur.resource(lost).state, "Erred");
+  assert.equal(site.waldur.resource(mended).state, "OK");
+  assert.deepEqual([...site.status.erred], [[site.offering.config.name, 1]]);
+});
+
 Deno.test("hostile limits in an order end in a clear terminal error and nothing is created", async () => {
   using site = makeSite();
   const bad = [

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 // @ts-types="./support/parse_prometheus_text_format.d.ts"
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { z } from "zod";
+import { StatusRecord } from "../lib/status.ts";
 import { createApp } from "../routes/app.tsx";
 import { checkExposition, type Sample } from "./support/exposition.ts";
 import { fixtureStatus } from "./support/status_fixture.ts";
@@ -36,9 +37,16 @@ Deno.test("/metrics parses with a Prometheus text-format parser into the named f
     berth_loop_runs_total: "COUNTER",
     berth_loop_duration_seconds: "HISTOGRAM",
     berth_loop_last_success_timestamp_seconds: "GAUGE",
+    berth_events_connected: "GAUGE",
+    berth_events_messages_total: "COUNTER",
+    berth_events_malformed_total: "COUNTER",
+    berth_events_reconnects_total: "COUNTER",
+    berth_events_last_message_timestamp_seconds: "GAUGE",
     berth_orders_total: "COUNTER",
     berth_orders_in_flight: "GAUGE",
+    berth_resources_erred: "GAUGE",
     berth_http_requests_total: "COUNTER",
+    berth_status_accept_failures_total: "COUNTER",
     berth_circuit_open: "GAUGE",
     berth_circuit_opens_total: "COUNTER",
     berth_harbor_quota_bytes: "GAUGE",
@@ -48,6 +56,41 @@ Deno.test("/metrics parses with a Prometheus text-format parser into the named f
     berth_pull_secret_namespaces: "GAUGE",
     berth_keycloak_group_members: "GAUGE",
   });
+});
+
+Deno.test("every family is declared in every scrape, a fresh agent's too, so alerts and docs can rely on the list", async () => {
+  const declared = (text: string) => [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
+  const fresh = new StatusRecord({
+    version: "0.1.0-test",
+    configPath: "config.yaml",
+    offerings: [],
+    now: () => 0,
+    monotonic: () => 0,
+  });
+  // the fixture with everything that has series of its own: event mode, the status server
+  const { status: busy } = fixtureStatus();
+  busy.eventConnections.add("registry", "order", "ws://127.0.0.1:15674/ws");
+  busy.serving({ listen: "127.0.0.1:8080", tokenRequired: false, openToNetwork: false });
+  busy.erredResources("registry", 1);
+  const text = async (status: StatusRecord) =>
+    await (await createApp({ status, deno: "2.9.6" }).request("/metrics")).text();
+  assert.deepEqual(declared(await text(fresh)), declared(await text(busy)));
+});
+
+Deno.test("berth_resources_erred has one sample per offering a whole membership pass counted", async () => {
+  const status = new StatusRecord({
+    version: "0.1.0-test",
+    configPath: "config.yaml",
+    offerings: [],
+    now: () => 0,
+  });
+  status.erredResources("registry", 2);
+  status.erredResources("k8s", 0);
+  const res = await createApp({ status, deno: "2.9.6" }).request("/metrics");
+  const samples = checkExposition(await res.text()).filter((s) =>
+    s.name === "berth_resources_erred"
+  );
+  assert.deepEqual(samples.map((s) => [s.labels.offering, s.value]), [["registry", 2], ["k8s", 0]]);
 });
 
 Deno.test("/metrics reports loops, orders, HTTP, quotas and group sizes from the status record", async () => {
