@@ -41,6 +41,8 @@ export interface HttpErrorOptions {
   system: System;
   method: string;
   path: string;
+  /** The full URL asked (without its query), for reports that must name it (`berth diagnose`). */
+  url?: string;
   /** HTTP status, or 0 when no response arrived (network error, timeout). */
   status: number;
   bodyExcerpt?: string;
@@ -55,6 +57,7 @@ export interface HttpErrorOptions {
 export class HttpError extends BerthError {
   readonly method: string;
   readonly path: string;
+  readonly url: string | undefined;
   readonly status: number;
   readonly bodyExcerpt: string;
   readonly retryAfterMs: number | undefined;
@@ -68,6 +71,7 @@ export class HttpError extends BerthError {
     this.name = "HttpError";
     this.method = options.method;
     this.path = options.path;
+    this.url = options.url;
     this.status = options.status;
     this.bodyExcerpt = options.bodyExcerpt ?? "";
     this.retryAfterMs = options.retryAfterMs;
@@ -82,6 +86,7 @@ export class HttpError extends BerthError {
       system: this.system,
       method: this.method,
       path: this.path,
+      ...(this.url === undefined ? {} : { url: this.url }),
       status: this.status,
       bodyExcerpt: this.bodyExcerpt,
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
@@ -152,8 +157,9 @@ function upstreamExcerpts(error: unknown): string[] {
 
 /**
  * Rewrites a refusal of the credentials (HTTP 401) or of the permission (HTTP 403) into what
- * the operator must do, `system: cannot <action>: <what>`, transient (the next pass goes on once
- * the operator has fixed it); anything else passes unchanged. One wording rule for every client.
+ * the operator must do, `system: cannot <action>: <what>`, followed by the server's own words
+ * (`; the server said: <body excerpt>`), transient (the next pass goes on once the operator has
+ * fixed it); anything else passes unchanged. One wording rule for every client.
  */
 export function explainRefusal(
   error: unknown,
@@ -163,7 +169,10 @@ export function explainRefusal(
 ): unknown {
   if (!(error instanceof HttpError)) return error;
   const words = error.status === 401 ? what[401] : error.status === 403 ? what[403] : undefined;
-  return words === undefined
-    ? error
-    : error.rephrase(`${system}: cannot ${action}: ${words}`, true);
+  return words === undefined ? error : error.rephrase(
+    `${system}: cannot ${action}: ${words}${
+      error.bodyExcerpt ? `; the server said: ${error.bodyExcerpt}` : ""
+    }`,
+    true,
+  );
 }

@@ -99,6 +99,7 @@ export function createHttp(options: HttpOptions): Http {
     opts: RequestOptions<T>,
   ): Promise<HttpResponse<T>> {
     const url = joinUrl(options.baseUrl, path, opts.query);
+    const where = url.split("?")[0] ?? url;
     const headers = new Headers({ accept: "application/json" });
     for (const [k, v] of Object.entries(await options.headers?.() ?? {})) headers.set(k, v);
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
@@ -144,6 +145,7 @@ export function createHttp(options: HttpOptions): Http {
           system: options.system,
           method,
           path,
+          url: where,
           status: 0,
           cause,
         });
@@ -162,6 +164,7 @@ export function createHttp(options: HttpOptions): Http {
           system: options.system,
           method,
           path,
+          url: where,
           status: 0,
           cause,
         });
@@ -183,7 +186,14 @@ export function createHttp(options: HttpOptions): Http {
           cleanExcerpt(location, 200)
         } (HTTP ${response.status}); Berth follows no redirect: if that is the right address, ` +
           `put it in the ${options.system} URL of the configuration`,
-        { system: options.system, method, path, status: response.status, transient: false },
+        {
+          system: options.system,
+          method,
+          path,
+          url: where,
+          status: response.status,
+          transient: false,
+        },
       );
     }
     if (!response.ok) {
@@ -200,6 +210,7 @@ export function createHttp(options: HttpOptions): Http {
           system: options.system,
           method,
           path,
+          url: where,
           status: response.status,
           bodyExcerpt: excerpt,
           ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
@@ -281,14 +292,18 @@ function statusWords(system: System, status: number, retryAfterMs: number | unde
   return `HTTP ${status}`;
 }
 
-/** Why no answer came: a timeout, an open circuit, a refused connection (naming where). */
+/**
+ * Why no answer came, naming the server: a timeout, an open circuit, a refused connection, a
+ * name that does not resolve, a TLS failure (unknown CA, hostname mismatch, expired certificate,
+ * a server that does not speak TLS), a reset connection.
+ */
 export function noAnswer(cause: unknown, url: string, timeoutMs = 0): string {
+  const origin = URL.canParse(url) ? new URL(url).origin : url;
   if (cause instanceof DOMException && cause.name === "TimeoutError") {
-    return `no answer within ${timeoutMs} ms`;
+    return `no answer from ${origin} within ${timeoutMs} ms`;
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   if (cause instanceof Error && cause.name === "CircuitOpenError") return message;
-  const origin = URL.canParse(url) ? new URL(url).origin : url;
   // Deno says "fetch failed" and puts why in the cause: "tcp connect error: Connection refused"
   const why: string[] = [];
   for (let e: unknown = cause, depth = 0; e !== undefined && depth < 5; depth++) {
@@ -300,8 +315,39 @@ export function noAnswer(cause: unknown, url: string, timeoutMs = 0): string {
   if (/dns error|failed to lookup|name resolution|ENOTFOUND/i.test(all)) {
     return `cannot resolve ${origin}`;
   }
+  const tls = tlsProblem(all);
+  if (tls !== undefined) return `TLS failure with ${origin}: ${tls}`;
   if (/connection reset|ECONNRESET/i.test(all)) return `connection reset by ${origin}`;
   return `connection failed: ${origin} (${why.at(-1) ?? message})`;
+}
+
+/** The TLS problem a connection error names (rustls' words, as Deno reports them), if any. */
+function tlsProblem(text: string): string | undefined {
+  if (/UnknownIssuer|unknown ?ca\b|self[- ]signed|unable to get local issuer/i.test(text)) {
+    return "the certificate is signed by an unknown certificate authority (trust that CA " +
+      "with ca_file or DENO_CERT; see the README, TLS)";
+  }
+  const name = /not valid for name "?([^";]+)"?(?:; certificate is only valid for (.+))?$/i
+    .exec(text);
+  if (name || /NotValidForName/.test(text)) {
+    const valid = name?.[2]?.replace(/DnsName\("([^"]*)"\)|IpAddress\(([^)]*)\)/g, "$1$2");
+    return `hostname mismatch: the certificate is not valid for ${name?.[1] ?? "this name"}${
+      valid ? ` (only for ${valid})` : ""
+    }`;
+  }
+  const after = /not valid after (\d+)/i.exec(text);
+  if (after || /expired/i.test(text)) {
+    const when = after ? ` on ${new Date(Number(after[1]) * 1000).toISOString()}` : "";
+    return `the certificate expired${when}`;
+  }
+  if (/not valid before|NotValidYet/i.test(text)) return "the certificate is not valid yet";
+  if (/InvalidContentType|corrupt message|wrong version number/i.test(text)) {
+    return "the server does not speak TLS there (is the URL http:, not https:?)";
+  }
+  const peer = /invalid peer certificate: ([^)]+)/i.exec(text);
+  if (peer) return `invalid certificate (${peer[1]})`;
+  if (/handshake|\btls\b|certificate/i.test(text)) return "the TLS handshake failed";
+  return undefined;
 }
 
 /** Characters of an upstream body kept in an error message. */

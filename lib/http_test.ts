@@ -183,3 +183,60 @@ Deno.test("Retry-After accepts seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("soon", now), undefined);
   assert.equal(parseRetryAfter(null, now), undefined);
 });
+
+Deno.test("no answer in time names the server and the wait; the error carries the URL asked", async () => {
+  const hanging = createHttp({
+    system: "harbor",
+    baseUrl: "https://harbor.example.com/api/v2.0",
+    // answers only by failing when the request's deadline aborts it
+    fetch: (r) =>
+      new Promise((_, reject) => r.signal.addEventListener("abort", () => reject(r.signal.reason))),
+    clock: new ManualClock(),
+    timeoutMs: 10,
+    retry: { attempts: 1 },
+  });
+  await assert.rejects(
+    hanging.request("GET", "/health", { query: { q: "x" } }),
+    (e) =>
+      e instanceof HttpError &&
+      e.message === "harbor: cannot GET /health: no answer from https://harbor.example.com " +
+          "within 10 ms" &&
+      e.url === "https://harbor.example.com/api/v2.0/health",
+  );
+});
+
+Deno.test("a TLS failure is named: unknown CA, hostname mismatch, expired, not TLS at all", async () => {
+  const failing = (why: string) =>
+    createHttp({
+      system: "rancher",
+      baseUrl: "https://rancher.example.com",
+      fetch: () => Promise.reject(new TypeError("fetch failed", { cause: new Error(why) })),
+      clock: new ManualClock(),
+      retry: { attempts: 1 },
+    }).request("GET", "/v3");
+  const cases: [string, RegExp][] = [
+    [
+      "client error (Connect): invalid peer certificate: UnknownIssuer",
+      /unknown certificate authority/,
+    ],
+    [
+      'invalid peer certificate: certificate not valid for name "rancher.example.com"; ' +
+      'certificate is only valid for DnsName("other.test")',
+      /hostname mismatch: the certificate is not valid for rancher\.example\.com \(only for other\.test\)$/,
+    ],
+    [
+      "invalid peer certificate: certificate expired: verification time 1796215745 (UNIX), but " +
+      "certificate is not valid after 1577923200 (218292545 seconds ago)",
+      /the certificate expired on 2020-01-02T00:00:00\.000Z$/,
+    ],
+    ["received corrupt message of type InvalidContentType", /does not speak TLS there/],
+  ];
+  for (const [why, words] of cases) {
+    await assert.rejects(failing(why), (e) =>
+      e instanceof HttpError &&
+      e.message.startsWith(
+        "rancher: cannot GET /v3: TLS failure with https://rancher.example.com: ",
+      ) &&
+      words.test(e.message));
+  }
+});

@@ -145,7 +145,9 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
           `keycloak: login as ${
             s.keycloak_username ?? s.client_id
           } in realm ${s.keycloak_user_realm} ` +
-            `was refused (HTTP ${error.status}); check keycloak_username/keycloak_password (or client_secret)`,
+            `was refused (HTTP ${error.status}); check keycloak_username/keycloak_password (or client_secret)${
+              error.bodyExcerpt ? `; the server said: ${error.bodyExcerpt}` : ""
+            }`,
           true,
         );
       }
