@@ -41,6 +41,11 @@ export interface AgentDeps {
   version: string;
   /** Registry access between the offerings; a new one when not given (tests give a stub's). */
   registry?: RegistryAccess;
+  /**
+   * False: no circuit breakers (`berth diagnose`: every request reaches its server, so each
+   * check reports the server's own answer, not an open circuit). Defaults to true.
+   */
+  breakers?: boolean;
 }
 
 /** One offering, wired. */
@@ -118,9 +123,10 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
   // together no more than one list at the bound
   const listBudget = new Budget(MAX_LIST_ITEMS);
   const cap = (f: Fetch) => capResponses(f, deps.config.maxResponseBytes, budget);
-  const fetch = cap(breakers.wrap(deps.fetch));
+  const guard = deps.breakers === false ? (f: Fetch) => f : (f: Fetch) => breakers.wrap(f);
+  const fetch = cap(guard(deps.fetch));
   const tlsFetch = deps.tlsFetch
-    ? (pem: string) => cap(breakers.wrap(deps.tlsFetch?.(pem) ?? deps.fetch))
+    ? (pem: string) => cap(guard(deps.tlsFetch?.(pem) ?? deps.fetch))
     : () => fetch;
   const registry = deps.registry ?? new RegistryAccess();
   const built = deps.config.offerings.map((offering) => {

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "./clock.ts";
-import type { ComponentConfig } from "./config.ts";
+import type { ComponentConfig, LoopName } from "./config.ts";
 import type { Fetch } from "./http.ts";
 import type { Exchange } from "./http.ts";
 import type { Logger } from "./log.ts";
@@ -89,6 +89,13 @@ export interface Check {
   name: string;
   ok: boolean;
   detail: string;
+  /**
+   * The loops that need it to pass; a failure that none of the offering's configured loops needs
+   * is a warning, not a failure. Absent: every loop needs it.
+   */
+  needs?: readonly LoopName[];
+  /** Neither a pass nor a failure: what was not checked (`skip`), or how it was (`info`). */
+  note?: "skip" | "info";
 }
 
 /** One planned change, as `berth plan` prints it. */

@@ -190,6 +190,7 @@ Deno.test("harbor with keycloak: a team member whose Harbor user holds an older 
     ok: false,
     detail: "alice: Harbor holds an older identity; they cannot log in until it is removed; " +
       "run `berth repair-oidc-user alice`",
+    needs: ["membership"],
   }]);
   assert.equal(site.logs.filter((l) => l.includes("Harbor holds an older identity")).length, 1);
   const everything = site.logs.join("\n") + JSON.stringify(site.status.snapshot()) + page +

@@ -86,8 +86,21 @@ export interface Wired {
   redactor: Redactor;
 }
 
+/** What a command changes in the wiring (`berth diagnose`: its own logger, no breakers). */
+export interface WireOptions {
+  /** The logger to use instead of one writing to `world.writeLog` or stderr. */
+  log?: (redactor: Redactor) => Logger;
+  /** False: no circuit breakers around the clients' fetch. */
+  breakers?: boolean;
+}
+
 /** Loads the config and builds logger, state file, status record and offerings; undefined if bad. */
-export function wire(world: World, configPath: string, statePath?: string): Wired | undefined {
+export function wire(
+  world: World,
+  configPath: string,
+  statePath?: string,
+  options: WireOptions = {},
+): Wired | undefined {
   const config = loadConfig(world, configPath);
   if (!config) return undefined;
   const redactor = new Redactor();
@@ -96,7 +109,7 @@ export function wire(world: World, configPath: string, statePath?: string): Wire
   const format = config.logFormat === "auto"
     ? (world.isTerminal ? "pretty" : "json")
     : config.logFormat;
-  const log = createLogger({
+  const log = options.log?.(redactor) ?? createLogger({
     level: config.logLevel,
     format,
     redactor,
@@ -137,6 +150,7 @@ export function wire(world: World, configPath: string, statePath?: string): Wire
     status,
     redactor,
     version: world.version,
+    ...(options.breakers === false ? { breakers: false } : {}),
   });
   return { config, log, store, status, offerings, redactor };
 }

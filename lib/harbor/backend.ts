@@ -468,7 +468,10 @@ export class HarborBackend implements Backend {
     const checks = await diagnoseHarbor(this.client, this.#settings, this.#groups, {
       robotAccounts: this.#robots !== undefined,
     });
-    return [...checks, ...await this.identities?.diagnose(teams) ?? []];
+    // the team members' identities matter to membership passes only
+    const identities = (await this.identities?.diagnose(teams) ?? [])
+      .map((c): Check => ({ ...c, needs: ["membership"] }));
+    return [...checks, ...identities];
   }
 
   /** The status rows, for tests and the page. */

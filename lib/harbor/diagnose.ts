@@ -1,10 +1,11 @@
 /**
  * `berth diagnose` for a Harbor offering: health and version, the robot's credentials, the
  * permissions Berth uses (read from Harbor, or probed when Harbor will not say), then Keycloak.
+ * A Harbor that cannot be reached (or refuses the robot) stops the Harbor checks after it, each
+ * left out with a line saying so; Keycloak is checked whatever Harbor answered.
  */
 import type { Check } from "../backend.ts";
-import { createChecks } from "../checks.ts";
-import { errorMessage } from "../errors.ts";
+import { createChecks, failureDetail } from "../checks.ts";
 import type { KeycloakGroups } from "../keycloak/groups.ts";
 import type { HarborClient } from "./client.ts";
 import type { HarborSettings } from "./settings.ts";
@@ -42,7 +43,7 @@ export async function diagnoseHarbor(
   groups: KeycloakGroups | undefined,
   options: { robotAccounts?: boolean } = {},
 ): Promise<Check[]> {
-  const { checks, probe } = createChecks();
+  const { checks, probe, skip, info } = createChecks();
   const reachable = await probe("harbor reachable", async () => {
     const h = await client.health();
     const info = await client.systemInfo().catch(() => ({ harbor_version: undefined }));
@@ -54,13 +55,31 @@ export async function diagnoseHarbor(
       info.harbor_version ? `, version ${info.harbor_version}` : ""
     }`;
   });
-  if (!reachable) return checks;
-  const authed = await probe(
-    "harbor credentials",
-    async () =>
-      `${(await client.listProjects()).length} projects visible to ${settings.robot_username}`,
-  );
-  if (!authed) return checks;
+  const authed = reachable &&
+    await probe(
+      "harbor credentials",
+      async () =>
+        `${(await client.listProjects()).length} projects visible to ${settings.robot_username}`,
+    );
+  if (!reachable) {
+    skip("harbor credentials", "not checked (nor the permissions): Harbor did not answer");
+  } else if (!authed) skip("harbor permissions", "not checked: the credentials check failed");
+  else await permissions(client, settings, options, { checks, probe, skip, info });
+  if (groups) checks.push({ ...await groups.diagnose(), needs: ["orders", "membership"] });
+  return checks;
+}
+
+/**
+ * The permissions Berth uses, read from Harbor; when Harbor will not say (an older Harbor has
+ * no `/users/current/permissions`), a line tells so and the read-only probes that follow are
+ * the test: they pass or fail on their own.
+ */
+async function permissions(
+  client: HarborClient,
+  settings: HarborSettings,
+  options: { robotAccounts?: boolean },
+  { checks, probe, info }: ReturnType<typeof createChecks>,
+): Promise<void> {
   const needed: [string, string, string][] = [
     ["project", "create", "create projects (Create orders)"],
     ["project", "delete", "delete projects (Terminate orders)"],
@@ -89,11 +108,11 @@ export async function diagnoseHarbor(
     const perms = await client.permissions();
     held = new Set(perms.map((p) => `${p.resource}:${p.action}`));
   } catch (error) {
-    checks.push({
-      name: "harbor permissions",
-      ok: false,
-      detail: `cannot read the robot's permissions (${errorMessage(error)}); probing instead`,
-    });
+    info(
+      "harbor permissions",
+      `Harbor does not say which permissions the robot holds (${failureDetail(error)}); ` +
+        "the read probes below test them instead (writes are not probed)",
+    );
   }
   if (held) {
     const missing = needed.filter(([r, a]) => !held.has(`${r}:${a}`) && !held.has(`${r}:*`));
@@ -111,11 +130,11 @@ export async function diagnoseHarbor(
   await probe(
     "harbor quotas readable",
     async () => `${(await client.listQuotas()).length} project quotas`,
+    ["orders", "usage"],
   );
   await probe(
     "harbor user groups readable",
     async () => `${(await client.listGroups()).length} user groups`,
+    ["orders", "membership"],
   );
-  if (groups) checks.push(await groups.diagnose());
-  return checks;
 }

@@ -19,6 +19,7 @@
  * Harbor's CLI secret, which comes with the user, is dropped by the parse (`HarborUser`).
  */
 import type { BackendContext, Check, MemberSync } from "../backend.ts";
+import { failureDetail } from "../checks.ts";
 import { errorMessage } from "../errors.ts";
 import { userNamed } from "../keycloak/group_io.ts";
 import { wantsOf } from "../keycloak/group_plan.ts";
@@ -172,7 +173,7 @@ export class HarborIdentities {
     try {
       await this.#groups.observe(wants);
     } catch (error) {
-      return [{ name: "oidc identities", ok: false, detail: errorMessage(error) }];
+      return [{ name: "oidc identities", ok: false, detail: failureDetail(error) }];
     }
     const { members, failed } = await this.#survey(teams, true);
     const verdicts = [...members.keys()].map((name) => this.#known.get(name)?.verdict);

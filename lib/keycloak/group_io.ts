@@ -5,7 +5,8 @@
  * missing, and the diagnose probe.
  */
 import type { Check } from "../backend.ts";
-import { errorMessage, HttpError } from "../errors.ts";
+import { failureDetail } from "../checks.ts";
+import { HttpError } from "../errors.ts";
 import { forEachLimit } from "../pool.ts";
 import type { KeycloakClient } from "./client.ts";
 import type { GroupRow } from "./group_row.ts";
@@ -174,7 +175,7 @@ export async function diagnoseGroups(kc: KeycloakClient, layout: GroupLayout): P
       }`,
     };
   } catch (error) {
-    return { name: "keycloak", ok: false, detail: errorMessage(error) };
+    return { name: "keycloak", ok: false, detail: failureDetail(error) };
   }
 }
 

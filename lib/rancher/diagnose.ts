@@ -1,7 +1,8 @@
 /**
  * `berth diagnose` for a Rancher offering: the cluster, then every list Berth reads (projects,
  * role bindings, namespaces, pods and claims through the proxy), then Keycloak. A cluster that
- * cannot be reached stops the Rancher probes; Keycloak is checked whatever Rancher answered.
+ * cannot be reached stops the Rancher probes (a line says which were left out); Keycloak is
+ * checked whatever Rancher answered.
  */
 import type { Check } from "../backend.ts";
 import { createChecks } from "../checks.ts";
@@ -15,7 +16,7 @@ export async function diagnoseRancher(
   bindGroups: boolean,
   groups: KeycloakGroups | undefined,
 ): Promise<Check[]> {
-  const { checks, probe } = createChecks();
+  const { checks, probe, skip } = createChecks();
   const ok = await probe("rancher cluster", async () => {
     const c = await client.cluster(cluster);
     if (c.state && c.state !== "active") {
@@ -34,6 +35,7 @@ export async function diagnoseRancher(
       await probe(
         "rancher role bindings",
         async () => `${(await client.listPrtbs()).length} project role bindings readable`,
+        ["orders", "membership"],
       );
     }
     await probe(
@@ -49,8 +51,15 @@ export async function diagnoseRancher(
         client.listPvcs(cluster),
       ]);
       return `${pods.length} active pods, ${pvcs.length} volume claims readable (usage)`;
-    });
+    }, ["usage"]);
+  } else {
+    skip(
+      "rancher lists",
+      `projects, ${
+        bindGroups ? "role bindings, " : ""
+      }namespaces, pods and claims not checked: the cluster check failed`,
+    );
   }
-  if (groups) checks.push(await groups.diagnose());
+  if (groups) checks.push({ ...await groups.diagnose(), needs: ["orders", "membership"] });
   return checks;
 }
