@@ -120,6 +120,9 @@ export function terminal(system: System, message: string, cause?: unknown): Bert
 /** Characters of an upstream body a customer may read when details are exposed. */
 const CUSTOMER_EXCERPT_CHARS = 100;
 
+/** What comes before the server's own words in a reworded refusal. */
+export const SAID = "; the server said: ";
+
 /** The text put where an upstream body was, when details are not exposed. */
 export const WITHHELD = "(the server's answer is in the agent's log)";
 
@@ -140,7 +143,9 @@ export function customerMessage(error: unknown, expose: boolean): string {
     const short = excerpt.length > CUSTOMER_EXCERPT_CHARS
       ? `${excerpt.slice(0, CUSTOMER_EXCERPT_CHARS - 1)}…`
       : excerpt;
-    message = message.split(excerpt).join(expose ? short : WITHHELD);
+    // a refusal's "; the server said: …" goes whole when withheld: the customer reads no stub
+    message = message.split(`${SAID}${excerpt}`).join(expose ? `${SAID}${short}` : "")
+      .split(excerpt).join(expose ? short : WITHHELD);
   }
   return message;
 }
@@ -171,7 +176,7 @@ export function explainRefusal(
   const words = error.status === 401 ? what[401] : error.status === 403 ? what[403] : undefined;
   return words === undefined ? error : error.rephrase(
     `${system}: cannot ${action}: ${words}${
-      error.bodyExcerpt ? `; the server said: ${error.bodyExcerpt}` : ""
+      error.bodyExcerpt ? `${SAID}${error.bodyExcerpt}` : ""
     }`,
     true,
   );

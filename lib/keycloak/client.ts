@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
-import { BerthError, explainRefusal, HttpError } from "../errors.ts";
+import { BerthError, explainRefusal, HttpError, SAID } from "../errors.ts";
 import { createHttp, type Exchange, type Fetch, type QueryValue, urlPath } from "../http.ts";
 import { listTooLong, MAX_LIST_ITEMS } from "../list_limit.ts";
 import { SingleFlight } from "../single_flight.ts";
@@ -146,7 +146,7 @@ export function createKeycloakClient(options: KeycloakClientOptions): KeycloakCl
             s.keycloak_username ?? s.client_id
           } in realm ${s.keycloak_user_realm} ` +
             `was refused (HTTP ${error.status}); check keycloak_username/keycloak_password (or client_secret)${
-              error.bodyExcerpt ? `; the server said: ${error.bodyExcerpt}` : ""
+              error.bodyExcerpt ? `${SAID}${error.bodyExcerpt}` : ""
             }`,
           true,
         );
