@@ -4,6 +4,7 @@
  * so no upstream answer, nor several together, can take the agent's memory with them.
  */
 import { Budget } from "./budget.ts";
+import { formatBytes } from "./bytes.ts";
 import { BerthError, HttpError, type System } from "./errors.ts";
 
 /** `http.ts`'s `Fetch`, spelt out here: importing it would make the two modules a cycle. */
@@ -18,16 +19,12 @@ export class ResponseTooLarge extends BerthError {
   constructor(readonly maxBytes: number, readonly together = false) {
     super(
       together
-        ? `the responses being read at once are larger than ${formatMiB(maxBytes)}`
-        : `the response is larger than ${formatMiB(maxBytes)} (max_response_mb)`,
+        ? `the responses being read at once are larger than ${formatBytes(maxBytes)}`
+        : `the response is larger than ${formatBytes(maxBytes)} (max_response_mb)`,
       { system: "backend", transient: together },
     );
     this.name = "ResponseTooLarge";
   }
-}
-
-function formatMiB(bytes: number): string {
-  return `${Math.round((bytes / 1024 ** 2) * 100) / 100} MiB`;
 }
 
 /**
@@ -96,14 +93,14 @@ export function responseTooLarge(
     // this body was within the cap, but too much was being read at once: try again later
     return new HttpError(
       `${system}: cannot ${at.what}: the responses being read at once are larger than ${
-        formatMiB(cause.maxBytes)
+        formatBytes(cause.maxBytes)
       } (twice max_response_mb); retried at the next pass`,
       { system, method: at.method, path: at.path, status: at.status, transient: true, cause },
     );
   }
   return new HttpError(
     `${system}: cannot ${at.what}: the response is larger than ${
-      formatMiB(cause.maxBytes)
+      formatBytes(cause.maxBytes)
     }; refused (raise max_response_mb if the server is right)`,
     { system, method: at.method, path: at.path, status: at.status, transient: false, cause },
   );

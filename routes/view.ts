@@ -108,20 +108,8 @@ export function leafName(path: string): string {
   return path.split("/").filter((p) => p !== "").at(-1) ?? path;
 }
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-/** Bytes in binary units: `1.5 GiB`. */
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return "–";
-  if (bytes < 0) return "unlimited";
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[u]}`;
-}
+/** Bytes in binary units (`1.5 GiB`): the one formatter, lib/bytes.ts. */
+export { formatBytes } from "../lib/bytes.ts";
 
 /** CPU cores: `1.5`, `250m`. */
 export function formatCpu(cores: number | null): string {

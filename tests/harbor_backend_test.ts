@@ -58,7 +58,7 @@ Deno.test("plan lists the repairs and changes nothing", async () => {
   assert.deepEqual(actions, [{
     action: "set-quota",
     target: "waldur-planned",
-    detail: "storage quota 1 GB → 3 GB",
+    detail: "storage quota 1 GiB → 3 GiB",
   }]);
   assert.equal(site.harbor.writes().length, writes);
   assert.equal(resource.backend_id, "waldur-planned");

@@ -111,7 +111,7 @@ Deno.test("Update sets the new quota, even below usage, and flags it", async () 
   assert.equal(site.harbor.project("waldur-grow")?.hard, 2 * GIB);
   const row = site.backend.rows().find((r) => r.project === "waldur-grow");
   assert.deepEqual(row?.flags, ["over quota"]);
-  assert.ok(site.logs.some((l) => l.includes("below the 3 GB already used")));
+  assert.ok(site.logs.some((l) => l.includes("below the 3 GiB already used")));
   const snapshot = site.status.snapshot();
   assert.ok(JSON.stringify(snapshot).includes("over quota"));
 });
@@ -136,7 +136,7 @@ Deno.test("Terminate refuses a non-empty project: erred with the count and size,
   await processOrders(site.offering.context);
   const o = site.waldur.order(t);
   assert.equal(o.state, "erred");
-  assert.match(o.error_message, /still holds 2 repositories \(2 GB\)/);
+  assert.match(o.error_message, /still holds 2 repositories \(2 GiB\)/);
   assert.match(o.error_message, /termination: purge/);
   assert.equal(site.harbor.project("waldur-full")?.repositories.length, 2);
 });

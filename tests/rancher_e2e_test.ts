@@ -350,7 +350,7 @@ Deno.test("rancher terminate: refused while claims exist, done with purge; never
   assert.equal(site.waldur.order(order).state, "erred");
   assert.match(
     site.waldur.order(order).error_message,
-    /still holds 2 persistent volume claims \(10\.50 GB\) in waldur-analytics; it was not deleted/,
+    /still holds 2 persistent volume claims \(10\.5 GiB\) in waldur-analytics; it was not deleted/,
   );
   assert.ok(
     !site.waldur.order(order).error_message.includes("waldur-other"),

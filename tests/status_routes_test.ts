@@ -45,14 +45,14 @@ Deno.test("the status page shows loops, Harbor quota bars, Rancher quotas, the K
   // harbor: used / hard, a meter and a percent; flags; group bound
   assert.match(
     html,
-    /42\.0 GiB \/ 100 GiB<meter[^>]*value="0\.42"[^>]*><\/meter><span class="pct">42 %/,
+    /42 GiB \/ 100 GiB<meter[^>]*value="0\.42"[^>]*><\/meter><span class="pct">42 %/,
   );
   assert.match(html, /<span class="flag warn">near quota<\/span>/);
   assert.match(html, /<span class="flag bad">over quota<\/span><span class="flag info">adopted/);
   assert.match(html, /<span class="flag bad">not found<\/span>/);
   assert.match(html, /harbor-gamma-ci <span class="bad" title="not bound to the project">✗/);
   // rancher: CPU, memory, storage and namespaces
-  assert.match(html, /<td class="num">1\.25 \/ 4<\/td><td class="num">3\.0 GiB \/ 8\.0 GiB/);
+  assert.match(html, /<td class="num">1\.25 \/ 4<\/td><td class="num">3 GiB \/ 8 GiB/);
   assert.match(html, /delta-ml, delta-ml-batch/);
   // keycloak: parent, children with counts, added / removed / missing, errors
   assert.match(html, /<span class="group parent">\/c_cm7x2k9q<\/span>/);

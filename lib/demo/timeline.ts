@@ -6,10 +6,9 @@
  * project is created and terminated in turns. The agent sees all of it only through the fakes'
  * HTTP APIs.
  */
+import { GIB } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import { customerOf, DEMO_HARBOR, DEMO_RANCHER, type DemoSite } from "./site.ts";
-
-const GB = 1e9;
 
 /** Options of {@link runTimeline}. */
 export interface TimelineOptions {
@@ -124,7 +123,7 @@ function startWorkloads(site: DemoSite): void {
   DEMO_HARBOR.forEach(([name, , storage], i) => {
     const project = harborProject(site, name);
     if (!project) return;
-    const bytes = Math.round((FILL[i] ?? 0.3) * storage * GB);
+    const bytes = Math.round((FILL[i] ?? 0.3) * storage * GIB);
     site.harbor.push(project, "app", Math.round(bytes * 0.7));
     site.harbor.push(project, "base", bytes - Math.round(bytes * 0.7));
   });
@@ -155,8 +154,8 @@ function growUsage(site: DemoSite, tick: number): void {
   const project = harborProject(site, name);
   const p = project ? site.harbor.project(project) : undefined;
   if (!p || !project) return;
-  const step = Math.round(storage * GB * 0.02);
-  if (p.used + step <= 0.95 * storage * GB) site.harbor.push(project, "app", step);
+  const step = Math.round(storage * GIB * 0.02);
+  if (p.used + step <= 0.95 * storage * GIB) site.harbor.push(project, "app", step);
   if (tick % 4 === 0) {
     const rancher = DEMO_RANCHER[tick % DEMO_RANCHER.length];
     const ns = rancher ? rancherNamespaces(site, rancher[0])[0] : undefined;

@@ -4,11 +4,12 @@
  * orders share it) and the state file's record of the projects Berth made or adopted.
  */
 import type { OwnershipLedger } from "../backend.ts";
+import { formatBytes } from "../bytes.ts";
 import { HttpError, terminal } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { HarborClient } from "./client.ts";
-import { describeAction, formatBytes, type HarborAction } from "./plan.ts";
+import { describeAction, type HarborAction } from "./plan.ts";
 import type { UserGroup } from "./schemas.ts";
 
 /** What {@link HarborApply} works with. */

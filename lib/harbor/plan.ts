@@ -6,7 +6,7 @@
  * `apply.ts` performs it.
  */
 import type { Goal, ResourceSpec } from "../backend.ts";
-import { GIB } from "./schemas.ts";
+import { formatBytes, GIB } from "../bytes.ts";
 
 /** The naming and defaults a plan needs. */
 export interface Naming {
@@ -431,11 +431,4 @@ export function describeAction(action: HarborAction): { target: string; detail: 
         detail: action.repositories > 0 ? `after purging ${action.repositories} repositories` : "",
       };
   }
-}
-
-/** Bytes for people: `-1` is unlimited, else GiB with up to two decimals. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 0) return "unlimited";
-  if (bytes > 0 && bytes < 1024) return `${bytes} B`;
-  return `${Math.round((bytes / GIB) * 100) / 100} GB`;
 }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { ResourceSpec } from "../backend.ts";
 import { resourceSpec } from "../../testing/resource_spec.ts";
-import { type Naming, type Observed, planHarbor } from "./plan.ts";
+import { describeAction, type Naming, type Observed, planHarbor } from "./plan.ts";
 
 const GIB = 1024 ** 3;
 
@@ -93,3 +93,27 @@ Deno.test("plan table: what each observed state plans", () => {
 function keep(resource: ResourceSpec) {
   return { resource, goal: "keep" as const };
 }
+
+Deno.test("berth plan says storage quotas in GiB, the unit of the bytes it sets", () => {
+  const quota = (fromBytes: number, toBytes: number) =>
+    describeAction({
+      kind: "set-quota",
+      resources: ["r"],
+      project: "waldur-a",
+      projectId: 1,
+      quotaId: 1,
+      fromBytes,
+      toBytes,
+      usedBytes: null,
+      repair: false,
+    }).detail;
+  assert.equal(quota(5 * GIB, 2 * GIB), "storage quota 5 GiB → 2 GiB");
+  assert.equal(quota(GIB, 1.5 * GIB), "storage quota 1 GiB → 1.5 GiB");
+  const made = describeAction({
+    kind: "create-project",
+    resources: ["r"],
+    project: "waldur-a",
+    bytes: GIB / 2,
+  });
+  assert.equal(made.detail, "storage quota 512 MiB");
+});

@@ -156,6 +156,3 @@ export function projectNameProblem(name: string): string | undefined {
   }
   return undefined;
 }
-
-/** 1 GiB: Waldur's GB limits are binary gigabytes, as the Python plugin counts them. */
-export const GIB = 1024 ** 3;

@@ -4,7 +4,8 @@
  */
 import type { ResourceSpec } from "../backend.ts";
 import { terminal } from "../errors.ts";
-import { GIB, type Quota } from "./schemas.ts";
+import { GIB } from "../bytes.ts";
+import type { Quota } from "./schemas.ts";
 
 /** One resource's usage: its storage used and its quota in bytes, or why it is unknown. */
 export type ProjectUsage =

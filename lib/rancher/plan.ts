@@ -17,6 +17,7 @@ import {
   quotaMatches,
   type RancherNaming,
 } from "./naming.ts";
+import { formatBytes } from "../bytes.ts";
 import { parseQuantity } from "./quantity.ts";
 import type { Namespace, Project, Prtb, Pvc, QuotaLimit } from "./schemas.ts";
 
@@ -131,12 +132,8 @@ export function claimsHeld(project: Project, claims: readonly Pvc[]): string | n
   }
   return `Rancher project ${project.name} still holds ${claims.length} persistent volume ${
     claims.length === 1 ? "claim" : "claims"
-  } (${(bytes / GIB).toFixed(2)} GB) in ${
-    [...new Set(claims.map((c) => c.metadata.namespace))].join(", ")
-  }`;
+  } (${formatBytes(bytes)}) in ${[...new Set(claims.map((c) => c.metadata.namespace))].join(", ")}`;
 }
-
-const GIB = 1024 ** 3;
 
 /** What the plan needs beyond the observation. */
 export interface RancherPlanOptions {

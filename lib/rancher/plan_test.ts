@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { ResourceSpec } from "../backend.ts";
 import { childGroup, clusterHex8, parentGroup, type RancherNaming } from "./naming.ts";
-import { planRancher } from "./plan.ts";
+import { claimsHeld, planRancher } from "./plan.ts";
 import type { Project } from "./schemas.ts";
 
 const naming: RancherNaming = {
@@ -144,5 +144,19 @@ Deno.test("rancher order goals: Create makes what is missing, Update only the qu
   assert.match(
     kinds("create", spec("a", { backendId: "c-other:p-zzzzz" })).join(),
     /not a project of the configured cluster c-m-test/,
+  );
+});
+
+Deno.test("a refused Terminate sizes the project's volume claims in GiB", () => {
+  const claim = (name: string, storage: string) => ({
+    metadata: { name, namespace: "waldur-a" },
+    spec: { resources: { requests: { storage } } },
+  });
+  assert.equal(
+    claimsHeld({ id: "c-m-test:p-aaaaa", name: "waldur-a", clusterId: "c-m-test" }, [
+      claim("data", "10Gi"),
+      claim("x", "512Mi"),
+    ]),
+    "Rancher project waldur-a still holds 2 persistent volume claims (10.5 GiB) in waldur-a",
   );
 });

@@ -5,6 +5,7 @@
  * Pure: the backend reads the lists, this sums them by namespace and project.
  */
 import type { ResourceSpec } from "../backend.ts";
+import { GIB } from "../bytes.ts";
 import { BerthError, terminal } from "../errors.ts";
 import { projectName, type RancherNaming } from "./naming.ts";
 import { namespaceProject, projectPart } from "./observe.ts";
@@ -174,5 +175,3 @@ export function usageOf(
   }
   return out;
 }
-
-const GIB = 1024 ** 3;
