@@ -30,7 +30,7 @@ Deno.test("a Rancher Create order ends with the team in its Keycloak group, with
     site.keycloak.realm("waldur").users.get(id)?.username
   );
   assert.deepEqual(members.sort(), ["ann", "bob"], "the team is in before the order is done");
-  assert.ok(site.logs.some((l) => l.includes("ghost not in realm waldur yet")));
+  assert.ok(site.logs.some((l) => l.includes("missing in Keycloak: ghost is not in realm waldur")));
 });
 
 Deno.test("a Harbor Create order with Keycloak ends with the team in the OIDC group, without a membership pass", async () => {

@@ -80,7 +80,9 @@ Deno.test("rancher: a second pass writes nothing; membership adds and removes; m
   const row = site.backend.groupRows().find((g) => g.path === `/${PARENT}/${GROUP}`);
   assert.deepEqual(row?.missing, ["ghost-id"]);
   assert.deepEqual(row?.added, ["ann", "bob"]);
-  assert.ok(site.logs.some((l) => l.includes("ghost-id not in realm waldur yet")));
+  assert.ok(
+    site.logs.some((l) => l.includes("missing in Keycloak: ghost-id is not in realm waldur")),
+  );
 
   const before = writes(site);
   result = await syncMembership(site.offering.context);

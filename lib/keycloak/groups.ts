@@ -14,6 +14,7 @@ import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
 import type { GroupRow } from "./group_row.ts";
+import { MissingUsers } from "./missing_users.ts";
 import { addMissing, diagnoseGroups, failedRow, type Filled, observeGroups } from "./group_io.ts";
 import { teamUsers } from "./group_io.ts";
 import {
@@ -76,9 +77,11 @@ export class KeycloakGroups {
   readonly #fresh = new Set<string>();
   #rows = new Map<string, GroupRow>();
   #users = new Map<string, KcUser | null>();
+  readonly #missing: MissingUsers;
 
   constructor(options: KeycloakGroupsOptions) {
     this.#o = options;
+    this.#missing = new MissingUsers(options.log, options.realm, (g) => this.path(g));
     this.#kc = options.client;
     this.client = options.client;
   }
@@ -157,7 +160,10 @@ export class KeycloakGroups {
         for (const uuid of w.resources) outcomes.set(uuid, { ok: false, error });
       }
     }
-    for (const [group, users] of plan.missing) this.#missing(group, users, "once they exist");
+    this.#missing.pass(
+      plan.missing,
+      new Set(wants.flatMap((w) => plan.problems.has(w.group) ? [] : [w.group])),
+    );
     await this.apply(plan.actions, (action, error) => {
       countAction(outcomes, "resources" in action ? action.resources : [], error);
       if (error !== undefined) this.failed(action.group, error, action.kind);
@@ -297,7 +303,7 @@ export class KeycloakGroups {
     });
     this.#o.onChange();
     if (filled.unknown.length > 0) {
-      this.#missing(need.group, filled.unknown, "by the membership pass once they exist");
+      this.#missing.seen(need.group, filled.unknown);
     }
   }
 
@@ -465,13 +471,6 @@ export class KeycloakGroups {
   }
 
   // ---- status ------------------------------------------------------------------------------
-
-  #missing(group: string, users: readonly string[], when: string): void {
-    this.#o.log.info(
-      `Keycloak group ${this.path(group)}: ${users.join(", ")} not in realm ${this.#o.realm} ` +
-        `yet (added ${when})`,
-    );
-  }
 
   /**
    * A group Berth could not work on: logged (a warning for an outage it rides out) and shown on
