@@ -11,6 +11,7 @@ import type { Clock } from "./clock.ts";
 import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
 import { BerthError } from "./errors.ts";
 import { Budget } from "./budget.ts";
+import { ConditionLog } from "./conditions.ts";
 import type { Exchange, Fetch } from "./http.ts";
 import { capResponses } from "./http_cap.ts";
 import { MAX_LIST_ITEMS } from "./list_limit.ts";
@@ -199,6 +200,7 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
       timezone: deps.config.timezone,
       ordersIntervalMs: deps.config.intervals.orders,
       activity: new ResourceActivity(),
+      malformed: new ConditionLog(log),
     };
     publishRefusals(deps, offering.name);
     return { config: offering, waldur, backend, context };

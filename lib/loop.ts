@@ -8,7 +8,7 @@ import { errorMessage } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { PassResult } from "./processor.ts";
 import type { StatusRecord } from "./status.ts";
-import type { Store } from "./store.ts";
+import type { LoopRun, Store } from "./store.ts";
 
 /** One loop of one offering. */
 export interface LoopSpec {
@@ -56,7 +56,9 @@ export async function runPass(
     result.error,
     Math.max(0, spec.intervalMs - elapsed),
   );
+  let previous: LoopRun | undefined;
   try {
+    previous = store.lastRun(spec.offering, spec.loop);
     store.recordRun({
       offering: spec.offering,
       loop: spec.loop,
@@ -75,8 +77,16 @@ export async function runPass(
     ms: Math.round(elapsed),
     ...result.stats,
   };
-  if (result.outcome === "ok") log.info(`${spec.loop} pass ok`, fields);
-  else log.warn(`${spec.loop} pass ${result.outcome}: ${result.error}`, fields);
+  // a routine pass (no work, the same outcome as the one before) is said at debug: a failure is
+  // logged when it appears and when it clears, a pass that did work is logged as it happens
+  const same = previous?.outcome === result.outcome && (previous.error ?? "") === result.error;
+  const level = result.changed || !same ? (result.outcome === "ok" ? "info" : "warn") : "debug";
+  log[level](
+    result.outcome === "ok"
+      ? `${spec.loop} pass ok`
+      : `${spec.loop} pass ${result.outcome}: ${result.error}`,
+    fields,
+  );
   return result;
 }
 

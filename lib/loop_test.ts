@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { silentLogger } from "../testing/silent_logger.ts";
-import { LoopTrigger, runLoop } from "./loop.ts";
+import { createLogger } from "./log.ts";
+import { LoopTrigger, runLoop, runPass } from "./loop.ts";
 import type { PassResult } from "./processor.ts";
 import { StatusRecord } from "./status.ts";
 import { Store } from "./store.ts";
@@ -252,5 +253,44 @@ Deno.test("a window's pass covers the union of its requests' scopes; one without
   } finally {
     stop.abort();
     await done;
+  }
+});
+
+Deno.test("a routine pass is logged at debug; one that did work, failed anew or recovered at info or warn", async () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const lines: string[] = [];
+  const d = {
+    ...deps(clock),
+    log: createLogger({
+      level: "debug",
+      write: (line, level) => lines.push(`${level} ${JSON.parse(line).msg}`),
+    }),
+  };
+  const results: PassResult[] = [
+    OK,
+    OK,
+    { ...OK, changed: true },
+    OK,
+    { outcome: "partial", error: "order x is malformed", stats: {} },
+    { outcome: "partial", error: "order x is malformed", stats: {} },
+    { outcome: "partial", error: "order y is malformed", stats: {} },
+    OK,
+  ];
+  try {
+    for (const result of results) {
+      await runPass(hourly(() => Promise.resolve(result)), d, new AbortController().signal);
+    }
+    assert.deepEqual(lines, [
+      "info orders pass ok",
+      "debug orders pass ok",
+      "info orders pass ok",
+      "debug orders pass ok",
+      "warn orders pass partial: order x is malformed",
+      "debug orders pass partial: order x is malformed",
+      "warn orders pass partial: order y is malformed",
+      "info orders pass ok",
+    ]);
+  } finally {
+    d.store.close();
   }
 });

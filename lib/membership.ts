@@ -190,7 +190,7 @@ export async function syncMembership(
     changes,
     skipped,
     ...(scope ? { scope: scope.size } : {}),
-  });
+  }, changes > 0);
 }
 
 /** A uuid as hex and dashed (lower case), and as given. */

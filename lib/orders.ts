@@ -15,6 +15,7 @@ import {
   terminal,
 } from "./errors.ts";
 import type { ResourceSpec } from "./backend.ts";
+import type { Condition } from "./conditions.ts";
 import { teamUsernames } from "./membership.ts";
 import { forEachKeyed } from "./pool.ts";
 import {
@@ -46,13 +47,18 @@ export async function processOrders(
   let finished = 0;
   const teams: Teams = new Map();
   let complete = true;
+  const malformed: Condition[] = [];
   for (let next = await pages.next(); !next.done; next = await pages.next(finished)) {
     const { items, rejected } = next.value;
     stats.pages++;
     stats.held = Math.max(stats.held, items.length);
     for (const r of rejected) {
       const problem = `order ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`;
-      ctx.log.warn(problem);
+      malformed.push({
+        key: r.uuid ?? problem,
+        appeared: problem,
+        cleared: `order ${r.uuid ?? "(no uuid)"} is no longer listed malformed`,
+      });
       failures.push(problem);
     }
     for (const o of items) listed.add(o.uuid);
@@ -84,7 +90,9 @@ export async function processOrders(
     }
   }
   if (complete) ctx.status.keepOrders(ctx.offering.name, listed);
-  return passResult(failures, stats);
+  // an incomplete listing clears nothing: the orders it did not read may still be malformed
+  ctx.malformed.report(malformed, () => complete);
+  return passResult(failures, stats, stats.done + stats.erred + stats.deferred > 0);
 }
 
 /** The teams read in one pass, by Waldur project: orders of one project share one read. */

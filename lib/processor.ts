@@ -2,6 +2,7 @@
 import type { ResourceActivity } from "./activity.ts";
 import type { Backend } from "./backend.ts";
 import type { Clock } from "./clock.ts";
+import type { ConditionLog } from "./conditions.ts";
 import type { OfferingConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { StatusRecord } from "./status.ts";
@@ -25,6 +26,8 @@ export interface ProcessorContext {
   ordersIntervalMs: number;
   /** Which resources an order acts on now (shared by the offering's three loops). */
   activity: ResourceActivity;
+  /** The offering's orders that Waldur lists malformed, pass after pass: logged once each. */
+  malformed: ConditionLog;
 }
 
 /** How a pass went: ok, partial (some items failed) or failed (nothing could be done). */
@@ -32,6 +35,8 @@ export interface PassResult {
   outcome: "ok" | "partial" | "failed";
   error: string;
   stats: Record<string, number>;
+  /** True when the pass did work (an order handled, a change made, usage reported). */
+  changed?: boolean;
 }
 
 /** Where audit events go. */
@@ -72,14 +77,19 @@ export function recordAudit(
   writeAudit(ctx, ctx.offering.name, event);
 }
 
-/** Sums the outcome of a pass from its failures. */
-export function passResult(failures: string[], stats: Record<string, number>): PassResult {
-  if (failures.length === 0) return { outcome: "ok", error: "", stats };
+/** Sums the outcome of a pass from its failures; `changed`: it did work. */
+export function passResult(
+  failures: string[],
+  stats: Record<string, number>,
+  changed = false,
+): PassResult {
+  if (failures.length === 0) return { outcome: "ok", error: "", stats, changed };
   const first = failures[0] ?? "";
   return {
     outcome: "partial",
     error: failures.length === 1 ? first : `${first} (and ${failures.length - 1} more)`,
     stats,
+    changed,
   };
 }
 

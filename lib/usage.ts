@@ -102,7 +102,7 @@ export async function reportUsage(
     }
     ctx.status.heartbeat(ctx.offering.name, "usage");
   }, signal);
-  return passResult(failures, stats);
+  return passResult(failures, stats, stats.reported > 0);
 }
 
 function pad(n: number): string {

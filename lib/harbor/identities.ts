@@ -20,6 +20,7 @@
  */
 import type { BackendContext, Check, MemberSync } from "../backend.ts";
 import { failureDetail } from "../checks.ts";
+import { ConditionLog } from "../conditions.ts";
 import { errorMessage } from "../errors.ts";
 import { userNamed } from "../keycloak/group_io.ts";
 import { wantsOf } from "../keycloak/group_plan.ts";
@@ -127,6 +128,8 @@ export class HarborIdentities {
   readonly #known = new Map<string, Known>();
   /** The other issuers the log has named (once each). */
   readonly #named = new Set<string>();
+  /** Identities a pass could not read: logged when the failure appears and when it clears. */
+  readonly #unread: ConditionLog;
   #rows: IdentityRow[] = [];
 
   /** `groups`: the offering's Keycloak groups, whose observation gives the Keycloak ids. */
@@ -134,6 +137,7 @@ export class HarborIdentities {
     this.#groups = groups;
     this.#o = options;
     this.#issuer = oidcIssuer(options.ctx.settings);
+    this.#unread = new ConditionLog(options.ctx.log);
   }
 
   /**
@@ -144,12 +148,14 @@ export class HarborIdentities {
   async check(items: readonly MemberSync[]): Promise<void> {
     const { members, failed } = await this.#survey(items, false);
     this.#rows = this.#conflicts(members);
-    if (failed.length > 0) {
-      this.#o.ctx.log.warn(
-        `harbor: cannot read the OIDC identity of ${failed.length} team member(s); what was ` +
-          `known is kept and it is read again next pass: ${failed[0]}`,
-      );
-    }
+    this.#unread.report(
+      failed.length === 0 ? [] : [{
+        key: "unread",
+        appeared: `harbor: cannot read the OIDC identity of ${failed.length} team member(s); ` +
+          `what was known is kept and it is read again next pass: ${failed[0]}`,
+        cleared: "harbor: the OIDC identities of the team members are read again",
+      }],
+    );
   }
 
   /** The conflicts the last pass found, by username. */
