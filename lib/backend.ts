@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Clock } from "./clock.ts";
 import type { ComponentConfig, LoopName } from "./config.ts";
+import type { ComponentMapping } from "./config_hints.ts";
 import type { Fetch } from "./http.ts";
 import type { Exchange } from "./http.ts";
 import type { Logger } from "./log.ts";
@@ -243,6 +244,8 @@ export interface BackendPlugin<S = unknown> {
    * configuration error.
    */
   scope?(settings: S): { where: string; prefix: string };
+  /** Which of `backend_components` it limits or reports; check-config warns about the others. */
+  components?: ComponentMapping;
   /**
    * How the backend's status rows are shown: its section of the status page and its metrics.
    * Without it the backend's snapshots are in `/api/status` only.

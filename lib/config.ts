@@ -9,6 +9,13 @@ import type { z } from "zod";
 import { type EventConfig, eventConfig } from "./events/config.ts";
 import { type FileSources, resolveFile } from "./config_file.ts";
 import {
+  type ComponentMapping,
+  hintIssues,
+  noEffect,
+  valueAt,
+  WHAT_TO_WRITE,
+} from "./config_hints.ts";
+import {
   cachedFileSchema,
   type ComponentSchema,
   IGNORED_OFFERING_KEYS,
@@ -82,6 +89,8 @@ export interface Config {
 /** What loading needs from the outside world: the environment, files and the backends' schemas. */
 export interface ConfigSources extends FileSources {
   schemas: SettingsSchemas;
+  /** backend_type → which components it maps, for the warning about the others. */
+  components?: Readonly<Record<string, ComponentMapping>>;
 }
 
 /** The result of loading: a config, or every problem found. */
@@ -94,7 +103,8 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
   const { value: resolved, translate, problems, secrets } = read;
   const parsed = cachedFileSchema(sources.schemas).safeParse(resolved, {
     error: (issue) => {
-      if (issue.code === "invalid_type" && issue.input === undefined) return "Required";
+      const missing = issue.code === "invalid_type" || issue.code === "invalid_value";
+      if (missing && issue.input === undefined) return "Required";
       if (issue.code === "invalid_union" && "discriminator" in issue) {
         return `unknown backend_type (known: ${Object.keys(sources.schemas).join(", ")})`;
       }
@@ -102,12 +112,14 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
     },
   });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = translate(issue.path);
-      const message = issue.code === "unrecognized_keys"
-        ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`
-        : issue.message;
-      problems.push(`${formatPath(path)}: ${message}`);
+    const issues = parsed.error.issues.map((issue) => ({
+      path: [...issue.path],
+      message: issue.message,
+      missing: valueAt(resolved, issue.path) === undefined,
+      ...(issue.code === "unrecognized_keys" ? { keys: issue.keys } : {}),
+    }));
+    for (const p of hintIssues(issues, resolved)) {
+      problems.push(`${formatPath(translate(p.path))}: ${p.message}${p.hint ? `; ${p.hint}` : ""}`);
     }
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: dedupe(problems) };
@@ -145,9 +157,7 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
           clientSecret: o.oidc_client_secret ?? "",
         };
       } else {
-        problems.push(
-          `${at}.waldur_api_token: Required (or all of oidc_token_url, oidc_client_id, oidc_client_secret)`,
-        );
+        problems.push(`${at}.waldur_api_token: Required; ${WHAT_TO_WRITE.waldur_api_token}`);
       }
     }
     for (
@@ -169,6 +179,7 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
         warnings.push(`${at}.${key}: accepted for compatibility and ignored`);
       }
     }
+    warnings.push(...noEffect(at, o, sources.components?.[o.backend_type]));
     const apiUrl = normaliseApiUrl(o.waldur_api_url);
     const events = eventConfig(o, { apiUrl, verifySsl: o.verify_ssl });
     if (events && token === "") {

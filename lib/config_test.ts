@@ -70,7 +70,7 @@ offerings:
   );
   assert.ok(!bad.ok);
   assert.deepEqual(bad.problems, [
-    "offerings.harbor-registry.offering_uuid: must be a UUID",
+    "offerings.harbor-registry.offering_uuid: must be a UUID; write the offering's UUID as Waldur shows it on the offering's page (32 hex digits, dashes optional)",
     "offerings.harbor-registry.backend_settings.robot_password: Required",
   ]);
 });
@@ -98,7 +98,7 @@ status: {token: short}
   assert.deepEqual(r.problems.sort(), [
     "offerings[1].backend_settings.cluster_id: Required",
     "offerings[1].backend_settings.password: Invalid input: expected string, received number",
-    "offerings[1].waldur_api_url: must start with http:// or https://",
+    "offerings[1].waldur_api_url: must start with http:// or https://; write this offering's Waldur API URL, e.g. `waldur_api_url: https://waldur.example.com/api/`",
     "offerings[1]: unknown key surprise",
     "status.token: must be at least 16 characters",
   ]);

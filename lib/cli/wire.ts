@@ -61,7 +61,15 @@ export function loadConfig(world: World, path: string): Config | undefined {
     return undefined;
   }
   const schemas = Object.fromEntries(world.plugins.map((p) => [p.type, p.settings]));
-  const parsed = parseConfig(text, { env: world.env, readFile: world.readFile, schemas });
+  const components = Object.fromEntries(
+    world.plugins.flatMap((p) => p.components ? [[p.type, p.components]] : []),
+  );
+  const parsed = parseConfig(text, {
+    env: world.env,
+    readFile: world.readFile,
+    schemas,
+    components,
+  });
   const conflicts = parsed.ok ? scopeConflicts(parsed.config, world.plugins) : [];
   const result = conflicts.length > 0 ? { ok: false as const, problems: conflicts } : parsed;
   if (!result.ok) {

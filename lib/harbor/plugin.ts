@@ -11,6 +11,7 @@ export const harborPlugin: BackendPlugin<HarborSettings> = {
   type: "harbor",
   settings: HarborSettings,
   presentations: [harborPresentation, teamRobotsPresentation, identitiesPresentation],
+  components: { maps: (name) => name === "storage", described: "the component `storage` only" },
   scope: (s) => ({
     where: `projects on ${
       s.harbor_url.replace(/\/+$/, "").replace(/\/api\/v2\.0$/, "").toLowerCase()

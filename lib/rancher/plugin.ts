@@ -5,13 +5,17 @@ import { backendFetch } from "../tls.ts";
 import { RancherBackend } from "./backend.ts";
 import { rancherPresentation } from "./present.ts";
 import { pullSecretsPresentation } from "./pull_present.ts";
-import { RancherSettings } from "./settings.ts";
+import { componentKind, RancherSettings } from "./settings.ts";
 
 /** The `rancher` backend_type. */
 export const rancherPlugin: BackendPlugin<RancherSettings> = {
   type: "rancher",
   settings: RancherSettings,
   presentations: [rancherPresentation, pullSecretsPresentation],
+  components: {
+    maps: (name, c) => componentKind(name, c) !== undefined,
+    described: "components of `type` cpu, ram (or memory) and storage",
+  },
   scope: (s) => ({
     where: `projects in cluster ${s.cluster_id} of ${
       s.backend_url.replace(/\/+$/, "").toLowerCase()

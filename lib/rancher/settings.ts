@@ -62,10 +62,8 @@ export function rancherNaming(
 ): RancherNaming {
   const kinds: Record<string, "cpu" | "memory" | "storage"> = {};
   for (const [key, c] of Object.entries(components)) {
-    const type = typeof c.type === "string" ? c.type : key;
-    if (type === "cpu") kinds[key] = "cpu";
-    else if (type === "ram" || type === "memory") kinds[key] = "memory";
-    else if (type === "storage") kinds[key] = "storage";
+    const kind = componentKind(key, c);
+    if (kind) kinds[key] = kind;
   }
   return {
     clusterId: s.cluster_id,
@@ -76,4 +74,16 @@ export function rancherNaming(
     principalPrefix: s.group_principal_prefix,
     kinds,
   };
+}
+
+/** What a component limits and reports: its `type` (default: its name) cpu, ram or memory, storage. */
+export function componentKind(
+  name: string,
+  c: ComponentConfig,
+): "cpu" | "memory" | "storage" | undefined {
+  const type = typeof c.type === "string" ? c.type : name;
+  if (type === "cpu") return "cpu";
+  if (type === "ram" || type === "memory") return "memory";
+  if (type === "storage") return "storage";
+  return undefined;
 }
