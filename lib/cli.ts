@@ -43,7 +43,8 @@ Run 'berth COMMAND --help' for a command's options. 'berth --version' prints the
 
   -c, --config FILE   configuration (default: waldur-site-agent-config.yaml)
   --once              one pass of each selected loop, then exit (non-zero if a pass failed)
-  --mode MODE         which loops run: orders, membership, usage or all (default: all)
+  -m, --mode MODE     which loops run: orders, membership, usage or all (default: all); one
+                      process runs them all, so one Berth replaces the Python agent's units
   --listen HOST:PORT  status page and probes (default: status.listen, 127.0.0.1:8080)
   --state PATH        SQLite state file (default: state_file; without it $BERTH_STATE_DIR/berth.db,
                       else ./berth.db where Berth may write, else /var/lib/berth/berth.db)`,
@@ -96,6 +97,16 @@ const PYTHON_MODES: Record<string, LoopName> = {
   report: "usage",
 };
 
+/** The one line a Python mode prints: Berth runs every mode in one process. */
+function oneProcessNote(mode: string): string {
+  return `berth: mode ${mode} runs the ${PYTHON_MODES[mode]} loop only; Berth runs all three ` +
+    "modes in one process: replace one unit per mode with one `berth run -c FILE` (a second " +
+    "Berth on the same state file does not start)";
+}
+
+const EVENT_MODE_NOTE = "berth: mode event_process: Berth's event mode runs inside `berth run` " +
+  "for offerings with `stomp_enabled: true` (see the README, Event mode)";
+
 /** Runs the command line; resolves with the exit code. */
 export async function main(args: readonly string[], world: World): Promise<number> {
   try {
@@ -137,10 +148,13 @@ async function dispatch(args: string[], world: World): Promise<number> {
     const mode = PYTHON_MODES[values.mode];
     if (!mode) {
       world.stderr(
-        `berth: mode ${values.mode} is not supported (use order_process, membership_sync or report)`,
+        values.mode === "event_process"
+          ? EVENT_MODE_NOTE
+          : `berth: mode ${values.mode} is not supported (use order_process, membership_sync or report)`,
       );
       return 2;
     }
+    world.stderr(oneProcessNote(values.mode));
     return await run(world, {
       config: values["config-file"] ?? values.config,
       once: false,
@@ -156,7 +170,7 @@ async function dispatch(args: string[], world: World): Promise<number> {
         options: {
           ...CONFIG_OPTIONS,
           once: { type: "boolean" },
-          mode: { type: "string", default: "all" },
+          mode: { type: "string", short: "m", default: "all" },
           listen: { type: "string" },
           state: { type: "string" },
         },
@@ -164,6 +178,11 @@ async function dispatch(args: string[], world: World): Promise<number> {
       });
       if (values.help) return help(world, command);
       const loops = values.mode === "all" ? LOOP_NAMES : [PYTHON_MODES[values.mode] ?? values.mode];
+      if (values.mode === "event_process") {
+        world.stderr(EVENT_MODE_NOTE);
+        return 2;
+      }
+      if (PYTHON_MODES[values.mode]) world.stderr(oneProcessNote(values.mode));
       if (!loops.every((l): l is LoopName => (LOOP_NAMES as readonly string[]).includes(l))) {
         world.stderr(`berth run: --mode must be orders, membership, usage or all\n\n${USAGE.run}`);
         return 2;

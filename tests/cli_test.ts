@@ -372,6 +372,22 @@ Deno.test("the Python spelling -m order_process -c FILE runs the orders loop unt
   assert.match(w.logs.join("\n"), /stopping: finishing the items in flight/);
 });
 
+Deno.test("a Python mode (run -m report) says in one line that one Berth runs all three modes; -m event_process points to stomp_enabled", async () => {
+  const w = world(config);
+  assert.equal(await main(["run", "-m", "report", "--once", "-c", "berth.yaml"], w), 0);
+  assert.deepEqual(w.err.filter((l) => l.includes("mode report")), [
+    "berth: mode report runs the usage loop only; Berth runs all three modes in one process: replace one unit per mode with one `berth run -c FILE` (a second Berth on the same state file does not start)",
+  ]);
+  w.err.length = 0;
+  assert.equal(await main(["run", "--mode", "usage", "--once", "-c", "berth.yaml"], w), 0);
+  assert.deepEqual(w.err, [], "Berth's own mode names need no note");
+  assert.equal(await main(["-m", "event_process", "-c", "berth.yaml"], w), 2);
+  assert.match(
+    w.err.join("\n"),
+    /event mode runs inside `berth run` for offerings with `stomp_enabled: true`/,
+  );
+});
+
 Deno.test("unknown flags and commands exit 2; a bad config exits 1", async () => {
   const w = world(config);
   assert.equal(await main(["run", "--frobnicate"], w), 2);
