@@ -234,3 +234,21 @@ Deno.test("config-schema produces a JSON Schema with one branch per backend_type
   assert.match(text, /"const":"rancher"/);
   assert.match(text, /"cluster_id"/);
 });
+
+Deno.test("a component without accounting_type says what to write, not the enum's options", () => {
+  const r = load(`
+offerings:
+  - name: h
+    waldur_api_url: https://w.example.com/api/
+    waldur_api_token: t
+    waldur_offering_uuid: ${UUID}
+    backend_type: harbor
+    backend_settings: {harbor_url: "https://h.example.com", robot_password: p}
+    backend_components:
+      storage: {measured_unit: GB, label: Storage}
+`);
+  assert.ok(!r.ok);
+  assert.deepEqual(r.problems, [
+    "offerings[0].backend_components.storage.accounting_type: Required; write `accounting_type: limit` (a quota Berth sets: Harbor storage, Rancher cpu, ram, storage), `usage` (billed by the usage Berth reports) or `one` (a one-time charge)",
+  ]);
+});

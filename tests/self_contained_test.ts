@@ -1,6 +1,7 @@
 /**
  * The repository passes anywhere: nothing in it reads outside its own tree, and the API
- * specifications its conformance tests read are the copies in `spec/`, unchanged.
+ * specifications its conformance tests read are the copies in `spec/`, unchanged (as are the
+ * Python agent's READMEs the migration test reads, in `tests/fixtures/python-agent/`).
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -71,5 +72,19 @@ Deno.test("the specifications in spec/ are the upstream files, unchanged", () =>
   for (const notes of ["rancher-v3-notes.md", "kubernetes-core-v1-notes.md"]) {
     assert.ok(readme.includes(notes), `spec/README.md names ${notes}`);
     assert.ok(Deno.statSync(join(ROOT, "spec", notes)).isFile);
+  }
+});
+
+Deno.test("the Python agent's READMEs in tests/fixtures/python-agent are the copies, unchanged", () => {
+  const dir = join(ROOT, "tests", "fixtures", "python-agent");
+  const readme = Deno.readTextFileSync(join(dir, "README.md"));
+  const sums = [...readme.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)];
+  assert.deepEqual(sums.map((m) => m[2]).sort(), [
+    "harbor-plugin-readme.txt",
+    "rancher-plugin-readme.txt",
+  ]);
+  for (const [, sum, file] of sums) {
+    const bytes = Deno.readFileSync(join(dir, file ?? ""));
+    assert.equal(createHash("sha256").update(bytes).digest("hex"), sum, file);
   }
 });
