@@ -8,7 +8,10 @@
  * A hint follows its problem after `; ` and starts with "did you mean", "Berth" or "write".
  */
 import { z } from "zod";
-import type { ComponentConfig } from "./config.ts";
+import type { ComponentSchema } from "./config_schema.ts";
+
+/** One entry of `backend_components` (config.ts's ComponentConfig, without importing config.ts). */
+type ComponentConfig = z.infer<typeof ComponentSchema>;
 
 /** Where a key sits in the file (list form). */
 export type KeyScope = "root" | "offering" | "component" | "backend_settings" | "keycloak";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { NO_EFFECT, PYTHON_KEYS } from "../lib/config_hints.ts";
 import { parse, schemaKeys } from "./support/config_keys.ts";
 
 const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
@@ -66,4 +67,14 @@ Deno.test("the quick start is two commands, one for the demo and one for the tes
   assert.equal(commands[1], "bash .ci/run");
   const shot = /!\[[^\]]*\]\(([^)]+\.png)\)/.exec(README)?.[1] ?? "";
   assert.ok(Deno.statSync(new URL(`../${shot}`, import.meta.url)).size > 10_000, "the screenshot");
+});
+
+Deno.test("the migration section's table names every Python spelling and every key with no effect that check-config knows", () => {
+  const section = README.split("## Migrating from waldur-site-agent")[1]?.split("\n## ")[0] ?? "";
+  const rows = section.split("\n").filter((l) => l.startsWith("| "));
+  const named = (key: string) => rows.some((r) => r.split("|")[1]?.includes(`\`${key}`));
+  const keys = [...PYTHON_KEYS.map((k) => k.key), ...Object.keys(NO_EFFECT)];
+  assert.ok(keys.length >= 14, `${keys.length} keys`);
+  assert.deepEqual(keys.filter((k) => !named(k)), []);
+  assert.match(section, /replace the three units with one/);
 });
