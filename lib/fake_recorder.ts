@@ -23,7 +23,14 @@ export function recordRequests(
   return async (c, next) => {
     let body: unknown = undefined;
     if (options.bodies && (c.req.method === "POST" || c.req.method === "PUT")) {
-      body = await c.req.raw.clone().json().catch(() => undefined);
+      // Hono caches the text, so the handler still reads the body; `raw.clone()` would copy the
+      // request's signal, which makes Deno.serve print its legacy-abort warning in the demo
+      const text = await c.req.text();
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
     }
     await next();
     const url = new URL(c.req.url);
