@@ -72,7 +72,8 @@ export interface Config {
   logLevel: Level;
   logFormat: "auto" | "json" | "pretty";
   exposeErrorDetails: boolean;
-  status: { listen: string; token?: string };
+  /** `historyDays`: the state file's history retention (`status.history_days`). */
+  status: { listen: string; token?: string; historyDays: number };
   /** `state_file` as given; absent: the wiring module's default (`defaultStateFile`). */
   stateFile?: string;
   intervals: Record<LoopName, number>;
@@ -224,6 +225,7 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
       exposeErrorDetails: file.expose_backend_error_details,
       status: {
         listen: file.status.listen,
+        historyDays: file.status.history_days,
         ...(file.status.token ? { token: file.status.token } : {}),
       },
       ...(file.state_file === undefined ? {} : { stateFile: file.state_file }),

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { EVENT_KEYS } from "./events/config.ts";
+import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS } from "./history.ts";
 
 /** backend_type → the zod schema of its `backend_settings`. */
 export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
@@ -104,7 +105,9 @@ function fileSchema(schemas: SettingsSchemas) {
       listen: z.string().regex(/^[^\s:]*:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/i, "expected host:port")
         .default("127.0.0.1:8080"),
       token: z.string().min(16, "must be at least 16 characters").optional(),
-    }).strict().default({ listen: "127.0.0.1:8080" }),
+      /** Days of usage, order and loop history the state file keeps (the page's charts). */
+      history_days: z.number().int().min(1).max(MAX_HISTORY_DAYS).default(DEFAULT_HISTORY_DAYS),
+    }).strict().default({ listen: "127.0.0.1:8080", history_days: DEFAULT_HISTORY_DAYS }),
     state_file: z.string().optional(),
     intervals: z.object({
       orders: Duration.optional(),

@@ -24,6 +24,7 @@ import {
   type ProcessorContext,
   publishRefusals,
   recordAudit,
+  recordHistory,
 } from "./processor.ts";
 import { hasLimits, parseLimits, sameLimits, toSpec } from "./resource_spec.ts";
 import type { Order, Resource } from "./waldur/schemas.ts";
@@ -110,6 +111,17 @@ function teamOf(ctx: ProcessorContext, resource: Resource, teams: Teams): Promis
   return team;
 }
 
+/** The audit event's `resource` for a uuid ("" names none). */
+function aboutResource(uuid: string): { resource?: string } {
+  return uuid === "" ? {} : { resource: uuid };
+}
+
+/** Time from the order's creation in Waldur to now; null when `created` is not a time. */
+function latencyOf(order: Order, now: number): number | null {
+  const created = Date.parse(order.created);
+  return Number.isFinite(created) ? now - created : null;
+}
+
 /** The uuid of the resource an order is about ("" when it names none). */
 function resourceOf(order: Order): string {
   return order.marketplace_resource_uuid || order.resource_uuid || "";
@@ -144,6 +156,7 @@ async function handleOrder(
         system: "waldur",
         action: "approve order",
         target: order.uuid,
+        ...aboutResource(resourceOf(order)),
         result: "ok",
       });
     }
@@ -164,6 +177,7 @@ async function handleOrder(
       system: "waldur",
       action: `${order.type} order done`,
       target: order.uuid,
+      ...aboutResource(resourceOf(order)),
       result: "ok",
       detail: order.resource_name,
     });
@@ -173,6 +187,10 @@ async function handleOrder(
       ctx.store.clearRefusal(ctx.offering.name, resourceOf(order));
       publishRefusals(ctx, ctx.offering.name);
     }
+    recordHistory(ctx, (h) => {
+      const now = ctx.clock.now();
+      h.recordOrder(ctx.offering.name, "done", latencyOf(order, now), now);
+    });
     ctx.status.orderFinished(order.uuid, order.type, "done");
     return "done";
   } catch (error) {
@@ -204,6 +222,7 @@ async function handleOrder(
       system: "waldur",
       action: `${order.type} order erred`,
       target: order.uuid,
+      ...aboutResource(resourceOf(order)),
       result: "ok",
       detail: message,
     });
@@ -221,6 +240,10 @@ async function handleOrder(
       });
       publishRefusals(ctx, ctx.offering.name);
     }
+    recordHistory(ctx, (h) => {
+      const now = ctx.clock.now();
+      h.recordOrder(ctx.offering.name, "erred", latencyOf(order, now), now);
+    });
     ctx.status.orderFinished(order.uuid, order.type, "erred");
     return "erred";
   }
@@ -351,6 +374,7 @@ async function create(ctx: ProcessorContext, order: Order, teams: Teams): Promis
       system: "waldur",
       action: "set backend_id",
       target: resource.uuid,
+      resource: resource.uuid,
       result: "ok",
       detail: result.backendId,
     });
@@ -362,6 +386,7 @@ async function create(ctx: ProcessorContext, order: Order, teams: Teams): Promis
       system: "waldur",
       action: "set limits",
       target: resource.uuid,
+      resource: resource.uuid,
       result: "ok",
       detail: JSON.stringify(result.limits),
     });

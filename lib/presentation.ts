@@ -102,6 +102,11 @@ export interface Presentation<R = Record<string, unknown>> {
    * `/resources/<uuid>`, shows its last successful sync and its usage history.
    */
   resourceOf?(row: R): string;
+  /**
+   * The identity group whose members have the row's access (a group name: the last segment of a
+   * Keycloak group path), when the row names one: the resource page lists its members.
+   */
+  groupOf?(row: R): string;
 }
 
 /** The rows of a snapshot a presentation shows. */

@@ -6,6 +6,7 @@ import type { ConditionLog } from "./conditions.ts";
 import type { OfferingConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { StatusRecord } from "./status.ts";
+import { errorMessage } from "./errors.ts";
 import type { AuditEvent, Store } from "./store.ts";
 import type { WaldurClient } from "./waldur/client.ts";
 
@@ -75,6 +76,18 @@ export function recordAudit(
   event: Omit<AuditEvent, "at" | "offering">,
 ): void {
   writeAudit(ctx, ctx.offering.name, event);
+}
+
+/** Writes to the state file's history; a failure is logged, never a failed item. */
+export function recordHistory(
+  ctx: ProcessorContext,
+  write: (history: Store["history"]) => void,
+): void {
+  try {
+    write(ctx.store.history);
+  } catch (error) {
+    ctx.log.warn("cannot record the history in the state file", { error: errorMessage(error) });
+  }
 }
 
 /** Sums the outcome of a pass from its failures; `changed`: it did work. */

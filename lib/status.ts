@@ -7,6 +7,7 @@ import { z } from "zod";
 import { BackendSnapshot } from "./backend.ts";
 import { BreakerStatus } from "./breaker.ts";
 import { EventConnections, EventConnectionStatus } from "./events/status.ts";
+import { type History, HistoryModel } from "./history.ts";
 import type { ServeEvent } from "./status_server.ts";
 import { AuditEvent } from "./store.ts";
 
@@ -99,6 +100,8 @@ export const StatusModel = z.object({
   eventConnections: z.array(EventConnectionStatus).optional(),
   /** Absent until `berth run` starts the status server (and in `--once`). */
   server: ServerStatus.optional(),
+  /** Hourly orders and loop passes over the retention; with a state file, in `/api/status`. */
+  history: HistoryModel.optional(),
 });
 export type StatusModel = z.infer<typeof StatusModel>;
 
@@ -181,6 +184,8 @@ export class StatusRecord {
   #server: ServerStatus | undefined;
   /** Event mode's connections (`lib/events/`). */
   readonly eventConnections: EventConnections;
+  /** The state file's history (charts, resource pages, CSV); absent without a state file. */
+  readonly history: History | undefined;
   /** Per loop, its signs of life on monotonic time (the probes' view). */
   #alive = new Map<string, LoopAlive>();
   #now: () => number;
@@ -197,7 +202,10 @@ export class StatusRecord {
     monotonic?: () => number;
     /** Applied to every text written here, so no secret reaches the page or the API. */
     redact?: (text: string) => string;
+    /** The state file's history, read (never written) through this record. */
+    history?: History;
   }) {
+    this.history = options.history;
     this.#redact = options.redact ?? ((text) => text);
     this.eventConnections = new EventConnections(this.#redact);
     this.version = options.version;
@@ -400,8 +408,8 @@ export class StatusRecord {
     });
   }
 
-  /** The whole model, as `/api/status` returns it. */
-  snapshot(): StatusModel {
+  /** The whole model, as `/api/status` returns it (`history` when asked and kept). */
+  snapshot(options: { history?: boolean } = {}): StatusModel {
     const connections = this.eventConnections.list();
     return {
       version: this.version,
@@ -425,6 +433,7 @@ export class StatusRecord {
       })),
       ...(this.#server ? { server: { ...this.#server } } : {}),
       ...(connections.length > 0 ? { eventConnections: connections } : {}),
+      ...(options.history && this.history ? { history: this.history.summary(this.#now()) } : {}),
     };
   }
 }

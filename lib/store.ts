@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { z } from "zod";
 import { BerthError } from "./errors.ts";
+import { History, HISTORY_MIGRATION } from "./history.ts";
 
 /** A change made to an external system, as the audit log and the status record keep it. */
 export const AuditEvent = z.object({
@@ -23,6 +24,8 @@ export const AuditEvent = z.object({
   target: z.string(),
   result: z.enum(["ok", "failed"]),
   detail: z.string().optional(),
+  /** The Waldur resource the change was made for, when it was made for one. */
+  resource: z.string().optional(),
 });
 /** A change made to an external system. */
 export type AuditEvent = z.infer<typeof AuditEvent>;
@@ -78,6 +81,8 @@ const MIGRATIONS: readonly string[] = [
      offering TEXT NOT NULL, resource_uuid TEXT NOT NULL, resource_name TEXT NOT NULL,
      order_uuid TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL,
      PRIMARY KEY (offering, resource_uuid));`,
+  // The bounded history (lib/history.ts) and the resource an audit event was written for
+  HISTORY_MIGRATION,
 ];
 
 /** A refused termination, as the state file keeps it. */
@@ -104,19 +109,26 @@ export class Store implements Disposable {
   readonly path: string;
   /** What is wrong with the file's permissions, for the log at start (empty when nothing). */
   readonly warnings: readonly string[];
+  /** The bounded history of usage, orders and loop passes (lib/history.ts). */
+  readonly history: History;
 
-  private constructor(db: DatabaseSync, path: string, warnings: readonly string[]) {
+  private constructor(db: DatabaseSync, path: string, warnings: readonly string[], days?: number) {
     this.#db = db;
     this.path = path;
     this.warnings = warnings;
+    const sql = {
+      prepare: (text: string) => this.#prepare(text),
+      tx: (w: () => void) => this.#tx(w),
+    };
+    this.history = new History(sql, days === undefined ? {} : { days });
   }
 
   /**
    * Opens (or creates) the state file and applies pending migrations. A file Berth creates is
    * 0600 in a directory it creates 0700; an existing file that others may read or write is kept
-   * as it is and named in {@link warnings}.
+   * as it is and named in {@link warnings}. `historyDays` is the history's retention.
    */
-  static open(path: string): Store {
+  static open(path: string, options: { historyDays?: number } = {}): Store {
     let db: DatabaseSync | undefined;
     try {
       const warnings = preparePrivateFile(path);
@@ -125,7 +137,7 @@ export class Store implements Disposable {
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
-      const store = new Store(db, path, warnings);
+      const store = new Store(db, path, warnings, options.historyDays);
       store.#migrate();
       restrictCompanions(path);
       return store;
@@ -181,7 +193,7 @@ export class Store implements Disposable {
   /** Records a change made to an external system. */
   audit(event: AuditEvent): void {
     this.#run(
-      "INSERT INTO audit (at, offering, system, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO audit (at, offering, system, action, target, result, detail, resource_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       event.at,
       event.offering,
       event.system,
@@ -189,6 +201,7 @@ export class Store implements Disposable {
       event.target,
       event.result,
       event.detail ?? null,
+      event.resource ?? null,
     );
   }
 
@@ -219,6 +232,7 @@ export class Store implements Disposable {
       run.error ?? null,
       run.stats ? JSON.stringify(run.stats) : null,
     );
+    this.history.recordLoop({ ...run, ok: run.outcome === "ok" });
     this.#run(`DELETE FROM loop_runs WHERE id <= (SELECT max(id) FROM loop_runs) - ${KEEP_ROWS}`);
     this.#run(`DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ${KEEP_ROWS}`);
   }

@@ -5,8 +5,14 @@
  */
 import { errorMessage } from "./errors.ts";
 import { forEachLimit } from "./pool.ts";
-import { type PassResult, passResult, type ProcessorContext, recordAudit } from "./processor.ts";
-import { toSpec } from "./resource_spec.ts";
+import {
+  type PassResult,
+  passResult,
+  type ProcessorContext,
+  recordAudit,
+  recordHistory,
+} from "./processor.ts";
+import { parseLimits, toSpec } from "./resource_spec.ts";
 import type { ResourceSpec } from "./backend.ts";
 
 /** The billing period containing `now` in `timeZone`: `YYYY-MM-01` and its start as an ISO date. */
@@ -42,12 +48,15 @@ export async function reportUsage(
     `resource ${r.uuid ?? "(no uuid)"} is malformed: ${r.problem}`
   );
   const specs: ResourceSpec[] = [];
+  /** Each resource's limits as Waldur has them, for the history's quota line. */
+  const limits = new Map<string, Record<string, number>>();
   // A resource an order acts on, or acted on since the list was asked for, is left for the next
   // pass; one an order touches while its usage is read has no usage worth a failure.
   for (const r of items) {
     if (r.backend_id === "" || ctx.activity.touchedSince(r.uuid, mark)) continue;
     try {
       specs.push(toSpec(r, {}));
+      limits.set(r.uuid, limitsOf(r.limits));
     } catch (error) {
       failures.push(`resource ${r.name}: ${errorMessage(error)}`);
     }
@@ -80,6 +89,11 @@ export async function reportUsage(
     const last = ctx.store.lastUsage(spec.uuid, period);
     if (Object.entries(amounts).every(([k, v]) => last[k] === v)) {
       stats.unchanged++;
+      // the history keeps the amount in force, so a flat series is still drawn to now
+      recordHistory(
+        ctx,
+        (h) => h.recordUsage(spec.uuid, numbers(amounts), ctx.clock.now(), limits.get(spec.uuid)),
+      );
       return;
     }
     try {
@@ -90,12 +104,17 @@ export async function reportUsage(
       );
       ctx.store.saveUsage(spec.uuid, period, amounts, ctx.clock.now());
       stats.reported++;
+      recordHistory(
+        ctx,
+        (h) => h.recordUsage(spec.uuid, numbers(amounts), ctx.clock.now(), limits.get(spec.uuid)),
+      );
       recordAudit(ctx, {
         system: "waldur",
         action: "report usage",
         target: spec.uuid,
         result: "ok",
         detail: `${spec.name} ${period} ${JSON.stringify(amounts)}`,
+        resource: spec.uuid,
       });
     } catch (error) {
       failures.push(`usage of ${spec.name} not reported: ${errorMessage(error)}`);
@@ -103,6 +122,20 @@ export async function reportUsage(
     ctx.status.heartbeat(ctx.offering.name, "usage");
   }, signal);
   return passResult(failures, stats, stats.reported > 0);
+}
+
+/** A resource's limits for the history; limits Waldur gave malformed are left out. */
+function limitsOf(raw: unknown): Record<string, number> {
+  try {
+    return parseLimits(raw, "resource limits");
+  } catch {
+    return {};
+  }
+}
+
+/** The reported decimal strings as numbers, for the history. */
+function numbers(amounts: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(amounts).map(([k, v]) => [k, Number(v)]));
 }
 
 function pad(n: number): string {

@@ -9,6 +9,8 @@ import { SCRIPT, STYLE } from "./assets.ts";
 import { requireToken } from "./auth.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { StatusPage } from "./page.tsx";
+import type { RowHistory } from "./page/history.tsx";
+import { historyRoutes } from "./resource.tsx";
 import type { PageQuery } from "./page/parts.tsx";
 import { livenessProblems, readinessProblems } from "./probes.ts";
 import { MAX_PAGE_SIZE, PAGE_SIZE } from "./view.ts";
@@ -40,6 +42,13 @@ export function pageQuery(url: URL): PageQuery {
     refreshSeconds: intParam(url.searchParams.get("refresh") ?? undefined, 5, 1, 300),
     params: url.searchParams,
   };
+}
+
+/** The rows' usage read of the page (one query per table page), with a state file's history. */
+function rowHistory(status: StatusRecord, now: number): RowHistory | undefined {
+  const history = status.history;
+  if (!history) return undefined;
+  return { from: now - history.retentionMs, to: now, usageOf: (r) => history.usageOf(r, now) };
 }
 
 /** Builds the Hono app. */
@@ -77,7 +86,7 @@ export function createApp(options: AppOptions): Hono {
     const problems = readinessProblems(options.status.loops());
     return c.json({ ok: problems.length === 0, problems }, problems.length === 0 ? 200 : 503);
   });
-  app.get("/api/status", (c) => c.json(options.status.snapshot()));
+  app.get("/api/status", (c) => c.json(options.status.snapshot({ history: true })));
   app.get(
     "/metrics",
     (c) =>
@@ -87,8 +96,10 @@ export function createApp(options: AppOptions): Hono {
   );
   app.get("/", (c) => {
     const query = pageQuery(new URL(c.req.url));
+    const model = options.status.snapshot({ history: true });
+    const history = rowHistory(options.status, model.now);
     const html = `<!doctype html>${
-      (<StatusPage model={options.status.snapshot()} query={query} />).toString()
+      (<StatusPage model={model} query={query} {...(history ? { history } : {})} />).toString()
     }`;
     return c.html(html);
   });
@@ -102,6 +113,7 @@ export function createApp(options: AppOptions): Hono {
       "content-type": "text/javascript; charset=utf-8",
       "cache-control": "max-age=300",
     }));
+  historyRoutes(app, options.status);
   app.notFound((c) => c.text("404 Not Found\n", 404));
   return app;
 }

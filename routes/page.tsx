@@ -17,10 +17,11 @@ import {
 import { Errors, Events, Orders, Refusals } from "./page/lists.tsx";
 import { Ago, Expandable, Head, type PageQuery } from "./page/parts.tsx";
 import { BackendSection, Keycloak } from "./page/sections.tsx";
+import { HistorySection, type RowHistory } from "./page/history.tsx";
 
 /** The whole page. */
 export function StatusPage(
-  { model, query }: { model: StatusModel; query: PageQuery },
+  { model, query, history }: { model: StatusModel; query: PageQuery; history?: RowHistory },
 ): HtmlEscapedString | Promise<HtmlEscapedString> {
   return (
     <html lang="en">
@@ -49,6 +50,7 @@ export function StatusPage(
           <Exposure model={model} />
           <Header model={model} />
           <Loops model={model} />
+          <HistorySection history={model.history} now={model.now} />
           <EventConnections model={model} />
           <Breakers model={model} />
           <Refusals model={model} query={query} />
@@ -57,6 +59,7 @@ export function StatusPage(
               presented={p}
               query={query}
               tableKey={`${p.presentation.section.key}${offeringIndex(model, p.backend)}`}
+              history={history}
             />
           ))}
           {model.backends.filter((b) => b.groups !== undefined).map((b) => (

@@ -128,7 +128,7 @@ export function wire(
   const path = statePath ?? config.stateFile ?? defaultStateFile(world);
   let store: Store;
   try {
-    store = Store.open(path);
+    store = Store.open(path, { historyDays: config.status.historyDays });
   } catch (error) {
     log.error(stateFileProblem(path, error));
     return undefined;
@@ -145,6 +145,7 @@ export function wire(
     now: () => world.clock.now(),
     monotonic: () => world.clock.monotonic(),
     redact: (text) => redactor.redact(text),
+    history: store.history,
   });
   const offerings = buildOfferings({
     config,

@@ -17,7 +17,8 @@ export interface HarborApplyContext {
   client: HarborClient;
   log: Logger;
   owned: OwnershipLedger;
-  audit: (action: string, target: string, detail: string) => void;
+  /** `resource`: the Waldur resource the change was made for, when it was one. */
+  audit: (action: string, target: string, detail: string, resource?: string) => void;
 }
 
 const ROLE_NAMES: Record<number, string> = {
@@ -52,9 +53,11 @@ export class HarborApply {
    * name to the id a `create-project` of this plan gave it (actions planned with id 0 read it).
    */
   async apply(action: HarborAction, made: Map<string, number>): Promise<void> {
-    const { client, audit } = this.#c;
+    const { client } = this.#c;
     const { target, detail } = describeAction(action);
     const resource = action.resources[0] ?? "";
+    const audit = (what: string, on: string, text: string): void =>
+      this.#c.audit(what, on, text, resource || undefined);
     switch (action.kind) {
       case "create-project": {
         made.set(action.project, await client.createProject(action.project, action.bytes));

@@ -95,13 +95,14 @@ export class HarborBackend implements Backend {
       client: this.client,
       log: this.#ctx.log,
       owned: this.#ctx.owned,
-      audit: (action, target, detail) =>
+      audit: (action, target, detail, resource) =>
         this.#ctx.audit({
           system: "harbor",
           action,
           target,
           result: "ok",
           ...(detail ? { detail } : {}),
+          ...(resource ? { resource } : {}),
         }),
     });
     this.#rows = new HarborRows(this.naming, this.#apply.adopted);

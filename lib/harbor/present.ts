@@ -27,6 +27,7 @@ const QUOTA = "berth_harbor_quota_bytes";
 export const harborPresentation: Presentation<HarborRow> = {
   schema: HarborRow,
   resourceOf: (r) => r.resource,
+  groupOf: (r) => r.group,
   section: {
     title: "Harbor projects",
     noun: "project",

@@ -16,7 +16,8 @@ export interface RancherApplyContext {
   namespaceLabels: Readonly<Record<string, string>>;
   /** Projects Berth adopted (their rows say so). */
   adopted: Set<string>;
-  audit: (action: string, target: string, detail: string) => void;
+  /** `resource`: the Waldur resource the change was made for, when it was one. */
+  audit: (action: string, target: string, detail: string, resource?: string) => void;
 }
 
 /**
@@ -32,6 +33,8 @@ export async function applyRancher(
   const { client } = ctx;
   const { target, detail } = describe(action);
   const resource = action.resources[0] ?? "";
+  const audit = (what: string, on: string, text: string): void =>
+    ctx.audit(what, on, text, resource || undefined);
   const projectId = "projectId" in action
     ? action.projectId || projects.get(resource)?.id || ""
     : "";
@@ -47,7 +50,7 @@ export async function applyRancher(
         namespaceDefaultResourceQuota: quota,
       });
       projects.set(resource, made);
-      ctx.audit(
+      audit(
         "create project",
         action.project,
         `${made.id}${action.quota ? `, ${describeQuota(action.quota)}` : ""}`,
@@ -76,7 +79,7 @@ export async function applyRancher(
         }
         throw error;
       }
-      ctx.audit(action.repair ? "repair quota" : "set quota", target, describeQuota(action.quota));
+      audit(action.repair ? "repair quota" : "set quota", target, describeQuota(action.quota));
       return;
     }
     case "adopt-project":
@@ -85,7 +88,7 @@ export async function applyRancher(
         await client.updateProject(projectId, { annotations: action.annotations }),
       );
       ctx.adopted.add(projectId);
-      ctx.audit("adopt project", target, detail);
+      audit("adopt project", target, detail);
       return;
     case "create-namespace":
       await createNamespace(ctx, projectId, action.namespace);
@@ -107,15 +110,15 @@ export async function applyRancher(
         }
         throw error;
       }
-      ctx.audit("bind group", action.project, `${action.principal} as ${action.role}`);
+      audit("bind group", action.project, `${action.principal} as ${action.role}`);
       return;
     case "delete-binding":
       await client.deletePrtb(action.prtbId);
-      ctx.audit("delete binding", target, detail);
+      audit("delete binding", target, detail);
       return;
     case "delete-project":
       await client.deleteProject(action.projectId);
-      ctx.audit("delete project", action.project, action.projectId);
+      audit("delete project", action.project, action.projectId);
       return;
   }
 }

@@ -94,7 +94,8 @@ export class RancherBackend implements Backend {
       cluster: this.#s.cluster_id,
       namespaceLabels: this.#s.namespace_labels,
       adopted: this.#rows.adopted,
-      audit: (action, target, detail) => this.#audit("rancher", action, target, detail),
+      audit: (action, target, detail, resource) =>
+        this.#audit("rancher", action, target, detail, resource),
     };
     const pull = this.#s.image_pull_secret;
     this.#pulls = pull && new PullSecrets({
@@ -444,8 +445,16 @@ export class RancherBackend implements Backend {
     action: string,
     target: string,
     detail: string,
+    resource?: string,
   ): void {
-    this.#ctx.audit({ system, action, target, result: "ok", ...(detail ? { detail } : {}) });
+    this.#ctx.audit({
+      system,
+      action,
+      target,
+      result: "ok",
+      ...(detail ? { detail } : {}),
+      ...(resource ? { resource } : {}),
+    });
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type Presented,
   usedShare,
 } from "../view.ts";
+import { type RowHistory, usageCell } from "./history.tsx";
 import {
   type Backend,
   counted,
@@ -28,10 +29,12 @@ import {
 
 /** A backend's table, as its plugin presents it: heading with counts, the rows, the pager. */
 export function BackendSection(
-  { presented: { backend, presentation }, query, tableKey }: {
+  { presented: { backend, presentation }, query, tableKey, history }: {
     presented: Presented;
     query: PageQuery;
     tableKey: string;
+    /** With a state file's history: a usage sparkline per resource row, linked to its page. */
+    history?: RowHistory | undefined;
   },
 ): Rendered {
   const { schema, section } = presentation;
@@ -39,6 +42,7 @@ export function BackendSection(
   // a table of what needs attention is shown only while there is something to do
   if (presentation.attention && rows.length === 0) return null;
   const page = pageOf(rows, schema, pageFor(query, tableKey));
+  const usage = usageColumn(presentation, page.rows, history);
   return (
     <section
       class={`backend ${backend.kind}${presentation.attention ? " attention" : ""}`}
@@ -48,12 +52,12 @@ export function BackendSection(
       <TableHead title={section.title} backend={backend} page={page} noun={section.noun} />
       <div class="scroll">
         <table>
-          <Head cols={section.columns.map((c) => c.heading)} />
+          <Head cols={[...section.columns.map((c) => c.heading), ...(usage ? ["Usage"] : [])]} />
           <tbody>
             {page.rows.map((r) =>
               presentation.attention
                 ? <tr class="attention">{rowCells(section.cells(r), section.columns)}</tr>
-                : <tr>{rowCells(section.cells(r), section.columns)}</tr>
+                : <tr>{rowCells(section.cells(r), section.columns)}{usage?.(r) ?? ""}</tr>
             )}
           </tbody>
         </table>
@@ -61,6 +65,23 @@ export function BackendSection(
       <TableFoot page={page} query={query} tableKey={tableKey} />
     </section>
   );
+}
+
+/** The usage cell of each row of a page, its series read in one query; none without history. */
+function usageColumn(
+  presentation: Presented["presentation"],
+  rows: readonly Record<string, unknown>[],
+  history: RowHistory | undefined,
+): ((row: Record<string, unknown>) => HtmlEscapedString) | undefined {
+  const resourceOf = presentation.resourceOf?.bind(presentation);
+  if (!history || !resourceOf || presentation.attention) return undefined;
+  const series = history.usageOf(rows.map((r) => resourceOf(r)));
+  return (row) => {
+    const first = presentation.section.cells(row)[0];
+    const name = first && (first.kind === "text" || first.kind === "noted") ? first.text : "";
+    const resource = resourceOf(row);
+    return raw(usageCell(resource, series.get(resource) ?? [], { ...history, name }));
+  };
 }
 
 /**

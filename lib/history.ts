@@ -1,0 +1,328 @@
+/**
+ * The bounded history the state file keeps for the page's charts, `/api/status`, the resource
+ * pages and the CSV export: the usage reported per resource and component, orders finished per
+ * hour with their latency, and loop passes per hour with their durations.
+ *
+ * Bounds: everything older than the retention (`status.history_days`, 30 days by default) goes.
+ * Usage is kept at most {@link USAGE_POINTS} points per series (resource × component): one
+ * point per bucket of `retention / USAGE_POINTS` (at least an hour; 6 h at 30 days), the last
+ * amount of the bucket winning. Orders and loops are hourly buckets, one row per offering (and
+ * loop) and hour. A series not written for the whole retention is dropped with its points.
+ */
+import type { StatementSync } from "node:sqlite";
+import { z } from "zod";
+
+/** One hour in milliseconds: the buckets of the orders' and loops' history. */
+export const HOUR_MS = 3_600_000;
+/** The retention unless `status.history_days` says otherwise. */
+export const DEFAULT_HISTORY_DAYS = 30;
+/** The longest retention `status.history_days` accepts. */
+export const MAX_HISTORY_DAYS = 366;
+/** The most points a usage series (one resource's component) keeps. */
+export const USAGE_POINTS = 120;
+
+/** The migration that adds the history tables (appended to the store's migrations). */
+export const HISTORY_MIGRATION = `
+  CREATE TABLE usage_series (
+    id INTEGER PRIMARY KEY, resource_uuid TEXT NOT NULL, component TEXT NOT NULL,
+    last_at INTEGER NOT NULL, UNIQUE (resource_uuid, component));
+  CREATE TABLE usage_history (
+    series INTEGER NOT NULL, bucket INTEGER NOT NULL, at INTEGER NOT NULL, amount REAL NOT NULL,
+    quota REAL, PRIMARY KEY (series, bucket)) WITHOUT ROWID;
+  CREATE TABLE order_history (
+    offering TEXT NOT NULL, hour INTEGER NOT NULL, done INTEGER NOT NULL, erred INTEGER NOT NULL,
+    timed INTEGER NOT NULL, latency_sum INTEGER NOT NULL, latency_max INTEGER NOT NULL,
+    PRIMARY KEY (offering, hour)) WITHOUT ROWID;
+  CREATE TABLE loop_history (
+    offering TEXT NOT NULL, loop TEXT NOT NULL, hour INTEGER NOT NULL, runs INTEGER NOT NULL,
+    failed INTEGER NOT NULL, duration_sum INTEGER NOT NULL, duration_max INTEGER NOT NULL,
+    PRIMARY KEY (offering, loop, hour)) WITHOUT ROWID;
+  ALTER TABLE audit ADD COLUMN resource_uuid TEXT;
+  CREATE INDEX audit_by_resource ON audit (resource_uuid, id) WHERE resource_uuid IS NOT NULL;`;
+
+/** One reported amount of a component, at the time it was reported, and its limit then. */
+export const UsagePoint = z.object({
+  at: z.number(),
+  amount: z.number(),
+  /** The resource's limit of the component in Waldur (same unit); null when it has none. */
+  quota: z.number().nullable(),
+});
+/** A point of a usage series. */
+export type UsagePoint = z.infer<typeof UsagePoint>;
+
+/** One component's reported usage of one resource, oldest point first. */
+export const UsageSeries = z.object({ component: z.string(), points: z.array(UsagePoint) });
+/** A component's usage over time. */
+export type UsageSeries = z.infer<typeof UsageSeries>;
+
+/** Orders of one offering finished in one hour, and how long they took from Waldur's `created`. */
+export const OrderBucket = z.object({
+  offering: z.string(),
+  /** The hour's start. */
+  at: z.number(),
+  done: z.number(),
+  erred: z.number(),
+  /** Mean and longest time from the order's creation in Waldur to done or erred; null: none timed. */
+  meanLatencyMs: z.number().nullable(),
+  maxLatencyMs: z.number().nullable(),
+});
+/** An hour of an offering's orders. */
+export type OrderBucket = z.infer<typeof OrderBucket>;
+
+/** Passes of one loop that ended in one hour. */
+export const LoopBucket = z.object({
+  offering: z.string(),
+  loop: z.string(),
+  /** The hour's start. */
+  at: z.number(),
+  runs: z.number(),
+  /** Passes that failed or left items failing. */
+  failed: z.number(),
+  meanMs: z.number(),
+  maxMs: z.number(),
+});
+/** An hour of one loop's passes. */
+export type LoopBucket = z.infer<typeof LoopBucket>;
+
+/** The history in `/api/status`: hourly orders and loop passes over the retention. */
+export const HistoryModel = z.object({
+  retentionDays: z.number(),
+  bucketMs: z.number(),
+  orders: z.array(OrderBucket),
+  loops: z.array(LoopBucket),
+});
+/** The history in `/api/status`. */
+export type HistoryModel = z.infer<typeof HistoryModel>;
+
+/** An audit event of one resource, newest first on its page. */
+export interface ResourceEvent {
+  at: number;
+  offering: string;
+  system: string;
+  action: string;
+  target: string;
+  result: "ok" | "failed";
+  detail?: string;
+}
+
+/** What the history needs of the state file: cached prepared statements and a transaction. */
+export interface HistoryDb {
+  prepare(sql: string): StatementSync;
+  tx(work: () => void): void;
+}
+
+/** The history in the state file: written by the loops, read by the routes. */
+export class History {
+  #db: HistoryDb;
+  /** The retention in milliseconds. */
+  readonly retentionMs: number;
+  /** The width of a usage point's bucket. */
+  readonly usageBucketMs: number;
+  #lastPrune = Number.NEGATIVE_INFINITY;
+  /** Bumped by every write: the cached summary is good while it has not moved. */
+  #version = 0;
+  #cached: { version: number; from: number; model: HistoryModel } | undefined;
+
+  constructor(db: HistoryDb, options: { days?: number } = {}) {
+    this.#db = db;
+    const days = Math.min(Math.max(options.days ?? DEFAULT_HISTORY_DAYS, 1), MAX_HISTORY_DAYS);
+    this.retentionMs = days * 24 * HOUR_MS;
+    this.usageBucketMs = Math.max(1, Math.ceil(this.retentionMs / USAGE_POINTS / HOUR_MS)) *
+      HOUR_MS;
+  }
+
+  /** The retention in days. */
+  get retentionDays(): number {
+    return this.retentionMs / (24 * HOUR_MS);
+  }
+
+  /** Records the amounts a usage pass found for a resource (reported or unchanged), and its limits. */
+  recordUsage(
+    resource: string,
+    amounts: Readonly<Record<string, number>>,
+    at: number,
+    limits: Readonly<Record<string, number>> = {},
+  ): void {
+    const bucket = floorTo(at, this.usageBucketMs);
+    // the oldest bucket kept: within the retention and at most USAGE_POINTS per series
+    const keep = Math.max(at - this.retentionMs, bucket - (USAGE_POINTS - 1) * this.usageBucketMs);
+    this.#db.tx(() => {
+      for (const [component, amount] of Object.entries(amounts)) {
+        const row = this.#db.prepare(
+          `INSERT INTO usage_series (resource_uuid, component, last_at) VALUES (?, ?, ?)
+           ON CONFLICT (resource_uuid, component) DO UPDATE SET last_at = excluded.last_at
+           RETURNING id`,
+        ).get(resource, component, at);
+        const series = Number(row?.id);
+        this.#db.prepare(
+          `INSERT INTO usage_history (series, bucket, at, amount, quota) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (series, bucket) DO UPDATE SET at = excluded.at, amount = excluded.amount,
+             quota = excluded.quota`,
+        ).run(series, bucket, at, amount, limits[component] ?? null);
+        this.#db.prepare("DELETE FROM usage_history WHERE series = ? AND bucket < ?")
+          .run(series, keep);
+      }
+    });
+    this.#version++;
+  }
+
+  /** Records a finished order; `latencyMs` is null when Waldur gave no creation time. */
+  recordOrder(
+    offering: string,
+    outcome: "done" | "erred",
+    latencyMs: number | null,
+    at: number,
+  ): void {
+    const latency = latencyMs === null ? 0 : Math.max(0, Math.round(latencyMs));
+    this.#db.prepare(
+      `INSERT INTO order_history (offering, hour, done, erred, timed, latency_sum, latency_max)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (offering, hour) DO UPDATE SET done = done + excluded.done,
+         erred = erred + excluded.erred, timed = timed + excluded.timed,
+         latency_sum = latency_sum + excluded.latency_sum,
+         latency_max = max(latency_max, excluded.latency_max)`,
+    ).run(
+      offering,
+      floorTo(at, HOUR_MS),
+      outcome === "done" ? 1 : 0,
+      outcome === "erred" ? 1 : 0,
+      latencyMs === null ? 0 : 1,
+      latency,
+      latency,
+    );
+    this.#version++;
+  }
+
+  /** Records a finished loop pass, and drops what is past the retention (once an hour). */
+  recordLoop(
+    run: { offering: string; loop: string; startedAt: number; finishedAt: number; ok: boolean },
+  ): void {
+    const ms = Math.max(0, Math.round(run.finishedAt - run.startedAt));
+    this.#db.prepare(
+      `INSERT INTO loop_history (offering, loop, hour, runs, failed, duration_sum, duration_max)
+       VALUES (?, ?, ?, 1, ?, ?, ?)
+       ON CONFLICT (offering, loop, hour) DO UPDATE SET runs = runs + 1,
+         failed = failed + excluded.failed, duration_sum = duration_sum + excluded.duration_sum,
+         duration_max = max(duration_max, excluded.duration_max)`,
+    ).run(run.offering, run.loop, floorTo(run.finishedAt, HOUR_MS), run.ok ? 0 : 1, ms, ms);
+    this.#version++;
+    if (run.finishedAt - this.#lastPrune >= HOUR_MS) this.prune(run.finishedAt);
+  }
+
+  /** Drops every row past the retention, and the usage series not written within it. */
+  prune(now: number): void {
+    const cutoff = now - this.retentionMs;
+    this.#db.tx(() => {
+      this.#db.prepare(
+        `DELETE FROM usage_history WHERE series IN (SELECT id FROM usage_series WHERE last_at < ?)`,
+      ).run(cutoff);
+      this.#db.prepare("DELETE FROM usage_series WHERE last_at < ?").run(cutoff);
+      this.#db.prepare("DELETE FROM order_history WHERE hour < ?").run(floorTo(cutoff, HOUR_MS));
+      this.#db.prepare("DELETE FROM loop_history WHERE hour < ?").run(floorTo(cutoff, HOUR_MS));
+    });
+    this.#lastPrune = now;
+    this.#version++;
+  }
+
+  /** The usage series of each of `resources` within the retention, read in one query. */
+  usageOf(resources: readonly string[], now: number): Map<string, UsageSeries[]> {
+    const out = new Map<string, UsageSeries[]>();
+    if (resources.length === 0) return out;
+    const rows = this.#db.prepare(
+      `SELECT s.resource_uuid AS r, s.component AS c, h.at AS at, h.amount AS a, h.quota AS q
+       FROM usage_series s JOIN usage_history h ON h.series = s.id
+       WHERE s.resource_uuid IN (SELECT value FROM json_each(?)) AND h.bucket >= ?
+       ORDER BY s.resource_uuid, s.component, h.bucket`,
+    ).all(JSON.stringify(resources), floorTo(now - this.retentionMs, this.usageBucketMs));
+    let last: UsageSeries | undefined;
+    for (const row of rows) {
+      const resource = String(row.r);
+      const component = String(row.c);
+      let list = out.get(resource);
+      if (!list) out.set(resource, list = []);
+      if (last?.component !== component || list.at(-1) !== last) {
+        last = { component, points: [] };
+        list.push(last);
+      }
+      last.points.push({
+        at: Number(row.at),
+        amount: Number(row.a),
+        quota: row.q === null ? null : Number(row.q),
+      });
+    }
+    return out;
+  }
+
+  /** Whether any usage of `resource` is kept. */
+  knows(resource: string): boolean {
+    return this.#db.prepare("SELECT 1 AS x FROM usage_series WHERE resource_uuid = ? LIMIT 1")
+      .get(resource) !== undefined;
+  }
+
+  /** The audit events written for `resource`, newest first. */
+  eventsOf(resource: string, limit: number): ResourceEvent[] {
+    return this.#db.prepare(
+      `SELECT at, offering, system, action, target, result, detail FROM audit
+       WHERE resource_uuid = ? ORDER BY id DESC LIMIT ?`,
+    ).all(resource, limit).map((r) => ({
+      at: Number(r.at),
+      offering: String(r.offering),
+      system: String(r.system),
+      action: String(r.action),
+      target: String(r.target),
+      result: r.result === "ok" ? "ok" : "failed",
+      ...(r.detail === null ? {} : { detail: String(r.detail) }),
+    }));
+  }
+
+  /** The hourly orders and loop passes within the retention (cached until the next write). */
+  summary(now: number): HistoryModel {
+    const from = floorTo(now - this.retentionMs, HOUR_MS);
+    const cached = this.#cached;
+    if (cached && cached.version === this.#version && cached.from === from) return cached.model;
+    const orders = this.#db.prepare(
+      "SELECT * FROM order_history WHERE hour >= ? ORDER BY offering, hour",
+    ).all(from).map((r): OrderBucket => {
+      const timed = Number(r.timed);
+      return {
+        offering: String(r.offering),
+        at: Number(r.hour),
+        done: Number(r.done),
+        erred: Number(r.erred),
+        meanLatencyMs: timed === 0 ? null : Math.round(Number(r.latency_sum) / timed),
+        maxLatencyMs: timed === 0 ? null : Number(r.latency_max),
+      };
+    });
+    const loops = this.#db.prepare(
+      "SELECT * FROM loop_history WHERE hour >= ? ORDER BY offering, loop, hour",
+    ).all(from).map((r): LoopBucket => ({
+      offering: String(r.offering),
+      loop: String(r.loop),
+      at: Number(r.hour),
+      runs: Number(r.runs),
+      failed: Number(r.failed),
+      meanMs: Math.round(Number(r.duration_sum) / Math.max(1, Number(r.runs))),
+      maxMs: Number(r.duration_max),
+    }));
+    const model = { retentionDays: this.retentionDays, bucketMs: HOUR_MS, orders, loops };
+    this.#cached = { version: this.#version, from, model };
+    return model;
+  }
+
+  /** How many rows each history table holds (tests, the benchmark). */
+  rowCounts(): Record<string, number> {
+    const count = (table: string): number =>
+      Number(this.#db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n);
+    return {
+      usage_series: count("usage_series"),
+      usage_history: count("usage_history"),
+      order_history: count("order_history"),
+      loop_history: count("loop_history"),
+    };
+  }
+}
+
+/** `at` rounded down to a multiple of `step`. */
+function floorTo(at: number, step: number): number {
+  return Math.floor(at / step) * step;
+}

@@ -1,0 +1,121 @@
+/**
+ * The page's history section (`#history`): per offering, orders finished per hour and their
+ * latency, and each loop's pass duration over the retention, from `/api/status`'s `history`.
+ */
+import { escapeToBuffer } from "hono/utils/html";
+import type { HistoryModel, UsageSeries } from "../../lib/history.ts";
+import { formatDuration } from "../view.ts";
+import { type Line, sparkline, timeChart } from "./charts.tsx";
+import type { Rendered } from "./parts.tsx";
+
+/** The charts of the orders' and loops' history; nothing without a state file's history. */
+export function HistorySection(
+  { history, now }: { history: HistoryModel | undefined; now: number },
+): Rendered {
+  if (!history) return null;
+  const from = now - history.retentionDays * 24 * 3_600_000;
+  const offerings = [
+    ...new Set([...history.orders.map((o) => o.offering), ...history.loops.map((l) => l.offering)]),
+  ];
+  const count = (n: number): string => String(Math.round(n));
+  return (
+    <section id="history">
+      <h2>
+        History <small>the last {history.retentionDays} days, per hour</small>{" "}
+        <a class="count" href="/api/history.csv?series=orders">orders CSV</a>{" "}
+        <a class="count" href="/api/history.csv?series=loops">loops CSV</a>
+      </h2>
+      {offerings.length === 0 ? <p class="empty">No order or pass finished yet.</p> : ""}
+      {offerings.map((offering, i) => {
+        const orders = history.orders.filter((o) => o.offering === offering);
+        const loops = [
+          ...new Set(history.loops.filter((l) => l.offering === offering).map((l) => l.loop)),
+        ];
+        const timed = orders.filter((o) => o.meanLatencyMs !== null);
+        const latency: Line[] = [
+          { cls: "mean", points: timed.map((o) => ({ at: o.at, value: o.meanLatencyMs ?? 0 })) },
+          { cls: "max", points: timed.map((o) => ({ at: o.at, value: o.maxLatencyMs ?? 0 })) },
+        ];
+        return (
+          <div class="charts" data-offering={offering}>
+            <h3>{offering}</h3>
+            <figure>
+              {timeChart({
+                id: `orders-${i}`,
+                title: `${offering}: orders finished per hour`,
+                from,
+                to: now,
+                lines: [{
+                  cls: "bar",
+                  points: orders.map((o) => ({ at: o.at, value: o.done + o.erred })),
+                }],
+                bars: { ms: history.bucketMs },
+                format: count,
+              })}
+              <figcaption>Orders per hour (done and erred)</figcaption>
+            </figure>
+            <figure>
+              {timeChart({
+                id: `latency-${i}`,
+                title: `${offering}: order latency, mean and longest per hour`,
+                from,
+                to: now,
+                lines: latency,
+                format: formatDuration,
+              })}
+              <figcaption>
+                Order latency: Waldur's creation to done or erred (mean, longest)
+              </figcaption>
+            </figure>
+            {loops.map((loop) => {
+              const runs = history.loops.filter((l) => l.offering === offering && l.loop === loop);
+              return (
+                <figure>
+                  {timeChart({
+                    id: `loop-${i}-${loop}`,
+                    title: `${offering}: ${loop} pass duration, mean and longest per hour`,
+                    from,
+                    to: now,
+                    lines: [
+                      { cls: "mean", points: runs.map((r) => ({ at: r.at, value: r.meanMs })) },
+                      { cls: "max", points: runs.map((r) => ({ at: r.at, value: r.maxMs })) },
+                    ],
+                    format: formatDuration,
+                  })}
+                  <figcaption>{loop} pass duration (mean, longest)</figcaption>
+                </figure>
+              );
+            })}
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+/** What a backend table needs to draw its rows' usage: the window, one read for a page of rows. */
+export interface RowHistory {
+  from: number;
+  to: number;
+  /** The usage series of each resource, read in one query. */
+  usageOf(resources: readonly string[]): Map<string, UsageSeries[]>;
+}
+
+/** A row's usage cell: its sparkline, linked to the resource's page. */
+export function usageCell(
+  resource: string,
+  series: readonly UsageSeries[],
+  options: { name: string; from: number; to: number },
+): string {
+  const href = `/resources/${encodeURIComponent(resource)}`;
+  return `<td class="spark"><a href="${esc(href)}">${
+    sparkline(series, { ...options, name: options.name })
+  }</a></td>`;
+}
+
+/** Text escaped as JSX escapes it. */
+function esc(text: string): string {
+  const buffer: [string] = [""];
+  escapeToBuffer(text, buffer);
+  return buffer[0];
+}

@@ -1,0 +1,301 @@
+/**
+ * A resource's page (`/resources/<uuid>`) and its JSON (`/api/resources/<uuid>`): the rows the
+ * backends show for it, its usage history against its quota, its audit trail and the members of
+ * its group; and the history's CSV export (`/api/history.csv`). The uuid is checked (zod) before
+ * anything reads it: malformed is 400, unknown is 404.
+ */
+import type { Hono } from "hono";
+import { z } from "zod";
+import { GroupRow } from "../lib/keycloak/group_row.ts";
+import { rowsOf } from "../lib/presentation.ts";
+import type { StatusModel, StatusRecord } from "../lib/status.ts";
+import { UsageSeries } from "../lib/history.ts";
+import { AuditEvent } from "../lib/store.ts";
+import { historyCsv } from "./history_csv.ts";
+import { timeChart } from "./page/charts.tsx";
+import { Ago, Head, type Rendered } from "./page/parts.tsx";
+import { GroupItem, rowCells } from "./page/sections.tsx";
+import { leafName, presented } from "./view.ts";
+
+/** A Waldur uuid: 32 hex digits, with or without the dashes. */
+export const ResourceUuid = z.string().regex(
+  /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+  "expected a Waldur uuid",
+);
+
+/** Audit events shown on a resource's page and in its JSON. */
+const EVENTS_SHOWN = 100;
+
+/** `/api/resources/<uuid>`: what Berth knows of one resource. */
+export const ResourceModel = z.object({
+  resource: z.string(),
+  /** Each row a backend shows for it, with its offering and kind. */
+  rows: z.array(
+    z.object({ offering: z.string(), kind: z.string(), row: z.record(z.string(), z.unknown()) }),
+  ),
+  /** The usage reported, per component, within the retention (quota: its limit then). */
+  usage: z.array(UsageSeries),
+  /** Its audit trail, newest first (at most 100). */
+  events: z.array(AuditEvent),
+  /** The groups whose members have its access, as the last sync left them. */
+  groups: z.array(GroupRow.extend({ offering: z.string() })),
+});
+/** What Berth knows of one resource. */
+export type ResourceModel = z.infer<typeof ResourceModel>;
+
+/** One row a backend shows for the resource, ready to render. */
+interface ShownRow {
+  offering: string;
+  kind: string;
+  row: Record<string, unknown>;
+  title: string;
+  columns: readonly string[];
+  html: ReturnType<typeof rowCells>;
+  name: string;
+}
+
+/** Everything about one resource in the model and the history; undefined when nothing is known. */
+function gather(
+  status: StatusRecord,
+  model: StatusModel,
+  uuid: string,
+): { model: ResourceModel; shown: ShownRow[] } | undefined {
+  const shown: ShownRow[] = [];
+  const groups: ResourceModel["groups"] = [];
+  for (const { backend, presentation } of presented(model)) {
+    const resourceOf = presentation.resourceOf?.bind(presentation);
+    if (!resourceOf) continue;
+    for (const raw of rowsOf(backend, presentation)) {
+      // only a row naming the uuid is parsed: a page of 10,000 rows stays cheap
+      if (!Object.values(raw).includes(uuid)) continue;
+      const parsed = presentation.schema.safeParse(raw);
+      if (!parsed.success || resourceOf(parsed.data) !== uuid) continue;
+      const cells = presentation.section.cells(parsed.data);
+      const first = cells[0];
+      shown.push({
+        offering: backend.offering,
+        kind: backend.kind,
+        row: raw,
+        title: presentation.section.title,
+        columns: presentation.section.columns.map((c) => c.heading),
+        html: rowCells(cells, presentation.section.columns),
+        name: first && (first.kind === "text" || first.kind === "noted") ? first.text : uuid,
+      });
+      const group = presentation.groupOf?.(parsed.data);
+      for (const g of backend.groups ?? []) {
+        const row = GroupRow.safeParse(g);
+        if (group && row.success && leafName(row.data.path) === group) {
+          groups.push({ ...row.data, offering: backend.offering });
+        }
+      }
+    }
+  }
+  const history = status.history;
+  const usage = history?.usageOf([uuid], model.now).get(uuid) ?? [];
+  if (shown.length === 0 && usage.length === 0 && !history?.knows(uuid)) return undefined;
+  const events: ResourceModel["events"] = history
+    ? history.eventsOf(uuid, EVENTS_SHOWN)
+    : model.events.filter((e) => e.resource === uuid).slice(0, EVENTS_SHOWN);
+  return {
+    model: {
+      resource: uuid,
+      rows: shown.map(({ offering, kind, row }) => ({ offering, kind, row })),
+      usage,
+      events,
+      groups,
+    },
+    shown,
+  };
+}
+
+/** A component's last limit after its amount, nothing without one. */
+function limitText(quota: number | null): string {
+  return quota === null ? "" : ` of ${quota} (limit)`;
+}
+
+/** The resource page. */
+export function ResourcePage(
+  { data, shown, now, retentionDays }: {
+    data: ResourceModel;
+    shown: readonly ShownRow[];
+    now: number;
+    retentionDays: number | undefined;
+  },
+): Rendered {
+  const name = shown[0]?.name ?? data.resource;
+  const from = now - (retentionDays ?? 30) * 24 * 3_600_000;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{name} · Berth</title>
+        <link rel="icon" href="data:," />
+        <link rel="stylesheet" href="/assets/berth.css" />
+      </head>
+      <body>
+        <p>
+          <a href="/">← Berth status</a>
+        </p>
+        <h1 id="resource">
+          {name} <small class="uuid">{data.resource}</small>
+        </h1>
+        {shown.map((s) => (
+          <section class={`backend ${s.kind}`} data-offering={s.offering}>
+            <h2>
+              {s.title} <small>{s.offering}</small>
+            </h2>
+            <div class="scroll">
+              <table>
+                <Head cols={s.columns} />
+                <tbody>
+                  <tr>{s.html}</tr>
+                </tbody>
+              </table>
+            </div>
+          </section>
+        ))}
+        <section id="usage">
+          <h2>
+            Usage <small>reported to Waldur, the last {retentionDays ?? 30} days</small>{" "}
+            <a class="count" href={`/api/history.csv?series=usage&resource=${data.resource}`}>
+              CSV
+            </a>
+          </h2>
+          {data.usage.length === 0 ? <p class="empty">No usage reported yet.</p> : ""}
+          {data.usage.map((s, i) => (
+            <figure>
+              {timeChart({
+                id: `usage-${i}`,
+                title: `${name}: ${s.component} reported, and its limit`,
+                from,
+                to: now,
+                lines: [{
+                  cls: "usage",
+                  step: true,
+                  points: s.points.map((p) => ({ at: p.at, value: p.amount })),
+                }],
+                limit: {
+                  cls: "quota",
+                  points: s.points.filter((p) => p.quota !== null).map((p) => ({
+                    at: p.at,
+                    value: p.quota ?? 0,
+                  })),
+                },
+                format: (v) => String(Math.round(v * 100) / 100),
+              })}
+              <figcaption>
+                {s.component}: {String(s.points.at(-1)?.amount ?? 0)}
+                {limitText(s.points.at(-1)?.quota ?? null)}
+              </figcaption>
+            </figure>
+          ))}
+        </section>
+        <section id="members">
+          <h2>Members</h2>
+          {data.groups.length === 0
+            ? <p class="empty">No group of this resource is kept by Berth's identity sync.</p>
+            : (
+              <ul class="tree">
+                {data.groups.map((g) => <GroupItem row={g} />)}
+              </ul>
+            )}
+        </section>
+        <section id="audit">
+          <h2>Changes</h2>
+          {data.events.length === 0
+            ? <p class="empty">No change recorded.</p>
+            : (
+              <div class="scroll">
+                <table>
+                  <Head cols={["When", "Offering", "System", "Change", "Result"]} />
+                  <tbody>
+                    {data.events.map((e) => (
+                      <tr>
+                        <td>
+                          <Ago at={e.at} now={now} />
+                        </td>
+                        <td>{e.offering}</td>
+                        <td>{e.system}</td>
+                        <td>
+                          {e.action} <b>{e.target}</b> {e.detail ? <small>{e.detail}</small> : ""}
+                        </td>
+                        <td>
+                          <span class={`badge ${e.result}`}>{e.result}</span>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+        </section>
+      </body>
+    </html>
+  );
+}
+
+/** Adds the resource page, its JSON and the history CSV to `app` (behind the token like the rest). */
+export function historyRoutes(app: Hono, status: StatusRecord): void {
+  const lookup = (raw: string): { error: string; code: 400 | 404 } | {
+    data: ResourceModel;
+    shown: ShownRow[];
+    model: StatusModel;
+  } => {
+    const uuid = ResourceUuid.safeParse(raw);
+    if (!uuid.success) return { error: "400 Bad Request: expected a Waldur uuid\n", code: 400 };
+    const model = status.snapshot();
+    const found = gather(status, model, uuid.data.toLowerCase());
+    if (!found) return { error: "404 Not Found: Berth knows no such resource\n", code: 404 };
+    return { data: found.model, shown: found.shown, model };
+  };
+  app.get("/resources/:uuid", (c) => {
+    const found = lookup(c.req.param("uuid"));
+    if ("error" in found) return c.text(found.error, found.code);
+    const page = (
+      <ResourcePage
+        data={found.data}
+        shown={found.shown}
+        now={found.model.now}
+        retentionDays={status.history?.retentionDays}
+      />
+    );
+    return c.html(`<!doctype html>${page?.toString() ?? ""}`);
+  });
+  app.get("/api/resources/:uuid", (c) => {
+    const found = lookup(c.req.param("uuid"));
+    if ("error" in found) return c.text(found.error, found.code);
+    return c.json(found.data);
+  });
+  app.get("/api/history.csv", (c) => {
+    const series = z.enum(["usage", "orders", "loops"]).safeParse(c.req.query("series"));
+    const resource = c.req.query("resource");
+    if (!series.success) {
+      return c.text("400 Bad Request: series must be usage, orders or loops\n", 400);
+    }
+    const history = status.history;
+    if (!history) return c.text("404 Not Found: no history without a state file\n", 404);
+    const now = status.snapshot().now;
+    let csv: string;
+    if (series.data === "usage") {
+      const uuid = ResourceUuid.safeParse(resource);
+      if (!uuid.success) {
+        return c.text("400 Bad Request: series=usage needs resource=<a Waldur uuid>\n", 400);
+      }
+      const id = uuid.data.toLowerCase();
+      csv = historyCsv.usage(id, history.usageOf([id], now).get(id) ?? []);
+    } else {
+      if (resource !== undefined) {
+        return c.text(`400 Bad Request: series=${series.data} is not per resource\n`, 400);
+      }
+      const summary = history.summary(now);
+      csv = series.data === "orders"
+        ? historyCsv.orders(summary.orders)
+        : historyCsv.loops(summary.loops);
+    }
+    return c.body(csv, 200, {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="berth-${series.data}.csv"`,
+    });
+  });
+}
