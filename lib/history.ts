@@ -310,7 +310,10 @@ export class History {
   }
 
   /** How many rows each history table holds (tests, the benchmark). */
-  rowCounts(): Record<string, number> {
+  rowCounts(): Record<
+    "usage_series" | "usage_history" | "order_history" | "loop_history",
+    number
+  > {
     const count = (table: string): number =>
       Number(this.#db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n);
     return {

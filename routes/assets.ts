@@ -59,6 +59,22 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .3rem 0; font-size
 #filter input[type=search] { flex: 1 1 16rem; padding: .35rem .5rem; font: inherit; }
 #refresh-state { color: var(--muted); font-size: .85rem; }
 .empty { color: var(--muted); }
+svg.spark, svg.chart { fill: none; stroke-width: 1.5; stroke-linejoin: round; }
+svg.spark { vertical-align: middle; }
+svg.chart { width: 100%; max-width: 40rem; height: auto; display: block; }
+svg .base { stroke: var(--line); stroke-width: 1; }
+svg .c0, svg .usage, svg .mean { stroke: var(--info); }
+svg .c1 { stroke: var(--ok); }
+svg .c2 { stroke: var(--warn); }
+svg .c3 { stroke: var(--muted); }
+svg .max { stroke: var(--warn); stroke-dasharray: 2 2; }
+svg .quota { stroke: var(--bad); stroke-dasharray: 5 3; }
+svg .bar { fill: var(--info); stroke: none; }
+svg .label { fill: var(--muted); stroke: none; font-size: 12px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: .5rem 1rem; }
+.charts h3 { grid-column: 1 / -1; margin: .5rem 0 0; font-size: 1rem; }
+figure { margin: 0; }
+figcaption { color: var(--muted); font-size: .85rem; }
 .unshown { color: var(--bad); }
 .banner { border: 2px solid var(--bad); border-radius: .4rem; padding: .5rem .75rem;
   margin: .5rem 0; }

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { sparkline, timeChart } from "./charts.tsx";
+
+const T0 = Date.UTC(2026, 10, 1);
+const HOUR = 3_600_000;
+
+Deno.test("a sparkline of a small series draws each component as steps held to the end", async (t) => {
+  const svg = String(sparkline([
+    {
+      component: "cpu",
+      points: [
+        { at: T0 + 6 * HOUR, amount: 1, quota: 4 },
+        { at: T0 + 12 * HOUR, amount: 3, quota: 4 },
+      ],
+    },
+    { component: "memory", points: [{ at: T0 + 6 * HOUR, amount: 2, quota: null }] },
+  ], { from: T0, to: T0 + 24 * HOUR, name: "alpha" }));
+  await t.assertSnapshot(svg);
+  assert.match(svg, /^<svg class="spark" /);
+  assert.match(svg, /<title>alpha: cpu 3, memory 2<\/title>/);
+});
+
+Deno.test("an empty sparkline says there is no usage yet", async (t) => {
+  const svg = String(sparkline([], { from: T0, to: T0 + 24 * HOUR, name: "beta" }));
+  await t.assertSnapshot(svg);
+  assert.match(svg, /class="spark empty"/);
+  assert.doesNotMatch(svg, /polyline/);
+});
+
+Deno.test("a flat series is a level line at the top of its sparkline, not a division by zero", async (t) => {
+  const svg = String(sparkline([{
+    component: "storage",
+    points: [
+      { at: T0, amount: 5, quota: null },
+      { at: T0 + 12 * HOUR, amount: 5, quota: null },
+    ],
+  }], { from: T0, to: T0 + 24 * HOUR, name: "flat" }));
+  await t.assertSnapshot(svg);
+  assert.doesNotMatch(svg, /NaN|Infinity/);
+  assert.match(svg, /points="2,2 60,2 60,2 118,2"/);
+});
+
+Deno.test("a usage chart draws the quota as a dashed step line and scales to it", async (t) => {
+  const svg = String(timeChart({
+    id: "usage-0",
+    title: "acme: storage reported, and its limit",
+    from: T0,
+    to: T0 + 24 * HOUR,
+    lines: [{
+      cls: "usage",
+      step: true,
+      points: [{ at: T0 + 6 * HOUR, value: 5 }, { at: T0 + 18 * HOUR, value: 8 }],
+    }],
+    limit: { cls: "quota", points: [{ at: T0 + 6 * HOUR, value: 10 }] },
+    format: String,
+  }));
+  await t.assertSnapshot(svg);
+  assert.match(svg, /<polyline class="quota" points="[^"]*"\/>/);
+  assert.match(svg, /max 10</, "the quota sets the scale");
+});
+
+Deno.test("orders per hour are bars; an empty chart says there is no data", async (t) => {
+  const bars = String(timeChart({
+    id: "orders-0",
+    title: "registry: orders finished per hour",
+    from: T0,
+    to: T0 + 4 * HOUR,
+    lines: [{ cls: "bar", points: [{ at: T0, value: 2 }, { at: T0 + 2 * HOUR, value: 4 }] }],
+    bars: { ms: HOUR },
+    format: String,
+  }));
+  await t.assertSnapshot(bars);
+  assert.equal(bars.match(/<rect /g)?.length, 2);
+  const empty = String(timeChart({
+    id: "loop-0-orders",
+    title: "registry: orders pass duration",
+    from: T0,
+    to: T0 + 4 * HOUR,
+    lines: [{ cls: "mean", points: [] }],
+    format: String,
+  }));
+  assert.match(empty, /class="chart empty"/);
+  assert.match(empty, />no data yet</);
+});
+
+Deno.test("names in a chart's title are escaped", () => {
+  const svg = String(sparkline([], { from: T0, to: T0 + HOUR, name: '<script>"x"</script>' }));
+  assert.match(svg, /<title>&lt;script&gt;&quot;x&quot;&lt;\/script&gt;: no usage reported yet/);
+  assert.doesNotMatch(svg, /<script>/);
+});
