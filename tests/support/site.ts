@@ -132,6 +132,7 @@ ${offeringsYaml.join("")}${options.yamlExtra ?? ""}`,
     })),
     now: () => clock.now(),
     monotonic: () => clock.monotonic(),
+    history: store.history,
   });
   const site: Site<unknown> = {
     clock,

@@ -1,0 +1,46 @@
+/**
+ * The history end to end on the Harbor offering: an order's latency from Waldur's creation, the
+ * usage a pass reports with the resource's limit, the loop passes, and the resource's audit trail
+ * (Waldur's and Harbor's changes) on its page.
+ */
+import assert from "node:assert/strict";
+import { runPass } from "../lib/loop.ts";
+import { processOrders } from "../lib/orders.ts";
+import { reportUsage } from "../lib/usage.ts";
+import { createApp } from "../routes/app.tsx";
+import { makeHarborSite, order } from "./support/harbor.ts";
+
+const GIB = 1024 ** 3;
+
+Deno.test("an order's latency, a usage pass's amounts and a resource's changes go into the history", async () => {
+  using site = makeHarborSite();
+  const { resource } = order(site, "Team Images", { storage: 20 });
+  site.clock.advance(45_000); // the order waits 45 s in Waldur before the pass takes it
+  await processOrders(site.offering.context);
+  site.harbor.push("waldur-team-images", "app", 1.5 * GIB);
+  await runPass(
+    {
+      offering: site.offering.context.offering.name,
+      loop: "usage",
+      intervalMs: 1_800_000,
+      pass: (signal) => reportUsage(site.offering.context, signal),
+    },
+    { clock: site.clock, status: site.status, store: site.store, log: site.offering.context.log },
+    new AbortController().signal,
+  );
+  const history = site.store.history;
+  const summary = history.summary(site.clock.now());
+  assert.deepEqual(summary.orders.map((o) => [o.done, o.erred, o.meanLatencyMs]), [[1, 0, 45_000]]);
+  assert.deepEqual(summary.loops.map((l) => [l.loop, l.runs]), [["usage", 1]]);
+  assert.deepEqual(history.usageOf([resource], site.clock.now()).get(resource), [
+    { component: "storage", points: [{ at: site.clock.now(), amount: 1.5, quota: 20 }] },
+  ]);
+  const actions = history.eventsOf(resource, 20).map((e) => `${e.system}: ${e.action}`);
+  for (const a of ["harbor: create project", "waldur: Create order done", "waldur: report usage"]) {
+    assert.ok(actions.includes(a), `${a} in ${actions.join(", ")}`);
+  }
+  const html = await (await createApp({ status: site.status }).request(`/resources/${resource}`))
+    .text();
+  assert.match(html, /create project <b>waldur-team-images<\/b>/);
+  assert.match(html, /storage: 1\.5 of 20 \(limit\)/);
+});
