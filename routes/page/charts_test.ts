@@ -38,6 +38,11 @@ Deno.test("a flat series is a level line at the top of its sparkline, not a divi
   await t.assertSnapshot(svg);
   assert.doesNotMatch(svg, /NaN|Infinity/);
   assert.match(svg, /points="2,2 60,2 60,2 118,2"/);
+  const zeros = String(sparkline([{
+    component: "storage",
+    points: [{ at: T0, amount: 0, quota: null }],
+  }], { from: T0, to: T0 + 24 * HOUR, name: "zero" }));
+  assert.match(zeros, /points="2,22 118,22"/, "all zero: along the bottom");
 });
 
 Deno.test("a usage chart draws the quota as a dashed step line and scales to it", async (t) => {
