@@ -224,31 +224,25 @@ export class History {
     this.#version++;
   }
 
-  /** The usage series of each of `resources` within the retention, read in one query. */
+  /**
+   * The usage series of each of `resources` within the retention, read in one query: a row per
+   * series with its points as one JSON array (a row per point costs ten times as much to read).
+   */
   usageOf(resources: readonly string[], now: number): Map<string, UsageSeries[]> {
     const out = new Map<string, UsageSeries[]>();
     if (resources.length === 0) return out;
     const rows = this.#db.prepare(
-      `SELECT s.resource_uuid AS r, s.component AS c, h.at AS at, h.amount AS a, h.quota AS q
+      `SELECT s.resource_uuid AS r, s.component AS c,
+         json_group_array(json_array(h.at, h.amount, h.quota) ORDER BY h.bucket) AS p
        FROM usage_series s JOIN usage_history h ON h.series = s.id
        WHERE s.resource_uuid IN (SELECT value FROM json_each(?)) AND h.bucket >= ?
-       ORDER BY s.resource_uuid, s.component, h.bucket`,
+       GROUP BY s.id ORDER BY s.resource_uuid, s.component`,
     ).all(JSON.stringify(resources), floorTo(now - this.retentionMs, this.usageBucketMs));
-    let last: UsageSeries | undefined;
     for (const row of rows) {
       const resource = String(row.r);
-      const component = String(row.c);
       let list = out.get(resource);
       if (!list) out.set(resource, list = []);
-      if (last?.component !== component || list.at(-1) !== last) {
-        last = { component, points: [] };
-        list.push(last);
-      }
-      last.points.push({
-        at: Number(row.at),
-        amount: Number(row.a),
-        quota: row.q === null ? null : Number(row.q),
-      });
+      list.push({ component: String(row.c), points: pointsOf(String(row.p)) });
     }
     return out;
   }
@@ -323,6 +317,20 @@ export class History {
       loop_history: count("loop_history"),
     };
   }
+}
+
+/** The points of a series as the query aggregates them: `[[at, amount, quota], ...]`. */
+function pointsOf(json: string): UsagePoint[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed)) return [];
+  const points: UsagePoint[] = [];
+  for (const item of parsed) {
+    if (!Array.isArray(item)) continue;
+    const [at, amount, quota] = item;
+    if (typeof at !== "number" || typeof amount !== "number") continue;
+    points.push({ at, amount, quota: typeof quota === "number" ? quota : null });
+  }
+  return points;
 }
 
 /** `at` rounded down to a multiple of `step`. */

@@ -14,6 +14,9 @@ export function HistorySection(
 ): Rendered {
   if (!history) return null;
   const from = now - history.retentionDays * 24 * 3_600_000;
+  // drawn in at most CHART_BINS bins (4 hours at 30 days): a chart is ~600 px wide
+  const binMs = Math.max(history.bucketMs, Math.ceil((now - from) / CHART_BINS / HOUR) * HOUR);
+  const perHour = HOUR / binMs;
   const offerings = [
     ...new Set([...history.orders.map((o) => o.offering), ...history.loops.map((l) => l.offering)]),
   ];
@@ -27,14 +30,23 @@ export function HistorySection(
       </h2>
       {offerings.length === 0 ? <p class="empty">No order or pass finished yet.</p> : ""}
       {offerings.map((offering, i) => {
-        const orders = history.orders.filter((o) => o.offering === offering);
+        const orders = binned(
+          history.orders.filter((o) => o.offering === offering).map((o) => ({
+            at: o.at,
+            count: o.done + o.erred,
+            weight: o.meanLatencyMs === null ? 0 : o.done + o.erred,
+            mean: o.meanLatencyMs ?? 0,
+            max: o.maxLatencyMs ?? 0,
+          })),
+          binMs,
+        );
         const loops = [
           ...new Set(history.loops.filter((l) => l.offering === offering).map((l) => l.loop)),
         ];
-        const timed = orders.filter((o) => o.meanLatencyMs !== null);
+        const timed = orders.filter((o) => o.weight > 0);
         const latency: Line[] = [
-          { cls: "mean", points: timed.map((o) => ({ at: o.at, value: o.meanLatencyMs ?? 0 })) },
-          { cls: "max", points: timed.map((o) => ({ at: o.at, value: o.maxLatencyMs ?? 0 })) },
+          { cls: "mean", points: timed.map((o) => ({ at: o.at, value: o.mean })) },
+          { cls: "max", points: timed.map((o) => ({ at: o.at, value: o.max })) },
         ];
         return (
           <div class="charts" data-offering={offering}>
@@ -47,9 +59,9 @@ export function HistorySection(
                 to: now,
                 lines: [{
                   cls: "bar",
-                  points: orders.map((o) => ({ at: o.at, value: o.done + o.erred })),
+                  points: orders.map((o) => ({ at: o.at, value: o.count * perHour })),
                 }],
-                bars: { ms: history.bucketMs },
+                bars: { ms: binMs },
                 format: count,
               })}
               <figcaption>Orders per hour (done and erred)</figcaption>
@@ -68,7 +80,12 @@ export function HistorySection(
               </figcaption>
             </figure>
             {loops.map((loop) => {
-              const runs = history.loops.filter((l) => l.offering === offering && l.loop === loop);
+              const runs = binned(
+                history.loops.filter((l) => l.offering === offering && l.loop === loop).map((
+                  l,
+                ) => ({ at: l.at, count: l.runs, weight: l.runs, mean: l.meanMs, max: l.maxMs })),
+                binMs,
+              );
               return (
                 <figure>
                   {timeChart({
@@ -77,8 +94,8 @@ export function HistorySection(
                     from,
                     to: now,
                     lines: [
-                      { cls: "mean", points: runs.map((r) => ({ at: r.at, value: r.meanMs })) },
-                      { cls: "max", points: runs.map((r) => ({ at: r.at, value: r.maxMs })) },
+                      { cls: "mean", points: runs.map((r) => ({ at: r.at, value: r.mean })) },
+                      { cls: "max", points: runs.map((r) => ({ at: r.at, value: r.max })) },
                     ],
                     format: formatDuration,
                   })}
@@ -91,6 +108,39 @@ export function HistorySection(
       })}
     </section>
   );
+}
+
+const HOUR = 3_600_000;
+/** The most bins a time chart draws. */
+const CHART_BINS = 180;
+
+/** Hourly buckets as a chart draws them. */
+interface Bin {
+  at: number;
+  count: number;
+  /** What `mean` is weighted by (0: no mean in this bucket). */
+  weight: number;
+  mean: number;
+  max: number;
+}
+
+/** Hourly buckets (oldest first) merged into bins of `binMs`: counts add, means weigh, maxima max. */
+function binned(buckets: readonly Bin[], binMs: number): Bin[] {
+  const out: Bin[] = [];
+  for (const b of buckets) {
+    const at = Math.floor(b.at / binMs) * binMs;
+    const last = out.at(-1);
+    if (!last || last.at !== at) {
+      out.push({ ...b, at });
+      continue;
+    }
+    const weight = last.weight + b.weight;
+    last.mean = weight === 0 ? 0 : (last.mean * last.weight + b.mean * b.weight) / weight;
+    last.weight = weight;
+    last.count += b.count;
+    last.max = Math.max(last.max, b.max);
+  }
+  return out;
 }
 
 /** What a backend table needs to draw its rows' usage: the window, one read for a page of rows. */
