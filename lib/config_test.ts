@@ -252,3 +252,17 @@ offerings:
     "offerings[0].backend_components.storage.accounting_type: Required; write `accounting_type: limit` (a quota Berth sets: Harbor storage, Rancher cpu, ram, storage), `usage` (billed by the usage Berth reports) or `one` (a one-time charge)",
   ]);
 });
+
+Deno.test("status.history_days is the history's retention: 30 days unless set, 1 to 366", () => {
+  const env = { WALDUR_TOKEN: "t" };
+  const files = { "/run/secrets/robot": "r" };
+  const unset = load(listForm, env, files);
+  assert.ok(unset.ok);
+  assert.equal(unset.config.status.historyDays, 30);
+  const set = load(`${listForm}status: {history_days: 7}\n`, env, files);
+  assert.ok(set.ok);
+  assert.equal(set.config.status.historyDays, 7);
+  const tooLong = load(`${listForm}status: {history_days: 400}\n`, env, files);
+  assert.ok(!tooLong.ok);
+  assert.match(tooLong.problems.join("\n"), /^status\.history_days: /m);
+});

@@ -7,7 +7,8 @@
  * Usage is kept at most {@link USAGE_POINTS} points per series (resource × component): one
  * point per bucket of `retention / USAGE_POINTS` (at least an hour; 6 h at 30 days), the last
  * amount of the bucket winning. Orders and loops are hourly buckets, one row per offering (and
- * loop) and hour. A series not written for the whole retention is dropped with its points.
+ * loop) and hour. A series not written for the whole retention is dropped with its points (once an
+ * hour); an older point of a live series goes at the series' next write, and is never read.
  */
 import type { StatementSync } from "node:sqlite";
 import { z } from "zod";

@@ -47,7 +47,11 @@ Deno.test("a new state file has the history tables, and the history survives a r
       { component: "storage", points: [{ at: clock.now(), amount: 1.5, quota: 20 }] },
     ]);
     const summary = again.history.summary(clock.now());
-    assert.deepEqual(summary.orders.map((o) => [o.done, o.erred, o.meanLatencyMs]), [[1, 0, 4_000]]);
+    assert.deepEqual(summary.orders.map((o) => [o.done, o.erred, o.meanLatencyMs]), [[
+      1,
+      0,
+      4_000,
+    ]]);
     assert.deepEqual(summary.loops.map((l) => [l.loop, l.runs, l.meanMs]), [["orders", 1, 1_200]]);
     assert.deepEqual(again.history.eventsOf(R1, 10).map((e) => e.action), ["create project"]);
   } finally {
