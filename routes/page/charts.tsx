@@ -74,11 +74,7 @@ export function sparkline(
   const height = 24;
   const shown = series.filter((s) => s.points.length > 0);
   const lines = shown.map((s, i) => {
-    const line: Line = {
-      cls: `c${i % 4}`,
-      step: true,
-      points: s.points.map((p) => ({ at: p.at, value: p.amount })),
-    };
+    const line: Line = { cls: `c${i % 4}`, step: true, points: thinned(s.points, options) };
     const quota = s.points.reduce((m, p) => Math.max(m, p.quota ?? 0), 0);
     const max = maxOf([line], quota);
     return `<polyline class="${line.cls}" points="${
@@ -95,6 +91,32 @@ export function sparkline(
       `<line class="base" x1="2" y1="${height - 2}" x2="${width - 2}" y2="${height - 2}"/>` +
       `${lines.join("")}</svg>`,
   );
+}
+
+/** Points a sparkline draws at most: one every two pixels. */
+const SPARK_POINTS = 58;
+
+/**
+ * A step series as a sparkline draws it: the last amount of each of at most {@link SPARK_POINTS}
+ * slots (the page holds a sparkline per row), and only where the amount changes.
+ */
+function thinned(
+  points: readonly { at: number; amount: number }[],
+  window: { from: number; to: number },
+): Point[] {
+  const slot = Math.max(1, (window.to - window.from) / SPARK_POINTS);
+  const slotOf = (at: number): number => Math.floor((at - window.from) / slot);
+  const out: Point[] = [];
+  for (const p of points) {
+    const last = out.at(-1);
+    if (last && slotOf(p.at) === slotOf(last.at)) {
+      last.value = p.amount; // the later amount of a slot wins, at the slot's first time
+    } else if (!last || last.value !== p.amount) {
+      out.push({ at: p.at, value: p.amount });
+    }
+  }
+  // a slot's later amount may equal the one before it: no step there
+  return out.filter((p, i) => i === 0 || out[i - 1]?.value !== p.value);
 }
 
 /**

@@ -27,7 +27,7 @@ Deno.test("an empty sparkline says there is no usage yet", async (t) => {
   assert.doesNotMatch(svg, /polyline/);
 });
 
-Deno.test("a flat series is a level line at the top of its sparkline, not a division by zero", async (t) => {
+Deno.test("a flat series is one level line at the top of its sparkline, not a division by zero", async (t) => {
   const svg = String(sparkline([{
     component: "storage",
     points: [
@@ -37,7 +37,7 @@ Deno.test("a flat series is a level line at the top of its sparkline, not a divi
   }], { from: T0, to: T0 + 24 * HOUR, name: "flat" }));
   await t.assertSnapshot(svg);
   assert.doesNotMatch(svg, /NaN|Infinity/);
-  assert.match(svg, /points="2,2 60,2 60,2 118,2"/);
+  assert.match(svg, /points="2,2 118,2"/);
   const zeros = String(sparkline([{
     component: "storage",
     points: [{ at: T0, amount: 0, quota: null }],
@@ -92,4 +92,21 @@ Deno.test("names in a chart's title are escaped", () => {
   const svg = String(sparkline([], { from: T0, to: T0 + HOUR, name: '<script>"x"</script>' }));
   assert.match(svg, /<title>&lt;script&gt;&quot;x&quot;&lt;\/script&gt;: no usage reported yet/);
   assert.doesNotMatch(svg, /<script>/);
+});
+
+Deno.test("a sparkline of 120 changing points draws at most 58, the last amount of each slot", () => {
+  const points = Array.from({ length: 120 }, (_, i) => ({
+    at: T0 + i * 6 * HOUR,
+    amount: i,
+    quota: null,
+  }));
+  const svg = String(sparkline([{ component: "cpu", points }], {
+    from: T0,
+    to: T0 + 720 * HOUR,
+    name: "busy",
+  }));
+  const drawn = /points="([^"]*)"/.exec(svg.slice(svg.indexOf("<polyline")))?.[1] ?? "";
+  const pairs = drawn.split(" ").length;
+  assert.ok(pairs <= 2 * 58 + 1 && pairs > 58, `${pairs} coordinate pairs`);
+  assert.match(drawn, / 118,2$/, "the last amount, the largest, held to the end");
 });
