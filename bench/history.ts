@@ -30,6 +30,9 @@ function summary(samples: number[]): string {
 const harbor = (i: number): string => `res-proj-${String(i + 1).padStart(5, "0")}`;
 const rancher = (i: number): string => `res-rp-${String(i + 1).padStart(5, "0")}`;
 
+/** A resource with a Waldur uuid (the fixture's are not), for its page and its CSV. */
+const ONE = "ab".repeat(16);
+
 const dir = await Deno.makeTempDir({ prefix: "berth-history-bench-" });
 const path = `${dir}/state.db`;
 const clock = new ManualClock({ start: Date.UTC(2026, 9, 16, 0, 0, 0) });
@@ -69,6 +72,12 @@ try {
         }
       }
       clock.advance(HOUR);
+    }
+    for (let k = 0; k < 120; k++) {
+      h.recordUsage(ONE, { cpu: k % 7, memory: k % 5 }, clock.now() - k * 6 * HOUR, {
+        cpu: 8,
+        memory: 16,
+      });
     }
     const rows = h.rowCounts();
     print(
@@ -120,7 +129,12 @@ try {
       ["page, 50 + 50 rows with sparklines and #history", "/"],
       ["page, 500 + 500 rows (`?n=500`)", "/?n=500"],
       ["/api/status with history", "/api/status"],
-      ["a resource's page", `/resources/${"ab".repeat(16)}`],
+      ["a resource's page (found in the history)", `/resources/${ONE}`],
+      ["/api/resources/<uuid>", `/api/resources/${ONE}`],
+      [
+        "/api/history.csv?series=usage&resource=<uuid>",
+        `/api/history.csv?series=usage&resource=${ONE}`,
+      ],
       ["/api/history.csv?series=loops", "/api/history.csv?series=loops"],
     ]
   ) {
@@ -130,7 +144,7 @@ try {
       const t0 = performance.now();
       const res = await app.request(url ?? "/");
       const text = await res.text();
-      if (res.status !== 200 && res.status !== 404) throw new Error(`${url}: HTTP ${res.status}`);
+      if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
       if (i >= 10) times.push(performance.now() - t0);
       bytes = text.length;
     }
