@@ -19,6 +19,7 @@ import type { Logger, Redactor } from "./log.ts";
 import type { LoopSpec } from "./loop.ts";
 import { syncMembership } from "./membership.ts";
 import { processOrders } from "./orders.ts";
+import { attentionKeep } from "./attention_store.ts";
 import { type ProcessorContext, publishRefusals, writeAudit } from "./processor.ts";
 import type { StatusRecord } from "./status.ts";
 import type { Store } from "./store.ts";
@@ -130,6 +131,8 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     ? (pem: string) => cap(guard(deps.tlsFetch?.(pem) ?? deps.fetch))
     : () => fetch;
   const registry = deps.registry ?? new RegistryAccess();
+  // what needs attention and the last syncs survive a restart in the state file
+  deps.status.attention.persistIn(attentionKeep(deps.store));
   const built = deps.config.offerings.map((offering) => {
     const plugin = deps.plugins.find((p) => p.type === offering.backendType) as
       | BackendPlugin<unknown>

@@ -115,8 +115,6 @@ export async function syncMembership(
   const settled = (r: Resource) =>
     (r.state === "OK" || r.state === "Erred") && r.backend_id !== "" && !stale(r.uuid);
   const resources = items.filter(settled);
-  // the resources Erred in Waldur once this pass is over (berth_resources_erred)
-  const erred = new Set(items.filter((r) => r.state === "Erred").map((r) => r.uuid));
   // their Waldur projects are changing: what the backend keeps per project waits for them
   const busyProjects = new Set(items.filter((r) => !settled(r)).map((r) => r.project_uuid));
 
@@ -135,6 +133,11 @@ export async function syncMembership(
     : await ctx.backend.reconcile(work, { busyProjects, ...(covered ? { scope: covered } : {}) });
   let changes = 0;
   let skipped = 0;
+  // what the pass saw of each resource, for the attention list: its state once this pass wrote
+  // it, why it failed, whether it synced ("" state: an order's now, neither erred nor not)
+  const states = new Map(items.map((r) => [r.uuid, stale(r.uuid) ? "" : r.state]));
+  const why = new Map<string, string>();
+  const synced: string[] = [];
   // A refused termination stays shown (and the resource is not set OK over it) while what
   // blocked it is there; whether it is, is the backend's to say, whatever else failed this pass.
   const refused = new Set<string>();
@@ -163,8 +166,11 @@ export async function syncMembership(
     }
     if (outcome.ok) {
       changes += outcome.changes;
+      synced.push(uuid);
       if (refused.has(uuid)) continue;
-      if (r.state === "Erred" && await markResource(ctx, r, "ok", "", failures)) erred.delete(uuid);
+      if (r.state === "Erred" && await markResource(ctx, r, "ok", "", failures)) {
+        states.set(uuid, "OK");
+      }
       continue;
     }
     if (!isTransient(outcome.error) && r.state !== "Erred" && !(await stillLive(ctx, r))) {
@@ -174,14 +180,24 @@ export async function syncMembership(
     }
     const message = ctx.redact(errorMessage(outcome.error));
     failures.push(`resource ${r.name}: ${message}`);
+    why.set(uuid, message);
     if (!isTransient(outcome.error) && r.state !== "Erred") {
       const told = ctx.redact(customerMessage(outcome.error, ctx.exposeErrorDetails));
-      if (await markResource(ctx, r, "erred", told, failures)) erred.add(uuid);
+      if (await markResource(ctx, r, "erred", told, failures)) states.set(uuid, "Erred");
     }
   }
+  ctx.status.attention.synced(ctx.offering.name, synced);
+  ctx.status.attention.resourcesListed(
+    ctx.offering.name,
+    items.map((r) => ({ uuid: r.uuid, name: r.name, state: states.get(r.uuid) ?? "" })),
+    scope === undefined && rejected.length === 0,
+    why,
+  );
   // a scoped pass lists some projects only, a stopped one did not finish: neither counts
   if (scope === undefined && !signal?.aborted) {
-    ctx.status.erredResources(ctx.offering.name, erred.size);
+    // Erred in Waldur once this pass is over: as marked, or as listed when an order holds it
+    const erred = items.filter((r) => (states.get(r.uuid) || r.state) === "Erred").length;
+    ctx.status.erredResources(ctx.offering.name, erred);
   }
   return passResult(failures, {
     resources: resources.length,

@@ -182,6 +182,11 @@ async function handleOrder(
       detail: order.resource_name,
     });
     journal(ctx, order, "done", "");
+    ctx.status.attention.orderDone(
+      ctx.offering.name,
+      resourceOf(order),
+      order.type === "Terminate",
+    );
     // a new order of the resource went through: an earlier refusal is history
     if (ctx.store.refusals(ctx.offering.name).some((r) => r.resourceUuid === resourceOf(order))) {
       ctx.store.clearRefusal(ctx.offering.name, resourceOf(order));
@@ -239,6 +244,15 @@ async function handleOrder(
         at: ctx.clock.now(),
       });
       publishRefusals(ctx, ctx.offering.name);
+    } else {
+      ctx.status.attention.orderErred({
+        offering: ctx.offering.name,
+        uuid: order.uuid,
+        type: order.type,
+        resource: resourceOf(order),
+        resourceName: order.resource_name,
+        message,
+      });
     }
     recordHistory(ctx, (h) => {
       const now = ctx.clock.now();

@@ -98,6 +98,11 @@ export interface Presentation<R = Record<string, unknown>> {
    */
   attention?: boolean;
   /**
+   * A row of an attention table as an entry of the page's "Needs attention" list: its kind
+   * (`identity-conflict`), its id within the offering (a username), what happened and what to do.
+   */
+  attend?(row: R): { kind: string; id: string; what: string; action: string };
+  /**
    * The Waldur resource uuid a row stands for, when it stands for one: the page links the row to
    * `/resources/<uuid>`, shows its last successful sync and its usage history.
    */

@@ -4,6 +4,8 @@
  * the same code that checks it.
  */
 import { z } from "zod";
+import { AttentionEntry, AttentionSummary } from "./attention.ts";
+import { attend, AttentionBook } from "./attention_book.ts";
 import { BackendSnapshot } from "./backend.ts";
 import { BreakerStatus } from "./breaker.ts";
 import { EventConnections, EventConnectionStatus } from "./events/status.ts";
@@ -102,6 +104,12 @@ export const StatusModel = z.object({
   server: ServerStatus.optional(),
   /** Hourly orders and loop passes over the retention; with a state file, in `/api/status`. */
   history: HistoryModel.optional(),
+  /** What needs attention, until its condition clears (`lib/attention.ts`). */
+  attention: z.array(AttentionEntry),
+  /** Counts per state of orders, resources, groups, upstreams and loops. */
+  summary: AttentionSummary,
+  /** Per offering, each resource's last successful sync (a pass or an order), Unix ms. */
+  lastSync: z.record(z.string(), z.record(z.string(), z.number())),
 });
 export type StatusModel = z.infer<typeof StatusModel>;
 
@@ -186,6 +194,8 @@ export class StatusRecord {
   readonly eventConnections: EventConnections;
   /** The state file's history (charts, resource pages, CSV); absent without a state file. */
   readonly history: History | undefined;
+  /** What needs attention and each resource's last sync (`lib/attention_book.ts`). */
+  readonly attention: AttentionBook;
   /** Per loop, its signs of life on monotonic time (the probes' view). */
   #alive = new Map<string, LoopAlive>();
   #now: () => number;
@@ -208,6 +218,11 @@ export class StatusRecord {
     this.history = options.history;
     this.#redact = options.redact ?? ((text) => text);
     this.eventConnections = new EventConnections(this.#redact);
+    this.attention = new AttentionBook({
+      now: options.now,
+      redact: this.#redact,
+      onError: (message) => this.error("", "attention", message),
+    });
     this.version = options.version;
     this.configPath = options.configPath;
     this.offerings = options.offerings;
@@ -286,6 +301,8 @@ export class StatusRecord {
     this.counters.loopRuns.set(key, (this.counters.loopRuns.get(key) ?? 0) + 1);
     if (l.durationMs !== null) this.#observeDuration(offering, loop, l.durationMs / 1000);
     if (error) this.error(offering, loop, error);
+    // what a pass changed needs attention now, in the state file too, whoever reads the page
+    this.#attend();
   }
 
   #observeDuration(offering: string, loop: string, seconds: number): void {
@@ -408,9 +425,25 @@ export class StatusRecord {
     });
   }
 
+  /** The attention entries reconciled with the record now, and the summary's counts. */
+  #attend(): Pick<StatusModel, "attention" | "summary"> {
+    return attend(this.attention, {
+      loops: [...this.#loops.values()],
+      liveness: this.liveness(),
+      breakers: [...this.#breakers.values()],
+      refusals: [...this.#refusals.values()].flat(),
+      backends: [...this.#backends.keys()].map((name) => this.#backend(name)),
+    }, {
+      offerings: this.offerings.map((o) => o.name),
+      orders: this.counters.orders,
+      inFlight: this.#orders.size,
+    });
+  }
+
   /** The whole model, as `/api/status` returns it (`history` when asked and kept). */
   snapshot(options: { history?: boolean } = {}): StatusModel {
     const connections = this.eventConnections.list();
+    const { attention, summary } = this.#attend();
     return {
       version: this.version,
       startedAt: this.startedAt,
@@ -433,6 +466,9 @@ export class StatusRecord {
       })),
       ...(this.#server ? { server: { ...this.#server } } : {}),
       ...(connections.length > 0 ? { eventConnections: connections } : {}),
+      attention,
+      summary,
+      lastSync: this.attention.lastSync(),
       ...(options.history && this.history ? { history: this.history.summary(this.#now()) } : {}),
     };
   }

@@ -83,6 +83,13 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (offering, resource_uuid));`,
   // The bounded history (lib/history.ts) and the resource an audit event was written for
   HISTORY_MIGRATION,
+  // What needs attention (lib/attention_book.ts: the entry and its source as JSON, first seen
+  // kept) and each resource's last successful sync: both survive a restart
+  `CREATE TABLE attention (
+     key TEXT PRIMARY KEY, entry TEXT NOT NULL, source TEXT NOT NULL);
+   CREATE TABLE last_sync (
+     offering TEXT NOT NULL, resource_uuid TEXT NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (offering, resource_uuid));`,
 ];
 
 /** A refused termination, as the state file keeps it. */
@@ -187,6 +194,25 @@ export class Store implements Disposable {
       this.#prepare(sql).run(...params);
     } catch (cause) {
       throw storeError(this.path, cause);
+    }
+  }
+
+  /** Runs a statement of another module's table (`lib/attention_store.ts`). */
+  execute(sql: string, ...params: (string | number | null)[]): void {
+    this.#run(sql, ...params);
+  }
+
+  /** The rows a query of another module's table selects. */
+  select(sql: string, ...params: (string | number | null)[]): Record<string, unknown>[] {
+    return this.#prepare(sql).all(...params);
+  }
+
+  /** Runs `work` in one transaction. */
+  transaction(work: () => void): void {
+    try {
+      this.#tx(work);
+    } catch (cause) {
+      throw cause instanceof BerthError ? cause : storeError(this.path, cause);
     }
   }
 

@@ -166,6 +166,13 @@ export const identitiesPresentation: Presentation<IdentityRow> = {
   schema: IdentityRow,
   table: "identities",
   attention: true,
+  attend: (r) => ({
+    kind: "identity-conflict",
+    id: r.username,
+    what: `${r.username}: Harbor holds an older OIDC identity than Keycloak's; they cannot log in`,
+    action: `Run \`berth repair-oidc-user ${r.username} -c <config>\`, then again with ` +
+      "`--yes`: it deletes Harbor's stale user, and their next login onboards them again.",
+  }),
   section: {
     title: "OIDC identity conflicts",
     noun: "conflict",
