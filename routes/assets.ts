@@ -79,6 +79,20 @@ figcaption { color: var(--muted); font-size: .85rem; }
 .banner { border: 2px solid var(--bad); border-radius: .4rem; padding: .5rem .75rem;
   margin: .5rem 0; }
 .banner strong { color: var(--bad); }
+.summary { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem;
+  margin: .25rem 0; }
+.summary dt { color: var(--muted); }
+.summary dd { margin: 0; }
+.summary .n { margin-right: .6rem; white-space: nowrap; }
+.summary .n.bad b { color: var(--bad); }
+ol.attention { margin: .25rem 0; padding-left: 1.5rem; }
+ol.attention li { margin: .2rem 0 .5rem; }
+ol.attention .action { color: var(--muted); }
+ol.attention .action b { color: var(--fg); }
+tr.attention > td:first-child { box-shadow: inset 3px 0 var(--bad); }
+tr:target > td { background: var(--chip); }
+details.fold > summary, details.more > summary { cursor: pointer; color: var(--muted);
+  margin: .2rem 0; }
 @media (max-width: 40rem) {
   body { padding: .4rem; font-size: 15px; }
   th, td { padding: .25rem .35rem; }

@@ -5,6 +5,7 @@
  */
 import type { FC } from "hono/jsx";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { anchors } from "../lib/attention.ts";
 import type { StatusModel } from "../lib/status.ts";
 import {
   formatAge,
@@ -18,11 +19,14 @@ import { Errors, Events, Orders, Refusals } from "./page/lists.tsx";
 import { Ago, Expandable, Head, type PageQuery } from "./page/parts.tsx";
 import { BackendSection, Keycloak } from "./page/sections.tsx";
 import { HistorySection, type RowHistory } from "./page/history.tsx";
+import { Attention, Summary } from "./page/summary.tsx";
 
 /** The whole page. */
 export function StatusPage(
   { model, query, history }: { model: StatusModel; query: PageQuery; history?: RowHistory },
 ): HtmlEscapedString | Promise<HtmlEscapedString> {
+  // the resources with something to attend to: their rows are marked
+  const attended = new Set(model.attention.map((e) => e.resource).filter((r) => r !== ""));
   return (
     <html lang="en">
       <head>
@@ -49,6 +53,8 @@ export function StatusPage(
         <div id="live" data-now={String(model.now)}>
           <Exposure model={model} />
           <Header model={model} />
+          <Summary model={model} />
+          <Attention model={model} query={query} />
           <Loops model={model} />
           <HistorySection history={model.history} now={model.now} />
           <EventConnections model={model} />
@@ -60,6 +66,9 @@ export function StatusPage(
               query={query}
               tableKey={`${p.presentation.section.key}${offeringIndex(model, p.backend)}`}
               history={history}
+              now={model.now}
+              lastSync={model.lastSync[p.backend.offering] ?? {}}
+              attention={attended}
             />
           ))}
           {model.backends.filter((b) => b.groups !== undefined).map((b) => (
@@ -151,7 +160,7 @@ const Loops: FC<{ model: StatusModel }> = ({ model }) => (
         />
         <tbody>
           {model.loops.map((l, i) => (
-            <tr>
+            <tr id={anchors.loop(l.offering, l.loop)}>
               <td>{l.offering}</td>
               <td>{l.loop}</td>
               <td>
@@ -250,7 +259,7 @@ const Breakers: FC<{ model: StatusModel }> = ({ model }) => {
           />
           <tbody>
             {model.breakers.map((b, i) => (
-              <tr>
+              <tr id={anchors.breaker(b.target)}>
                 <td>{b.system}</td>
                 <td>
                   <code>{b.target}</code>

@@ -1,12 +1,15 @@
 /** The status page's backend sections (each plugin's presentation) and the Keycloak groups. */
 import { raw } from "hono/html";
 import { escapeToBuffer, type HtmlEscapedString } from "hono/utils/html";
+import { anchors } from "../../lib/attention.ts";
 import { GroupRow } from "../../lib/keycloak/group_row.ts";
 import { type Cell, type Column, rowsOf } from "../../lib/presentation.ts";
 import {
   firstLine,
+  formatAge,
   formatBytes,
   formatCpu,
+  formatTime,
   groupTree,
   leafName,
   pageOf,
@@ -14,6 +17,7 @@ import {
   usedShare,
 } from "../view.ts";
 import { type RowHistory, usageCell } from "./history.tsx";
+import { Fold, foldOpen } from "./fold.tsx";
 import {
   type Backend,
   counted,
@@ -27,12 +31,22 @@ import {
   TableHead,
 } from "./parts.tsx";
 
-/** A backend's table, as its plugin presents it: heading with counts, the rows, the pager. */
+/**
+ * A backend's table, as its plugin presents it: heading with counts, the rows, the pager; folded
+ * when long (`fold.tsx`). A row that stands for a Waldur resource has its id (`r-<uuid>`, the
+ * attention list links to it), its last successful sync, and is marked while an entry of the
+ * attention list is about it.
+ */
 export function BackendSection(
-  { presented: { backend, presentation }, query, tableKey, history }: {
+  { presented: { backend, presentation }, query, tableKey, now, lastSync, attention, history }: {
     presented: Presented;
     query: PageQuery;
     tableKey: string;
+    now: number;
+    /** The offering's resources → their last successful sync. */
+    lastSync: Readonly<Record<string, number>>;
+    /** Resources with an attention entry. */
+    attention: ReadonlySet<string>;
     /** With a state file's history: a usage sparkline per resource row, linked to its page. */
     history?: RowHistory | undefined;
   },
@@ -43,6 +57,9 @@ export function BackendSection(
   if (presentation.attention && rows.length === 0) return null;
   const page = pageOf(rows, schema, pageFor(query, tableKey));
   const usage = usageColumn(presentation, page.rows, history);
+  const resourceOf = presentation.resourceOf?.bind(presentation);
+  const attend = presentation.attend?.bind(presentation);
+  const cols = section.columns.map((c) => c.heading);
   return (
     <section
       class={`backend ${backend.kind}${presentation.attention ? " attention" : ""}`}
@@ -50,19 +67,43 @@ export function BackendSection(
       data-offering={backend.offering}
     >
       <TableHead title={section.title} backend={backend} page={page} noun={section.noun} />
-      <div class="scroll">
-        <table>
-          <Head cols={[...section.columns.map((c) => c.heading), ...(usage ? ["Usage"] : [])]} />
-          <tbody>
-            {page.rows.map((r) =>
-              presentation.attention
-                ? <tr class="attention">{rowCells(section.cells(r), section.columns)}</tr>
-                : <tr>{rowCells(section.cells(r), section.columns)}{usage?.(r) ?? ""}</tr>
-            )}
-          </tbody>
-        </table>
-      </div>
-      <TableFoot page={page} query={query} tableKey={tableKey} />
+      <Fold
+        id={`fold-${tableKey}`}
+        open={foldOpen(rows.length, query, tableKey)}
+        label={counted(page.matched, section.noun)}
+      >
+        <div class="scroll">
+          <table>
+            <Head
+              cols={[...cols, ...(resourceOf ? ["Last sync"] : []), ...(usage ? ["Usage"] : [])]}
+            />
+            <tbody>
+              {page.rows.map((r) => {
+                const cells = rowCells(section.cells(r), section.columns);
+                if (resourceOf) {
+                  const uuid = resourceOf(r);
+                  return (
+                    <tr
+                      id={anchors.resource(uuid)}
+                      {...(attention.has(uuid) ? { class: "attention" } : {})}
+                    >
+                      {cells}
+                      {syncCell(lastSync[uuid] ?? null, now)}
+                      {usage?.(r) ?? ""}
+                    </tr>
+                  );
+                }
+                const entry = attend?.(r);
+                const id = entry ? { id: anchors.row(backend.offering, entry.kind, entry.id) } : {};
+                return presentation.attention
+                  ? <tr {...id} class="attention">{cells}</tr>
+                  : <tr {...id}>{cells}</tr>;
+              })}
+            </tbody>
+          </table>
+        </div>
+        <TableFoot page={page} query={query} tableKey={tableKey} />
+      </Fold>
     </section>
   );
 }
@@ -82,6 +123,15 @@ function usageColumn(
     const resource = resourceOf(row);
     return raw(usageCell(resource, series.get(resource) ?? [], { ...history, name }));
   };
+}
+
+/** A row's last successful sync as an age, the exact time in its `datetime` (as `Ago` writes). */
+function syncCell(at: number | null, now: number): HtmlEscapedString {
+  return raw(
+    `<td class="sync"><time datetime="${esc(formatTime(at))}">${
+      esc(formatAge(at, now))
+    }</time></td>`,
+  );
 }
 
 /**
@@ -150,9 +200,9 @@ function esc(text: string): string {
 }
 
 /** One Keycloak group: members, who was added, removed or is missing, its error. */
-export function GroupItem({ row }: { row: GroupRow }): Rendered {
+export function GroupItem({ row, offering }: { row: GroupRow; offering: string }): Rendered {
   return (
-    <li>
+    <li id={anchors.group(offering, row.path)}>
       <span class="group">{leafName(row.path)}</span>{" "}
       <span class="members">
         {row.members === null ? "members unknown" : counted(row.members, "member")}
@@ -184,21 +234,28 @@ export function Keycloak(
   return (
     <section class="keycloak" data-table={tableKey} data-offering={backend.offering}>
       <TableHead title="Keycloak groups" backend={backend} page={page} noun="group" />
-      <ul class="tree">
-        {groupTree(page.rows).map((t) => (
-          <li>
-            <span class="group parent">{t.parent === "/" ? "top-level groups" : t.parent}</span>
-            {" "}
-            <span class="members">
-              {counted(t.children.length, t.parent === "/" ? "group" : "child group")} on this page
-            </span>
-            <ul>
-              {t.children.map((row) => <GroupItem row={row} />)}
-            </ul>
-          </li>
-        ))}
-      </ul>
-      <TableFoot page={page} query={query} tableKey={tableKey} />
+      <Fold
+        id={`fold-${tableKey}`}
+        open={foldOpen(page.total, query, tableKey)}
+        label={counted(page.matched, "group")}
+      >
+        <ul class="tree">
+          {groupTree(page.rows).map((t) => (
+            <li>
+              <span class="group parent">{t.parent === "/" ? "top-level groups" : t.parent}</span>
+              {" "}
+              <span class="members">
+                {counted(t.children.length, t.parent === "/" ? "group" : "child group")}{" "}
+                on this page
+              </span>
+              <ul>
+                {t.children.map((row) => <GroupItem row={row} offering={backend.offering} />)}
+              </ul>
+            </li>
+          ))}
+        </ul>
+        <TableFoot page={page} query={query} tableKey={tableKey} />
+      </Fold>
     </section>
   );
 }

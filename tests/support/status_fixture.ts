@@ -123,6 +123,25 @@ export function fixtureStatus(
       ),
     ],
   });
+  // attention: a synced resource, an erred order, an erred resource (its row is marked)
+  status.attention.synced("registry", ["res-acme-registry", "res-beta-images"]);
+  status.attention.orderErred({
+    offering: "registry",
+    uuid: "b7c10000000000000000000000000004",
+    type: "Update",
+    resource: "res-beta-images",
+    resourceName: "Beta images",
+    message: "Harbor PUT /api/v2.0/quotas/12: HTTP 400 the hard limit is below the usage",
+  });
+  status.attention.resourcesListed(
+    "k8s",
+    [
+      { uuid: "res-alpha-workloads", name: "alpha-workloads", state: "OK" },
+      { uuid: "res-delta-ml", name: "delta-ml", state: "Erred" },
+    ],
+    false,
+    new Map([["res-delta-ml", "Rancher PUT /v3/projects: HTTP 422 quota"]]),
+  );
   status.orderPending({
     uuid: "7f3e0000000000000000000000000003",
     offering: "k8s",
