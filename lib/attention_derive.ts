@@ -99,7 +99,9 @@ export function recordCandidates(observed: Observed): Candidate[] {
   }
   for (const l of observed.liveness) {
     const loop = observed.loops.find((x) => x.offering === l.offering && x.loop === l.loop);
-    const limit = lateAfterMs(loop?.intervalMs ?? 0);
+    // a loop without a schedule (a pass run by hand) is never late
+    if (!loop || loop.intervalMs <= 0) continue;
+    const limit = lateAfterMs(loop.intervalMs);
     if (!(l.running ? l.silentMs > limit : l.lateMs > limit)) continue;
     out.push({
       source: { kind: "loop", offering: l.offering, loop: l.loop },
