@@ -303,12 +303,10 @@ export function summarize(
     groups.failed += f.groups.failed;
     groups.conflicts += f.conflicts;
   }
-  const late = new Set(
-    entries.filter((e) => e.kind === "loop-late").map((e) => e.link),
-  );
+  const late = new Set(entries.filter((e) => e.kind === "loop-late").map((e) => e.key));
   const loops = { ok: 0, failing: 0, late: 0, other: 0 };
   for (const l of observed.loops) {
-    if (late.has(`#${anchors.loop(l.offering, l.loop)}`)) loops.late++;
+    if (late.has(`loop-late:${l.offering}:${l.loop}`)) loops.late++;
     else if (l.state === "failed" || l.state === "partial") loops.failing++;
     else if (l.state === "ok") loops.ok++;
     else loops.other++;
