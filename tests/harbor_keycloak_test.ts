@@ -181,7 +181,10 @@ Deno.test("harbor with keycloak: a team member whose Harbor user holds an older 
   const page = await (await app.request("/")).text();
   const section = page.slice(page.indexOf("OIDC identity conflicts"));
   assert.ok(page.indexOf("OIDC identity conflicts") < page.indexOf("Harbor projects"));
-  assert.match(section, /<tr class="attention"><td>alice<\/td>/);
+  assert.match(
+    section,
+    /<tr class="attention" id="a-registry.2f.identity-conflict.2f.alice"><td>alice<\/td>/,
+  );
   assert.match(section, /run `berth repair-oidc-user alice`/);
   const checks = (await site.offering.backend.diagnose(await teams(site)))
     .filter((c) => c.name.startsWith("oidc"));

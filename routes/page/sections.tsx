@@ -96,7 +96,7 @@ export function BackendSection(
                 const entry = attend?.(r);
                 const id = entry ? { id: anchors.row(backend.offering, entry.kind, entry.id) } : {};
                 return presentation.attention
-                  ? <tr {...id} class="attention">{cells}</tr>
+                  ? <tr class="attention" {...id}>{cells}</tr>
                   : <tr {...id}>{cells}</tr>;
               })}
             </tbody>
