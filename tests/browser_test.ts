@@ -83,6 +83,10 @@ Deno.test({
       await astroPulls.getByText("2 of 2").waitFor({ timeout: 15_000 });
       assert.match(await pulls.innerText(), /^Image pull secrets/);
       assert.ok((await pulls.locator("tbody tr").count()) >= 6, "a row per team");
+      // long sections fold into a <details>: open them (the refresh keeps them open)
+      for (const fold of await page.locator("details.fold:not([open]) > summary").all()) {
+        await fold.click();
+      }
       await page.locator("#events tbody tr").first().waitFor();
       // a pass may be running at the moment the page refreshes: wait for an "ok" one
       await waitFor(
