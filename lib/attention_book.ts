@@ -183,10 +183,11 @@ export class AttentionBook {
   }
 
   /**
-   * An order of `resource` is done: its erred orders need nothing more, and the resource synced
-   * now (a Terminate: it is gone, its last sync forgotten).
+   * `order` of `resource` is done: it and the resource's erred orders need nothing more, and the
+   * resource synced now (a Terminate: it is gone, its last sync forgotten).
    */
-  orderDone(offering: string, resource: string, terminated: boolean): void {
+  orderDone(order: string, offering: string, resource: string, terminated: boolean): void {
+    this.#remove(`order-erred:${offering}:${order}`);
     for (const [key, k] of [...this.#kept]) {
       if (k.entry.kind === "order-erred" && k.entry.offering === offering) {
         if (resource !== "" && k.entry.resource === resource) this.#remove(key);

@@ -154,7 +154,7 @@ Deno.test("an attention entry goes when its condition clears", () => {
   status.breaker(breaker("closed", clock.now()));
   status.refused("registry", []);
   publish(status, clock.now(), [], false);
-  status.attention.orderDone("registry", "res-2", false);
+  status.attention.orderDone("ord-x", "registry", "res-2", false);
   status.attention.resourcesListed(
     "k8s",
     [{ uuid: "res-3", name: "three", state: "OK" }],
@@ -238,4 +238,24 @@ Deno.test("attention entries and last syncs survive a restart in the state file,
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("an erred order that names no resource goes when that order is done", () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const status = record(clock);
+  const erred = {
+    offering: "k8s",
+    uuid: "ord-7",
+    type: "Update",
+    resource: "",
+    resourceName: "",
+    message: "order ord-7 names no resource",
+  };
+  status.attention.orderErred(erred);
+  const [entry] = status.snapshot().attention;
+  assert.equal(entry?.link, "#n-order-erred.3a.k8s.3a.ord-7", "its own entry, no row to go to");
+  status.attention.orderDone("ord-8", "k8s", "", false);
+  assert.equal(status.snapshot().attention.length, 1, "another order says nothing of it");
+  status.attention.orderDone("ord-7", "k8s", "", false);
+  assert.deepEqual(status.snapshot().attention, []);
 });

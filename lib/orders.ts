@@ -183,6 +183,7 @@ async function handleOrder(
     });
     journal(ctx, order, "done", "");
     ctx.status.attention.orderDone(
+      order.uuid,
       ctx.offering.name,
       resourceOf(order),
       order.type === "Terminate",
