@@ -259,3 +259,17 @@ Deno.test("an erred order that names no resource goes when that order is done", 
   status.attention.orderDone("ord-7", "k8s", "", false);
   assert.deepEqual(status.snapshot().attention, []);
 });
+
+Deno.test("a pass's attention entry reaches the state file at the end of the pass, with no page read", () => {
+  using store = Store.open(":memory:");
+  const clock = new ManualClock({ autoAdvance: false });
+  const first = record(clock, store);
+  first.loopStarted("k8s", "orders");
+  first.loopFinished("k8s", "orders", "failed", "Rancher: HTTP 401", 60_000);
+  const since = clock.now();
+  clock.advance(60_000);
+  const restarted = record(clock, store);
+  const [entry] = restarted.snapshot().attention;
+  assert.equal(entry?.key, "loop-failing:k8s:orders");
+  assert.equal(entry?.since, since);
+});

@@ -301,8 +301,13 @@ export class StatusRecord {
     this.counters.loopRuns.set(key, (this.counters.loopRuns.get(key) ?? 0) + 1);
     if (l.durationMs !== null) this.#observeDuration(offering, loop, l.durationMs / 1000);
     if (error) this.error(offering, loop, error);
-    // what a pass changed needs attention now, in the state file too, whoever reads the page
-    this.#attend();
+    // what a pass changed needs attention now, in the state file too, whoever reads the page;
+    // a backend's view is read only if a reader already did since its last publish
+    try {
+      this.#attend(false);
+    } catch (cause) {
+      this.error(offering, loop, `attention: ${cause instanceof Error ? cause.message : cause}`);
+    }
   }
 
   #observeDuration(offering: string, loop: string, seconds: number): void {
@@ -425,14 +430,20 @@ export class StatusRecord {
     });
   }
 
-  /** The attention entries reconciled with the record now, and the summary's counts. */
-  #attend(): Pick<StatusModel, "attention" | "summary"> {
+  /**
+   * The attention entries reconciled with the record now, and the summary's counts; without
+   * `read`, only the backends' views already read count (what comes of the others stays as kept).
+   */
+  #attend(read: boolean): Pick<StatusModel, "attention" | "summary"> {
+    const backends = [...this.#backends.entries()].flatMap(([name, entry]) =>
+      read ? [this.#backend(name)] : entry.value ? [entry.value] : []
+    );
     return attend(this.attention, {
       loops: [...this.#loops.values()],
       liveness: this.liveness(),
       breakers: [...this.#breakers.values()],
       refusals: [...this.#refusals.values()].flat(),
-      backends: [...this.#backends.keys()].map((name) => this.#backend(name)),
+      backends,
     }, {
       offerings: this.offerings.map((o) => o.name),
       orders: this.counters.orders,
@@ -443,7 +454,7 @@ export class StatusRecord {
   /** The whole model, as `/api/status` returns it (`history` when asked and kept). */
   snapshot(options: { history?: boolean } = {}): StatusModel {
     const connections = this.eventConnections.list();
-    const { attention, summary } = this.#attend();
+    const { attention, summary } = this.#attend(true);
     return {
       version: this.version,
       startedAt: this.startedAt,
