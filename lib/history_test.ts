@@ -40,7 +40,9 @@ Deno.test("a new state file has the history tables, and the history survives a r
     for (const t of ["usage_series", "usage_history", "order_history", "loop_history"]) {
       assert.ok(tables.includes(t), `${t} exists`);
     }
-    assert.equal(db.prepare("SELECT max(version) AS v FROM schema_version").get()?.v, 4);
+    // the history's migration (the fourth) is recorded; later ones may follow it
+    const version = Number(db.prepare("SELECT max(version) AS v FROM schema_version").get()?.v);
+    assert.ok(version >= 4, `schema version ${version}`);
     db.close();
     using again = Store.open(path);
     assert.deepEqual(again.history.usageOf([R1], clock.now()).get(R1), [

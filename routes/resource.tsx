@@ -197,7 +197,7 @@ export function ResourcePage(
             ? <p class="empty">No group of this resource is kept by Berth's identity sync.</p>
             : (
               <ul class="tree">
-                {data.groups.map((g) => <GroupItem row={g} />)}
+                {data.groups.map((g) => <GroupItem row={g} offering={g.offering} />)}
               </ul>
             )}
         </section>
