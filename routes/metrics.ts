@@ -7,6 +7,7 @@
  * checked against it).
  */
 import type { z } from "zod";
+import { ATTENTION_KINDS } from "../lib/attention.ts";
 import { groupMetrics, GroupRow } from "../lib/keycloak/group_row.ts";
 import { type Labels, type MetricFamily, type RowMetrics, rowsOf } from "../lib/presentation.ts";
 import { DURATION_BUCKETS, type StatusRecord } from "../lib/status.ts";
@@ -179,6 +180,16 @@ export function renderMetrics(status: StatusRecord, runtime: { deno: string }): 
   );
   for (const [offering, n] of status.erred) {
     m.sample("berth_resources_erred", "berth_resources_erred", { offering }, n);
+  }
+  m.family(
+    "berth_attention_entries",
+    "gauge",
+    "Entries of the status page's Needs attention list, by kind (0 for a kind with none).",
+  );
+  const attention = new Map<string, number>(ATTENTION_KINDS.map((kind) => [kind, 0]));
+  for (const e of model.attention) attention.set(e.kind, (attention.get(e.kind) ?? 0) + 1);
+  for (const [kind, n] of attention) {
+    m.sample("berth_attention_entries", "berth_attention_entries", { kind }, n);
   }
 
   m.family(

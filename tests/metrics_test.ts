@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 // @ts-types="./support/parse_prometheus_text_format.d.ts"
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { z } from "zod";
+import { ATTENTION_KINDS } from "../lib/attention.ts";
 import { StatusRecord } from "../lib/status.ts";
 import { createApp } from "../routes/app.tsx";
 import { checkExposition, type Sample } from "./support/exposition.ts";
@@ -45,6 +46,7 @@ Deno.test("/metrics parses with a Prometheus text-format parser into the named f
     berth_orders_total: "COUNTER",
     berth_orders_in_flight: "GAUGE",
     berth_resources_erred: "GAUGE",
+    berth_attention_entries: "GAUGE",
     berth_http_requests_total: "COUNTER",
     berth_status_accept_failures_total: "COUNTER",
     berth_circuit_open: "GAUGE",
@@ -91,6 +93,21 @@ Deno.test("berth_resources_erred has one sample per offering a whole membership 
     s.name === "berth_resources_erred"
   );
   assert.deepEqual(samples.map((s) => [s.labels.offering, s.value]), [["registry", 2], ["k8s", 0]]);
+});
+
+Deno.test("berth_attention_entries counts the Needs attention list by kind, every kind present", async () => {
+  const { status } = fixtureStatus();
+  const kinds = new Map(
+    checkExposition(await (await createApp({ status, deno: "2.9.6" }).request("/metrics")).text())
+      .filter((s) => s.name === "berth_attention_entries")
+      .map((s) => [s.labels.kind, s.value]),
+  );
+  const expected = new Map<string, number>(ATTENTION_KINDS.map((k) => [k, 0]));
+  for (const e of status.snapshot().attention) {
+    expected.set(e.kind, (expected.get(e.kind) ?? 0) + 1);
+  }
+  assert.deepEqual(kinds, expected);
+  assert.ok([...kinds.values()].some((n) => n > 0), "the fixture has something to attend to");
 });
 
 Deno.test("/metrics reports loops, orders, HTTP, quotas and group sizes from the status record", async () => {
