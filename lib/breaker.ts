@@ -208,6 +208,8 @@ export class Breakers {
     if (!b) {
       b = new Breaker(this.#labels.get(origin) ?? "upstream", origin, this.#options);
       this.#byOrigin.set(origin, b);
+      // reported from its first call, so the page lists every server called, closed ones too
+      this.#options.onChange({ ...b.status });
     }
     return b;
   }

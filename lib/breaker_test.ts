@@ -61,7 +61,22 @@ Deno.test("half-open lets one probe by; success closes, failure doubles the wait
   assert.equal(res.status, 404);
   assert.equal(b.breakers.all()[0]?.state, "closed");
   assert.equal(b.breakers.all()[0]?.failures, 0);
-  assert.deepEqual(b.changes.map((c) => c.state).slice(0, 3), ["open", "half-open", "open"]);
+  assert.deepEqual(b.changes.map((c) => c.state).slice(0, 4), [
+    "closed", // reported at its first call
+    "open",
+    "half-open",
+    "open",
+  ]);
+});
+
+Deno.test("a breaker reports itself closed at its first call, so every server called is listed", async () => {
+  const b = setup();
+  b.answer(200);
+  await (await b.get()).body?.cancel();
+  await (await b.get()).body?.cancel();
+  assert.deepEqual(b.changes.map((c) => [c.system, c.target, c.state, c.failures]), [
+    ["harbor", "https://harbor.test", "closed", 0],
+  ]);
 });
 
 Deno.test("half-open: while the probe is in flight, a second request is refused without reaching the server", async () => {
