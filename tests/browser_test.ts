@@ -51,6 +51,7 @@ Deno.test({
         if (m.type() === "error") problems.push(m.text());
       });
       page.on("pageerror", (e) => problems.push(e.message));
+      await Deno.mkdir(OUTPUT, { recursive: true });
       const response = await page.goto(`${agent.url}?refresh=1`);
       assert.equal(response?.status(), 200);
       await page.evaluate(() => Object.assign(globalThis, { berthMarker: "same page" }));
@@ -83,6 +84,35 @@ Deno.test({
       await astroPulls.getByText("2 of 2").waitFor({ timeout: 15_000 });
       assert.match(await pulls.innerText(), /^Image pull secrets/);
       assert.ok((await pulls.locator("tbody tr").count()) >= 6, "a row per team");
+      // attention first: the summary, the attention list and the loops on the first screen,
+      // long sections folded below them (the demo's 20 changes, its 11 Harbor projects)
+      await page.locator("#attention li", { hasText: "frank" }).first().waitFor();
+      assert.match(await page.locator("#summary").innerText(), /Loops[\s\S]*Upstreams/);
+      assert.match(await page.locator("#attention").innerText(), /Next:/);
+      for (const id of ["#summary", "#attention", "#loops"]) {
+        const box = await page.locator(id).boundingBox();
+        assert.ok(box && box.y < 900, `${id} starts on the first screen (at ${box?.y} px)`);
+      }
+      await page.locator("#fold-events:not([open])").waitFor({ state: "attached" });
+      assert.equal(await page.locator("#events tbody tr").first().isVisible(), false, "folded");
+      // history as pictures: the charts, and a sparkline per project row once usage is in
+      assert.ok((await page.locator("#history svg").count()) >= 4, "the history charts");
+      await page.locator('section.harbor[data-table^="h"] td.spark svg').first().waitFor({
+        state: "attached",
+        timeout: 15_000,
+      });
+      await page.screenshot({ path: new URL("status-page-top.png", OUTPUT).pathname });
+
+      // an entry's link leads to its row
+      const link = page.locator("#attention li", { hasText: "frank" }).first().locator("a");
+      await link.click();
+      await page.waitForURL(/#/);
+      const target = page.locator(":target");
+      await target.waitFor();
+      assert.match(await target.innerText(), /frank/, "the row the entry names");
+      await page.goto(`${agent.url}?refresh=1`);
+      await page.evaluate(() => Object.assign(globalThis, { berthMarker: "same page" }));
+
       // long sections fold into a <details>: open them (the refresh keeps them open)
       for (const fold of await page.locator("details.fold:not([open]) > summary").all()) {
         await fold.click();
@@ -132,8 +162,23 @@ Deno.test({
       await page.locator("#filter input[name=q]").fill("");
       await harbor.getByText("astro-images").first().waitFor();
 
-      await Deno.mkdir(OUTPUT, { recursive: true });
       await page.screenshot({ path: new URL("status-page.png", OUTPUT).pathname, fullPage: true });
+
+      // a project's page: its usage against its quota, its changes, its members
+      const resourcePage = await context.newPage();
+      const uuid = [...site.waldur.resources.values()].find((r) => r.name === "astro-images")
+        ?.uuid;
+      const detail = await resourcePage.goto(`${agent.url}resources/${uuid}`);
+      assert.equal(detail?.status(), 200);
+      assert.match(await resourcePage.locator("#resource").innerText(), /astro-images/);
+      await resourcePage.locator("#usage svg").first().waitFor({ state: "attached" });
+      assert.match(await resourcePage.locator("#audit").innerText(), /create project/);
+      assert.match(await resourcePage.locator("#members").innerText(), /members?/);
+      await resourcePage.screenshot({
+        path: new URL("resource-page.png", OUTPUT).pathname,
+        fullPage: true,
+      });
+      await resourcePage.close();
 
       // a phone: the page fits the width; wide tables scroll inside their box
       await page.setViewportSize({ width: 390, height: 844 });
@@ -141,6 +186,9 @@ Deno.test({
         await page.evaluate("document.documentElement.scrollWidth - innerWidth"),
       );
       assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone`);
+      for (const id of ["#summary", "#attention", "#history svg"]) {
+        assert.ok(await page.locator(id).first().isVisible(), `${id} shows on a phone`);
+      }
       await page.screenshot({ path: new URL("status-page-phone.png", OUTPUT).pathname });
 
       assert.deepEqual(problems, [], "no script error and no CSP violation");
