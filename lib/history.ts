@@ -207,7 +207,8 @@ export class History {
          duration_max = max(duration_max, excluded.duration_max)`,
     ).run(run.offering, run.loop, floorTo(run.finishedAt, HOUR_MS), run.ok ? 0 : 1, ms, ms);
     this.#version++;
-    if (run.finishedAt - this.#lastPrune >= HOUR_MS) this.prune(run.finishedAt);
+    // either way: after the wall clock stepped back, pruning must not wait for it to catch up
+    if (Math.abs(run.finishedAt - this.#lastPrune) >= HOUR_MS) this.prune(run.finishedAt);
   }
 
   /** Drops every row past the retention, and the usage series not written within it. */
@@ -237,8 +238,9 @@ export class History {
          json_group_array(json_array(h.at, h.amount, h.quota) ORDER BY h.bucket) AS p
        FROM usage_series s JOIN usage_history h ON h.series = s.id
        WHERE s.resource_uuid IN (SELECT value FROM json_each(?)) AND h.bucket >= ?
+         AND h.at <= ?
        GROUP BY s.id ORDER BY s.resource_uuid, s.component`,
-    ).all(JSON.stringify(resources), floorTo(now - this.retentionMs, this.usageBucketMs));
+    ).all(JSON.stringify(resources), floorTo(now - this.retentionMs, this.usageBucketMs), now);
     for (const row of rows) {
       const resource = String(row.r);
       let list = out.get(resource);
@@ -276,8 +278,8 @@ export class History {
     const cached = this.#cached;
     if (cached && cached.version === this.#version && cached.from === from) return cached.model;
     const orders = this.#db.prepare(
-      "SELECT * FROM order_history WHERE hour >= ? ORDER BY offering, hour",
-    ).all(from).map((r): OrderBucket => {
+      "SELECT * FROM order_history WHERE hour >= ? AND hour <= ? ORDER BY offering, hour",
+    ).all(from, now).map((r): OrderBucket => {
       const timed = Number(r.timed);
       return {
         offering: String(r.offering),
@@ -289,8 +291,8 @@ export class History {
       };
     });
     const loops = this.#db.prepare(
-      "SELECT * FROM loop_history WHERE hour >= ? ORDER BY offering, loop, hour",
-    ).all(from).map((r): LoopBucket => ({
+      "SELECT * FROM loop_history WHERE hour >= ? AND hour <= ? ORDER BY offering, loop, hour",
+    ).all(from, now).map((r): LoopBucket => ({
       offering: String(r.offering),
       loop: String(r.loop),
       at: Number(r.hour),

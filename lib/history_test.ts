@@ -191,3 +191,39 @@ Deno.test("usage of a page of resources is one read; a resource without history 
   assert.equal(h.knows(R2), true);
   assert.equal(h.knows("a0000000000000000000000000000009"), false);
 });
+
+Deno.test("a wall clock stepped back: what was written 'later' is not read as the latest, and pruning goes on", () => {
+  using store = Store.open(":memory:", { historyDays: 2 });
+  const clock = new ManualClock();
+  const h = store.history;
+  const pass = (): void =>
+    store.recordRun({
+      offering: "registry",
+      loop: "orders",
+      startedAt: clock.now() - 500,
+      finishedAt: clock.now(),
+      outcome: "ok",
+    });
+  // a year ahead (a wrong RTC, a restored VM), then back to the right time
+  clock.advance(365 * DAY);
+  h.recordUsage(R1, { storage: 77 }, clock.now());
+  h.recordOrder("registry", "done", 1_000, clock.now());
+  pass();
+  clock.advance(-365 * DAY);
+  h.recordUsage(R1, { storage: 3 }, clock.now());
+  const points = h.usageOf([R1], clock.now()).get(R1)?.[0]?.points ?? [];
+  assert.deepEqual(points.map((p) => p.amount), [3], "the future point is not the latest amount");
+  assert.deepEqual(h.summary(clock.now()).orders, [], "no future hour in the summary");
+  // R2 stops reporting; the prune after a step back still drops it once it is past the retention
+  h.recordUsage(R2, { storage: 1 }, clock.now());
+  pass();
+  clock.advance(3 * DAY);
+  h.recordUsage(R1, { storage: 4 }, clock.now());
+  pass();
+  assert.equal(h.usageOf([R2], clock.now()).has(R2), false);
+  assert.equal(
+    Number(h.rowCounts().usage_series),
+    1,
+    "R2's series is pruned although the last prune ran 'a year later'",
+  );
+});

@@ -17,11 +17,11 @@ import { Ago, Head, type Rendered } from "./page/parts.tsx";
 import { GroupItem, rowCells } from "./page/sections.tsx";
 import { leafName, presented } from "./view.ts";
 
-/** A Waldur uuid: 32 hex digits, with or without the dashes. */
+/** A Waldur uuid: 32 hex digits, with or without the dashes; read as Waldur writes it (hex). */
 export const ResourceUuid = z.string().regex(
   /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
   "expected a Waldur uuid",
-);
+).transform((uuid) => uuid.toLowerCase().replaceAll("-", ""));
 
 /** Audit events shown on a resource's page and in its JSON. */
 const EVENTS_SHOWN = 100;
@@ -92,10 +92,12 @@ function gather(
   }
   const history = status.history;
   const usage = history?.usageOf([uuid], model.now).get(uuid) ?? [];
-  if (shown.length === 0 && usage.length === 0 && !history?.knows(uuid)) return undefined;
   const events: ResourceModel["events"] = history
     ? history.eventsOf(uuid, EVENTS_SHOWN)
     : model.events.filter((e) => e.resource === uuid).slice(0, EVENTS_SHOWN);
+  // a resource with only changes (a Create that erred before anything was made) has a page too
+  const known = shown.length > 0 || usage.length > 0 || events.length > 0 || history?.knows(uuid);
+  if (!known) return undefined;
   return {
     model: {
       resource: uuid,
@@ -245,7 +247,7 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
     const uuid = ResourceUuid.safeParse(raw);
     if (!uuid.success) return { error: "400 Bad Request: expected a Waldur uuid\n", code: 400 };
     const model = status.snapshot();
-    const found = gather(status, model, uuid.data.toLowerCase());
+    const found = gather(status, model, uuid.data);
     if (!found) return { error: "404 Not Found: Berth knows no such resource\n", code: 404 };
     return { data: found.model, shown: found.shown, model };
   };
@@ -282,8 +284,7 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
       if (!uuid.success) {
         return c.text("400 Bad Request: series=usage needs resource=<a Waldur uuid>\n", 400);
       }
-      const id = uuid.data.toLowerCase();
-      csv = historyCsv.usage(id, history.usageOf([id], now).get(id) ?? []);
+      csv = historyCsv.usage(uuid.data, history.usageOf([uuid.data], now).get(uuid.data) ?? []);
     } else {
       if (resource !== undefined) {
         return c.text(`400 Bad Request: series=${series.data} is not per resource\n`, 400);

@@ -250,3 +250,36 @@ Deno.test("without a state file's history the page has no usage column and the C
   assert.equal((await app.request("/api/history.csv?series=orders")).status, 404);
   assert.equal((await app.request(`/resources/${ACME}`)).status, 200, "the row is known");
 });
+
+Deno.test("a uuid written with dashes finds the resource, its JSON and its CSV", async () => {
+  using s = site();
+  const dashed = `${ACME.slice(0, 8)}-${ACME.slice(8, 12)}-${ACME.slice(12, 16)}-${
+    ACME.slice(16, 20)
+  }-${ACME.slice(20)}`;
+  assert.equal((await s.app.request(`/resources/${dashed}`)).status, 200);
+  const model = ResourceModel.parse(
+    await (await s.app.request(`/api/resources/${dashed.toUpperCase()}`)).json(),
+  );
+  assert.equal(model.resource, ACME);
+  const csv = await (await s.app.request(`/api/history.csv?series=usage&resource=${dashed}`))
+    .text();
+  assert.equal(csv.trimEnd().split("\r\n").length, 5, "the same four points as without dashes");
+});
+
+Deno.test("a resource known only by its changes (a Create that erred) has a page", async () => {
+  using s = site();
+  const erred = "ee000000000000000000000000000005";
+  s.store.audit({
+    at: s.clock.now(),
+    offering: "registry",
+    system: "waldur",
+    action: "Create order erred",
+    target: "0rder",
+    result: "ok",
+    detail: "harbor refused the project name",
+    resource: erred,
+  });
+  const res = await s.app.request(`/resources/${erred}`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /Create order erred <b>0rder<\/b>/);
+});
