@@ -29,10 +29,19 @@ export function binaryPermissions(options: { stateDir: string; tmpDir: string })
   ];
 }
 
-/** The `deno compile` arguments for one target. */
+/**
+ * The environment the binary carries (`deno compile --env-file` embeds it): its state directory
+ * is the one it may write, so a binary built for `/srv/berth` defaults to `/srv/berth/berth.db`.
+ * A BERTH_STATE_DIR set when the binary runs wins over it.
+ */
+export function binaryEnv(options: { stateDir: string }): string {
+  return `BERTH_STATE_DIR=${options.stateDir}\n`;
+}
+
+/** The `deno compile` arguments for one target; `envFile` holds {@link binaryEnv}. */
 export function compileArgs(
   target: string,
-  options: { stateDir: string; tmpDir: string; outDir: string },
+  options: { stateDir: string; tmpDir: string; outDir: string; envFile: string },
 ): string[] {
   return [
     "compile",
@@ -40,6 +49,7 @@ export function compileArgs(
     "--target",
     target,
     ...binaryPermissions(options),
+    `--env-file=${options.envFile}`,
     V8_FLAGS_ARG,
     "--output",
     `${options.outDir}/berth-${VERSION}-${target}`,
@@ -52,7 +62,10 @@ if (import.meta.main) {
     stateDir: Deno.env.get("BERTH_STATE_DIR") ?? "/var/lib/berth",
     tmpDir: Deno.env.get("TMPDIR") ?? "/tmp",
     outDir: "dist",
+    envFile: "dist/berth.env",
   };
+  await Deno.mkdir(options.outDir, { recursive: true });
+  await Deno.writeTextFile(options.envFile, binaryEnv(options));
   for (const target of TARGETS) {
     const { code } = await new Deno.Command(Deno.execPath(), {
       args: compileArgs(target, options),

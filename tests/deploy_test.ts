@@ -234,11 +234,13 @@ Deno.test("deno task compile: both linux targets, narrow permissions, the versio
     stateDir: "/var/lib/berth",
     tmpDir: "/tmp",
     outDir: "dist",
+    envFile: "dist/berth.env",
   });
   assert.ok(!args.some((a) => a === "-A" || a.startsWith("--allow-all")));
   assert.ok(!args.some((a) => a.startsWith("--allow-run") || a.startsWith("--allow-ffi")));
   assert.ok(args.includes("--allow-write=/var/lib/berth,/tmp"));
   assert.ok(args.includes("--frozen"));
+  assert.ok(args.includes("--env-file=dist/berth.env"), "the binary carries its state directory");
   assert.ok(args.includes(V8_FLAGS_ARG), "the binary carries Berth's V8 flags");
   assert.equal(
     args[args.indexOf("--output") + 1],

@@ -8,7 +8,7 @@ import { defaultStateFile, stateFileProblem } from "../lib/cli/wire.ts";
 import { startDemoSite } from "../lib/demo/site.ts";
 import { BerthError } from "../lib/errors.ts";
 import { realWorld } from "../lib/world.ts";
-import { binaryPermissions } from "../scripts/compile.ts";
+import { binaryEnv, binaryPermissions } from "../scripts/compile.ts";
 import { agentArgs, startAgent } from "./support/agent_process.ts";
 
 /** What Deno needs from the environment to find its cache; nothing else is inherited. */
@@ -70,6 +70,24 @@ Deno.test("the binary's permissions and no state_file: berth run creates $BERTH_
   assert.equal((await agent.child.status).code, 0);
 });
 
+Deno.test("a binary built for another state directory defaults to it: its environment, no BERTH_STATE_DIR at run time", async () => {
+  await using setup = await firstRunSetup();
+  const stateDir = `${setup.dir}/state`;
+  // what deno compile embeds with --env-file; deno run --env-file loads it the same way
+  await Deno.writeTextFile(`${setup.dir}/berth.env`, binaryEnv({ stateDir }));
+  await using agent = await startAgent(setup.config, {
+    permissions: [...setup.permissions, `--env-file=${setup.dir}/berth.env`],
+    env: { ...baseEnv(), TMPDIR: `${setup.dir}/tmp` },
+    cwd: setup.dir,
+  });
+  const res = await fetch(`${agent.url}healthz`);
+  await res.body?.cancel();
+  assert.equal(res.status, 200);
+  assert.equal((await Deno.stat(`${stateDir}/berth.db`)).mode! & 0o777, 0o600);
+  agent.child.kill("SIGTERM");
+  assert.equal((await agent.child.status).code, 0);
+});
+
 Deno.test("the binary's permissions and no state_file or BERTH_STATE_DIR: berth run exits 1 with one line naming /var/lib/berth and what to set", async () => {
   await using setup = await firstRunSetup();
   // the working directory is not writable under these permissions: the default is /var/lib/berth
@@ -78,7 +96,7 @@ Deno.test("the binary's permissions and no state_file or BERTH_STATE_DIR: berth 
   assert.equal(lines.length, 1, lines.join("\n"));
   assert.match(
     lines[0] ?? "",
-    /state file \/var\/lib\/berth\/berth\.db: this Berth may not write in \/var\/lib\/berth: .*point BERTH_STATE_DIR, state_file or --state at that directory/,
+    /state file \/var\/lib\/berth\/berth\.db: this Berth may not write in \/var\/lib\/berth: .*the state directory it was built for .*unset BERTH_STATE_DIR, state_file and --state to use it, or point BERTH_STATE_DIR, state_file or --state at a path inside it/,
   );
 });
 

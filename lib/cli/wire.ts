@@ -35,8 +35,9 @@ export function stateFileProblem(path: string, error: unknown): string {
   const point = "point BERTH_STATE_DIR, state_file or --state at";
   if (cause instanceof Error && cause.name === "NotCapable") {
     return `state file ${path}: this Berth may not write in ${dir}: the compiled binary writes ` +
-      `only to its state directory (${DEFAULT_STATE_DIR}, or BERTH_STATE_DIR at compile time) ` +
-      `and /tmp; ${point} that directory`;
+      `only to the state directory it was built for (BERTH_STATE_DIR when \`deno task compile\` ` +
+      `ran, else ${DEFAULT_STATE_DIR}; it is the binary's default) and /tmp; ` +
+      `unset BERTH_STATE_DIR, state_file and --state to use it, or ${point} a path inside it`;
   }
   const code = cause instanceof Error && "code" in cause && typeof cause.code === "string"
     ? cause.code
