@@ -247,12 +247,9 @@ export interface BackendPlugin<S = unknown> {
   /** Which of `backend_components` it limits or reports; check-config warns about the others. */
   components?: ComponentMapping;
   /**
-   * How the backend's status rows are shown: its section of the status page and its metrics.
-   * Without it the backend's snapshots are in `/api/status` only.
-   */
-  /**
-   * How its rows are shown, one presentation per table: the first shows `rows`, any other the
-   * snapshot's `tables[table]`.
+   * How its rows are shown, one presentation per table (its sections of the status page and its
+   * metrics): the first shows `rows`, any other the snapshot's `tables[table]`. Without it the
+   * backend's snapshots are in `/api/status` only.
    */
   presentations?: readonly Presentation[];
 }

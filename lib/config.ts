@@ -23,6 +23,7 @@ import {
   type SettingsSchemas,
 } from "./config_schema.ts";
 import type { Level } from "./log.ts";
+import { knownKeysAt } from "./config_typos.ts";
 import { formatPath } from "./zod_issues.ts";
 
 const DEFAULT_INTERVALS = { orders: 60_000, membership: 300_000, usage: 1_800_000 } as const;
@@ -102,7 +103,8 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
   const read = resolveFile(text, sources);
   if (!read.ok) return { ok: false, problems: read.problems };
   const { value: resolved, translate, problems, secrets } = read;
-  const parsed = cachedFileSchema(sources.schemas).safeParse(resolved, {
+  const schema = cachedFileSchema(sources.schemas);
+  const parsed = schema.safeParse(resolved, {
     error: (issue) => {
       const missing = issue.code === "invalid_type" || issue.code === "invalid_value";
       if (missing && issue.input === undefined) return "Required";
@@ -117,7 +119,9 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
       path: [...issue.path],
       message: issue.message,
       missing: valueAt(resolved, issue.path) === undefined,
-      ...(issue.code === "unrecognized_keys" ? { keys: issue.keys } : {}),
+      ...(issue.code === "unrecognized_keys"
+        ? { keys: issue.keys, known: knownKeysAt(schema, issue.path, resolved) }
+        : {}),
     }));
     for (const p of hintIssues(issues, resolved)) {
       problems.push(`${formatPath(translate(p.path))}: ${p.message}${p.hint ? `; ${p.hint}` : ""}`);

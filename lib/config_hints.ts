@@ -8,6 +8,7 @@
  * A hint follows its problem after `; ` and starts with "did you mean", "Berth" or "write".
  */
 import { z } from "zod";
+import { nearestKey } from "./config_typos.ts";
 import type { ComponentSchema } from "./config_schema.ts";
 
 /** One entry of `backend_components` (config.ts's ComponentConfig, without importing config.ts). */
@@ -118,6 +119,8 @@ export interface FileIssue {
   message: string;
   /** The unknown keys, for an "unknown keys" issue. */
   keys?: readonly string[];
+  /** The keys the schema knows there, for "did you mean" on a misspelt one. */
+  known?: readonly string[];
   /** The key is missing (zod saw `undefined`). */
   missing: boolean;
 }
@@ -158,16 +161,17 @@ export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
 
 /**
  * The issues zod found in the list-form `value` as problems with hints: an unknown key the table
- * knows gets a line of its own with its hint (the others stay together: `unknown keys a, b`); a
- * missing key that a Python spelling beside it explains becomes that spelling's line (once); a
- * key the table says what to write for gets that.
+ * knows, or one a known key's misspelling, gets a line of its own with its hint (the others stay
+ * together: `unknown keys a, b`); a missing key that a Python spelling or a misspelling beside it
+ * explains is not named again; a key the table says what to write for gets that.
  */
 export function hintIssues(issues: readonly FileIssue[], value: unknown): Problem[] {
   const renames = new Set<string>();
   for (const issue of issues) {
     for (const key of issue.keys ?? []) {
-      const known = pythonKey(scopeOf(issue.path), key);
-      if (known?.berth) renames.add(JSON.stringify([...issue.path, known.berth]));
+      const berth = pythonKey(scopeOf(issue.path), key)?.berth ??
+        nearestKey(key, issue.known ?? []);
+      if (berth) renames.add(JSON.stringify([...issue.path, berth]));
     }
   }
   const out: Problem[] = [];
@@ -180,10 +184,19 @@ export function hintIssues(issues: readonly FileIssue[], value: unknown): Proble
   for (const issue of issues) {
     if (issue.keys) {
       const scope = scopeOf(issue.path);
-      const plain = issue.keys.filter((key) => !pythonKey(scope, key));
+      const near = (key: string) => nearestKey(key, issue.known ?? []);
+      const plain = issue.keys.filter((key) => !pythonKey(scope, key) && !near(key));
       for (const key of issue.keys) {
         const known = pythonKey(scope, key);
+        const typo = known ? undefined : near(key);
         if (known) add({ path: [...issue.path, key], message: "unknown key", hint: known.hint });
+        else if (typo) {
+          add({
+            path: [...issue.path, key],
+            message: "unknown key",
+            hint: `did you mean \`${typo}\`?`,
+          });
+        }
       }
       if (plain.length > 0) {
         const s = plain.length > 1 ? "s" : "";
