@@ -199,7 +199,7 @@ export function ResourcePage(
             ? <p class="empty">No group of this resource is kept by Berth's identity sync.</p>
             : (
               <ul class="tree">
-                {data.groups.map((g) => <GroupItem row={g} offering={g.offering} />)}
+                {data.groups.map((g) => <GroupItem row={g} offering={g.offering} names />)}
               </ul>
             )}
         </section>

@@ -40,6 +40,7 @@ Deno.test("Harbor with keycloak: the Waldur project team lands in the OIDC group
     removed: ["bob"],
     missing: [],
     error: "",
+    names: ["ann"],
   }], "the status record has the Keycloak group state for the page");
   const writes = kc.requests.filter((r) => r.method !== "GET" && !r.path.includes("/token")).length;
   await syncMembership(site.offering.context);
@@ -119,6 +120,7 @@ Deno.test("harbor with keycloak: the status record shows the group a Create fill
     removed: [],
     missing: [],
     error: "",
+    names: ["ann"],
   }]);
 });
 

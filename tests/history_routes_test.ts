@@ -87,6 +87,7 @@ function site(options: { token?: string } = {}) {
       removed: [],
       missing: ["ghost"],
       error: "",
+      names: ["ann", "bob"],
     }],
   });
   const app = createApp({ status, ...(options.token ? { token: options.token } : {}) });
@@ -150,6 +151,7 @@ Deno.test("a resource's page shows its rows, usage against its quota, its change
   assert.match(html, /create project <b>waldur-acme<\/b>/);
   assert.doesNotMatch(html, /waldur-beta/, "another resource's changes are not shown");
   assert.match(html, /<span class="members">3 members<\/span>/);
+  assert.match(html, /<span class="names">ann, bob and 1 more<\/span>/, "who they are");
   assert.match(html, /missing in Keycloak: ghost/);
   assert.match(html, /Acme &lt;images&gt;/, "names are escaped");
   assert.doesNotMatch(html, / style=|<script/);

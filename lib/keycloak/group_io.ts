@@ -9,7 +9,7 @@ import { failureDetail } from "../checks.ts";
 import { HttpError } from "../errors.ts";
 import { forEachLimit } from "../pool.ts";
 import type { KeycloakClient } from "./client.ts";
-import type { GroupRow } from "./group_row.ts";
+import { type GroupRow, memberNames, namesOf } from "./group_row.ts";
 import {
   type GroupLayout,
   type GroupsObserved,
@@ -111,6 +111,8 @@ export interface Filled {
   unknown: string[];
   /** Null when they were not read. */
   members: number | null;
+  /** Their usernames (`memberNames`), when they were read. */
+  names?: string[];
 }
 
 /**
@@ -151,7 +153,7 @@ export async function addMissing(
     added.push(found.username);
     options.added(found.username);
   }
-  return { added, unknown, members: members.length };
+  return { added, unknown, members: members.length, names: memberNames(members) };
 }
 
 /** `berth diagnose`'s Keycloak check: the realm readable, the groups searchable. */
@@ -197,6 +199,32 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/**
+ * A group's row after a membership pass: its members as `read` (none for a group not made yet;
+ * what the row knew when they could not be read), who is missing, the problem.
+ */
+export function passRow(
+  path: string,
+  previous: GroupRow | undefined,
+  pass: {
+    read: readonly KcUser[] | Error | undefined;
+    exists: boolean;
+    missing: string[];
+    error: string;
+  },
+): GroupRow {
+  const read = Array.isArray(pass.read) ? pass.read : undefined;
+  return {
+    path,
+    members: read ? read.length : !pass.exists ? 0 : previous?.members ?? null,
+    added: [],
+    removed: [],
+    missing: pass.missing,
+    error: pass.error,
+    ...namesOf(read ? memberNames(read) : previous?.names),
+  };
+}
+
 /** A group's row after a failure: what the row knew before, and the error. */
 export function failedRow(path: string, previous: GroupRow | undefined, error: string): GroupRow {
   return {
@@ -206,6 +234,7 @@ export function failedRow(path: string, previous: GroupRow | undefined, error: s
     removed: previous?.removed ?? [],
     missing: previous?.missing ?? [],
     error,
+    ...namesOf(previous?.names),
   };
 }
 

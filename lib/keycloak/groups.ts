@@ -13,10 +13,10 @@ import { countAction } from "../outcomes.ts";
 import { forEachKeyed } from "../pool.ts";
 import { SingleFlight } from "../single_flight.ts";
 import type { KeycloakClient } from "./client.ts";
-import type { GroupRow } from "./group_row.ts";
+import { type GroupRow, memberJoined, memberLeft, namesOf } from "./group_row.ts";
 import { MissingUsers } from "./missing_users.ts";
 import { addMissing, diagnoseGroups, failedRow, type Filled, observeGroups } from "./group_io.ts";
-import { teamUsers } from "./group_io.ts";
+import { passRow, teamUsers } from "./group_io.ts";
 import {
   adoptedAttributes,
   conflictMessage,
@@ -140,18 +140,15 @@ export class KeycloakGroups {
       const problem = plan.problems.get(w.group);
       const m = observed.members.get(w.group);
       const path = this.path(w.group);
-      this.#rows.set(path, {
+      this.#rows.set(
         path,
-        members: Array.isArray(m)
-          ? m.length
-          : observed.groups.get(w.group) === undefined
-          ? 0
-          : previous.get(path)?.members ?? null,
-        added: [],
-        removed: [],
-        missing: plan.missing.get(w.group) ?? [],
-        error: problem?.message ?? "",
-      });
+        passRow(path, previous.get(path), {
+          read: m,
+          exists: observed.groups.get(w.group) !== undefined,
+          missing: plan.missing.get(w.group) ?? [],
+          error: problem?.message ?? "",
+        }),
+      );
       if (problem) {
         const error = new BerthError(`keycloak: group ${w.group}: ${problem.message}`, {
           system: "keycloak",
@@ -241,18 +238,12 @@ export class KeycloakGroups {
       case "add-member":
         await kc.addToGroup(action.user.id, await this.#knownId(action.group));
         this.#o.audit("add group member", path, action.user.username);
-        if (row) {
-          row.added.push(action.user.username);
-          row.members = (row.members ?? 0) + 1;
-        }
+        if (row) memberJoined(row, action.user.username);
         return;
       case "remove-member":
         await kc.removeFromGroup(action.user.id, await this.#knownId(action.group));
         this.#o.audit("remove group member", path, action.user.username);
-        if (row) {
-          row.removed.push(action.user.username);
-          row.members = Math.max(0, (row.members ?? 1) - 1);
-        }
+        if (row) memberLeft(row, action.user.username);
         return;
       case "delete-group":
         await kc.deleteGroup(action.id);
@@ -300,6 +291,7 @@ export class KeycloakGroups {
       removed: before?.removed ?? [],
       missing: filled.unknown,
       error: "",
+      ...namesOf(filled.names ?? before?.names),
     });
     this.#o.onChange();
     if (filled.unknown.length > 0) {

@@ -4,6 +4,8 @@ import { keycloakFixture } from "../../testing/keycloak_fixture.ts";
 import { silentLogger } from "../../testing/silent_logger.ts";
 import type { KeycloakClient } from "./client.ts";
 import { KeycloakGroups } from "./groups.ts";
+import { passRow } from "./group_io.ts";
+import { MEMBER_NAMES } from "./group_row.ts";
 
 /** Top-level groups (Harbor's layout) in realm waldur, audited into `audit`. */
 function topLevel(client: KeycloakClient, audit: string[] = []): KeycloakGroups {
@@ -56,6 +58,7 @@ Deno.test("keycloak sync: creates the group, adds and removes members, then writ
     removed: ["eve"],
     missing: [],
     error: "",
+    names: ["ann", "bob"], // eve left, bob joined
   }]);
   const before = fake.requests.filter((r) => r.method !== "GET").length;
   out = await sync.sync([{
@@ -96,4 +99,29 @@ Deno.test("keycloak sync: members that cannot be read are an error, and nobody i
     missing: [],
     error: "HTTP 500",
   }], "the status page shows the error, not an empty group");
+});
+
+Deno.test("a group's row names at most 50 members, sorted; the count is all of them", () => {
+  const many = Array.from(
+    { length: 60 },
+    (_, i) => ({ username: `u${String(i).padStart(2, "0")}` }),
+  );
+  const row = passRow("/g", undefined, {
+    read: [...many].reverse().map((u, i) => ({ id: String(i), ...u })),
+    exists: true,
+    missing: [],
+    error: "",
+  });
+  assert.equal(row.members, 60);
+  assert.equal(row.names?.length, MEMBER_NAMES);
+  assert.deepEqual(row.names?.slice(0, 2), ["u00", "u01"]);
+  // members not read this pass: the names the row had stay, as the count does
+  const unread = passRow("/g", row, {
+    read: new Error("HTTP 503"),
+    exists: true,
+    missing: [],
+    error: "x",
+  });
+  assert.equal(unread.members, 60);
+  assert.deepEqual(unread.names, row.names);
 });

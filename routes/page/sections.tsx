@@ -200,7 +200,15 @@ function esc(text: string): string {
 }
 
 /** One Keycloak group: members, who was added, removed or is missing, its error. */
-export function GroupItem({ row, offering }: { row: GroupRow; offering: string }): Rendered {
+export function GroupItem(
+  { row, offering, names = false }: {
+    row: GroupRow;
+    offering: string;
+    /** List who the members are (a resource's page), not only how many. */
+    names?: boolean;
+  },
+): Rendered {
+  const more = row.members !== null && row.names ? row.members - row.names.length : 0;
   return (
     <li id={anchors.group(offering, row.path)}>
       <span class="group">{leafName(row.path)}</span>{" "}
@@ -208,6 +216,12 @@ export function GroupItem({ row, offering }: { row: GroupRow; offering: string }
         {row.members === null ? "members unknown" : counted(row.members, "member")}
       </span>{" "}
       {separated([
+        names && row.names !== undefined && row.names.length > 0 && (
+          <span class="names">
+            {row.names.join(", ")}
+            {more > 0 ? ` and ${more} more` : ""}
+          </span>
+        ),
         row.added.length > 0 && <Names label="added" names={row.added} cls="added" />,
         row.removed.length > 0 && <Names label="removed" names={row.removed} cls="removed" />,
         row.missing.length > 0 && (
