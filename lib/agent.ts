@@ -6,7 +6,7 @@
 import { ResourceActivity } from "./activity.ts";
 import type { Backend, BackendPlugin } from "./backend.ts";
 import { RegistryAccess } from "./registry_access.ts";
-import { Breakers } from "./breaker.ts";
+import { Breakers, changeLine } from "./breaker.ts";
 import type { Clock } from "./clock.ts";
 import { type Config, LOOP_NAMES, type LoopName, type OfferingConfig } from "./config.ts";
 import { BerthError } from "./errors.ts";
@@ -111,9 +111,8 @@ export function buildOfferings(deps: AgentDeps): OfferingRuntime[] {
     maxRetryAfterMs: shortest,
     onChange: (b) => {
       deps.status.breaker(b);
-      const where = `${b.system} ${b.target}`;
-      if (b.state === "open") deps.log.warn(`${where}: circuit open (${b.lastError})`);
-      else deps.log.info(`${where}: circuit ${b.state}`);
+      const line = changeLine(b);
+      if (line) deps.log[line.level](line.text);
     },
   });
   for (const offering of deps.config.offerings) labelTargets(breakers, offering);

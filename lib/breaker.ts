@@ -150,6 +150,19 @@ class Breaker {
   }
 }
 
+/**
+ * The log line of a breaker's change: warn when it opens, info when it half-opens or closes
+ * again; none for the report of its first call (closed, never opened: nothing changed).
+ */
+export function changeLine(
+  b: BreakerStatus,
+): { level: "warn" | "info"; text: string } | undefined {
+  const where = `${b.system} ${b.target}`;
+  if (b.state === "open") return { level: "warn", text: `${where}: circuit open (${b.lastError})` };
+  if (b.state === "closed" && b.opens === 0) return undefined;
+  return { level: "info", text: `${where}: circuit ${b.state}` };
+}
+
 /** The breakers of one agent, by origin. */
 export class Breakers {
   readonly #options: Required<BreakerOptions>;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Breakers, type BreakerStatus, CircuitOpenError } from "./breaker.ts";
+import { Breakers, type BreakerStatus, changeLine, CircuitOpenError } from "./breaker.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 
 function setup() {
@@ -76,6 +76,21 @@ Deno.test("a breaker reports itself closed at its first call, so every server ca
   await (await b.get()).body?.cancel();
   assert.deepEqual(b.changes.map((c) => [c.system, c.target, c.state, c.failures]), [
     ["harbor", "https://harbor.test", "closed", 0],
+  ]);
+  assert.equal(changeLine(b.changes[0]!), undefined, "its first call logs nothing");
+});
+
+Deno.test("a breaker's changes are logged: warn when it opens, info when it half-opens and closes", async () => {
+  const b = setup();
+  for (let i = 0; i < 5; i++) await (await b.get()).body?.cancel();
+  b.clock.advance(5_000);
+  b.answer(200);
+  await (await b.get()).body?.cancel();
+  assert.deepEqual(b.changes.map(changeLine), [
+    undefined,
+    { level: "warn", text: "harbor https://harbor.test: circuit open (HTTP 503)" },
+    { level: "info", text: "harbor https://harbor.test: circuit half-open" },
+    { level: "info", text: "harbor https://harbor.test: circuit closed" },
   ]);
 });
 
