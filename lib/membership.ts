@@ -266,6 +266,7 @@ async function markResource(
       system: "waldur",
       action: to === "ok" ? "mark resource OK" : "mark resource erred",
       target: r.uuid,
+      resource: r.uuid,
       result: "ok",
       ...(message ? { detail: message } : {}),
     });

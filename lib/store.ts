@@ -7,28 +7,19 @@
  * 0600 (its directory 0700), SQLite's -wal and -journal files lose any group or other bits, and a
  * file others may read or write is warned about.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
-import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { z } from "zod";
-import { BerthError } from "./errors.ts";
-import { History, HISTORY_MIGRATION } from "./history.ts";
+import {
+  AUDIT_BACKFILL_MIGRATION,
+  type AuditEvent,
+  AuditLog,
+  type AuditQuery,
+} from "./audit_log.ts";
+import { BerthError, errorMessage } from "./errors.ts";
+import { History, HISTORY_MIGRATION, USAGE_PEAK_MIGRATION } from "./history.ts";
+import type { Logger } from "./log.ts";
+import { preparePrivateFile, restrictCompanions } from "./private_file.ts";
 
-/** A change made to an external system, as the audit log and the status record keep it. */
-export const AuditEvent = z.object({
-  at: z.number(),
-  offering: z.string(),
-  /** `waldur`, `harbor`, `rancher`, `keycloak`. */
-  system: z.string(),
-  action: z.string(),
-  target: z.string(),
-  result: z.enum(["ok", "failed"]),
-  detail: z.string().optional(),
-  /** The Waldur resource the change was made for, when it was made for one. */
-  resource: z.string().optional(),
-});
-/** A change made to an external system. */
-export type AuditEvent = z.infer<typeof AuditEvent>;
+export { AuditEvent } from "./audit_log.ts";
 
 /** One finished loop pass. */
 export interface LoopRun {
@@ -53,7 +44,8 @@ export interface OrderJournal {
   updatedAt: number;
 }
 
-const MIGRATIONS: readonly string[] = [
+/** The schema, one migration after another (never edit one; append); exported for the tests. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE loop_runs (
      id INTEGER PRIMARY KEY, offering TEXT NOT NULL, loop TEXT NOT NULL,
      started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, outcome TEXT NOT NULL,
@@ -90,6 +82,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE last_sync (
      offering TEXT NOT NULL, resource_uuid TEXT NOT NULL, at INTEGER NOT NULL,
      PRIMARY KEY (offering, resource_uuid));`,
+  // Each usage bucket's largest amount too (lib/history.ts)
+  USAGE_PEAK_MIGRATION,
+  // The audit rows written before `resource_uuid` existed, linked to their resource
+  AUDIT_BACKFILL_MIGRATION,
 ];
 
 /** A refused termination, as the state file keeps it. */
@@ -102,8 +98,18 @@ export interface Refusal {
   at: number;
 }
 
-/** How many rows of each history table are kept. */
+/** How many loop runs are kept (the audit log's bounds are in lib/audit_log.ts). */
 const KEEP_ROWS = 50_000;
+
+/** How a store is opened: the history's retention and clock, where a history failure is logged. */
+export interface StoreOptions {
+  /** The history's retention in days (`status.history_days`). */
+  historyDays?: number;
+  /** The monotonic clock (lib/clock.ts): the history's pruning never runs ahead of it. */
+  monotonic?: () => number;
+  /** Where a failed history write of {@link Store.recordRun} is logged (it never fails the run). */
+  log?: Pick<Logger, "warn">;
+}
 
 /** The state store; `using store = Store.open(path)` closes it at the end of the scope. */
 export class Store implements Disposable {
@@ -118,16 +124,26 @@ export class Store implements Disposable {
   readonly warnings: readonly string[];
   /** The bounded history of usage, orders and loop passes (lib/history.ts). */
   readonly history: History;
+  #audit: AuditLog;
+  #log: Pick<Logger, "warn"> | undefined;
 
-  private constructor(db: DatabaseSync, path: string, warnings: readonly string[], days?: number) {
+  private constructor(
+    db: DatabaseSync,
+    path: string,
+    warnings: readonly string[],
+    options: StoreOptions,
+  ) {
     this.#db = db;
     this.path = path;
     this.warnings = warnings;
-    const sql = {
-      prepare: (text: string) => this.#prepare(text),
-      tx: (w: () => void) => this.#tx(w),
-    };
-    this.history = new History(sql, days === undefined ? {} : { days });
+    this.#log = options.log;
+    const prepare = (text: string): StatementSync => this.#prepare(text);
+    this.#audit = new AuditLog(prepare);
+    this.history = new History({ prepare, tx: (w: () => void) => this.#tx(w) }, {
+      ...(options.historyDays === undefined ? {} : { days: options.historyDays }),
+      ...(options.monotonic ? { monotonic: options.monotonic } : {}),
+      audit: this.#audit,
+    });
   }
 
   /**
@@ -135,7 +151,7 @@ export class Store implements Disposable {
    * 0600 in a directory it creates 0700; an existing file that others may read or write is kept
    * as it is and named in {@link warnings}. `historyDays` is the history's retention.
    */
-  static open(path: string, options: { historyDays?: number } = {}): Store {
+  static open(path: string, options: StoreOptions = {}): Store {
     let db: DatabaseSync | undefined;
     try {
       const warnings = preparePrivateFile(path);
@@ -144,7 +160,7 @@ export class Store implements Disposable {
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
-      const store = new Store(db, path, warnings, options.historyDays);
+      const store = new Store(db, path, warnings, options);
       store.#migrate();
       restrictCompanions(path);
       return store;
@@ -218,35 +234,25 @@ export class Store implements Disposable {
 
   /** Records a change made to an external system. */
   audit(event: AuditEvent): void {
-    this.#run(
-      "INSERT INTO audit (at, offering, system, action, target, result, detail, resource_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      event.at,
-      event.offering,
-      event.system,
-      event.action,
-      event.target,
-      event.result,
-      event.detail ?? null,
-      event.resource ?? null,
-    );
+    try {
+      this.#audit.write(event);
+    } catch (cause) {
+      throw storeError(this.path, cause);
+    }
   }
 
-  /** The most recent audit events, newest first. */
-  recentAudit(limit = 50): AuditEvent[] {
-    return this.#prepare(
-      "SELECT at, offering, system, action, target, result, detail FROM audit ORDER BY id DESC LIMIT ?",
-    ).all(limit).map((r) => ({
-      at: Number(r.at),
-      offering: String(r.offering),
-      system: String(r.system),
-      action: String(r.action),
-      target: String(r.target),
-      result: r.result === "ok" ? "ok" : "failed",
-      ...(r.detail === null ? {} : { detail: String(r.detail) }),
-    }));
+  /**
+   * The most recent audit events, newest first: `limit` of them (a number, or `{limit}`; 50 by
+   * default), of one resource only with `{resource}`.
+   */
+  recentAudit(query: number | AuditQuery = {}): AuditEvent[] {
+    return this.#audit.recent(typeof query === "number" ? { limit: query } : query);
   }
 
-  /** Records a finished loop pass and trims old history. */
+  /**
+   * Records a finished loop pass and trims old rows. Its history (lib/history.ts) is written after
+   * the run: a failure there is logged, never a failed record.
+   */
   recordRun(run: LoopRun): void {
     this.#run(
       "INSERT INTO loop_runs (offering, loop, started_at, finished_at, outcome, error, stats) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -258,9 +264,19 @@ export class Store implements Disposable {
       run.error ?? null,
       run.stats ? JSON.stringify(run.stats) : null,
     );
-    this.history.recordLoop({ ...run, ok: run.outcome === "ok" });
     this.#run(`DELETE FROM loop_runs WHERE id <= (SELECT max(id) FROM loop_runs) - ${KEEP_ROWS}`);
-    this.#run(`DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ${KEEP_ROWS}`);
+    try {
+      this.#audit.trimRows();
+    } catch (cause) {
+      throw storeError(this.path, cause);
+    }
+    try {
+      this.history.recordLoop({ ...run, ok: run.outcome === "ok" });
+    } catch (error) {
+      this.#log?.warn("cannot record the history in the state file", {
+        error: errorMessage(error),
+      });
+    }
   }
 
   /** The last recorded run of a loop, if any. */
@@ -426,56 +442,6 @@ export class Store implements Disposable {
   /** {@link close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
-  }
-}
-
-/** Paths SQLite understands as no file at all. */
-function inMemory(path: string): boolean {
-  return path === "" || path === ":memory:" || path.startsWith("file:");
-}
-
-/** The mode bits of `path`, or `undefined` when it does not exist. */
-function modeOf(path: string): number | undefined {
-  try {
-    return statSync(path).mode & 0o777;
-  } catch (error) {
-    if (error instanceof Error && "code" in error && error.code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/**
- * Before SQLite opens `path`: creates a missing directory 0700 and a missing file 0600 (SQLite
- * gives its -wal and -journal files the database's mode, so they follow); returns a warning for
- * an existing file that others may read or write.
- */
-function preparePrivateFile(path: string): string[] {
-  if (inMemory(path)) return [];
-  const dir = dirname(path);
-  if (modeOf(dir) === undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const mode = modeOf(path);
-  if (mode === undefined) {
-    closeSync(openSync(path, "wx", 0o600));
-    chmodSync(path, 0o600); // exactly 0600, whatever the umask
-    return [];
-  }
-  if ((mode & 0o066) === 0) return [];
-  return [
-    `state file ${path} can be read or written by other users (mode ${
-      mode.toString(8).padStart(4, "0")
-    }); it holds the order journal and audit log: run chmod 600 ${path}`,
-  ];
-}
-
-/** SQLite's companion files of a database, created next to it. */
-const COMPANIONS = ["-wal", "-shm", "-journal"];
-
-/** Takes group and other bits off SQLite's companion files of `path` (those of a shared file too). */
-function restrictCompanions(path: string): void {
-  if (inMemory(path)) return;
-  for (const suffix of COMPANIONS) {
-    const mode = modeOf(`${path}${suffix}`);
-    if (mode !== undefined && (mode & 0o077) !== 0) chmodSync(`${path}${suffix}`, mode & 0o700);
   }
 }
 
