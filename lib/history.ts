@@ -5,13 +5,20 @@
  *
  * Bounds: everything older than the retention (`status.history_days`, 30 days by default) goes.
  * Usage is kept at most {@link USAGE_POINTS} points per series (resource × component): one
- * point per bucket of `retention / USAGE_POINTS` (at least an hour; 6 h at 30 days), the last
- * amount of the bucket winning. Orders and loops are hourly buckets, one row per offering (and
- * loop) and hour. A series not written for the whole retention is dropped with its points (once an
- * hour); an older point of a live series goes at the series' next write, and is never read.
+ * point per bucket of `retention / USAGE_POINTS` (at least an hour; 6 h at 30 days), keeping the
+ * bucket's last amount and its largest (`peak`). Orders and loops are hourly buckets, one row per
+ * offering (and loop) and hour. A series not written for the whole retention is dropped with its
+ * points (once an hour); an older point of a live series goes when the series starts a new bucket,
+ * and is never read.
+ *
+ * Writes: a usage pass is one transaction ({@link History.recordUsages}); a bucket's row is
+ * rewritten only when its amount or limit changed. The pruning's "now" never runs ahead of the
+ * monotonic clock (see {@link History.trustedNow}): a wall clock stepped forwards, even for a
+ * moment, does not wipe the history.
  */
 import type { StatementSync } from "node:sqlite";
 import { z } from "zod";
+import type { AuditEvent, AuditLog } from "./audit_log.ts";
 
 /** One hour in milliseconds: the buckets of the orders' and loops' history. */
 export const HOUR_MS = 3_600_000;
@@ -41,10 +48,26 @@ export const HISTORY_MIGRATION = `
   ALTER TABLE audit ADD COLUMN resource_uuid TEXT;
   CREATE INDEX audit_by_resource ON audit (resource_uuid, id) WHERE resource_uuid IS NOT NULL;`;
 
+/** The migration that keeps each usage bucket's largest amount (older rows: their amount). */
+export const USAGE_PEAK_MIGRATION = `
+  ALTER TABLE usage_history ADD COLUMN peak REAL NOT NULL DEFAULT 0;
+  UPDATE usage_history SET peak = amount;`;
+
+/** One resource's amounts found by a usage pass (reported or unchanged), and its limits then. */
+export interface UsageRecord {
+  resource: string;
+  amounts: Readonly<Record<string, number>>;
+  at: number;
+  limits?: Readonly<Record<string, number>>;
+}
+
 /** One reported amount of a component, at the time it was reported, and its limit then. */
 export const UsagePoint = z.object({
   at: z.number(),
+  /** The last amount reported in the point's bucket. */
   amount: z.number(),
+  /** The largest amount reported in the point's bucket (a spike between two passes' amounts). */
+  peak: z.number(),
   /** The resource's limit of the component in Waldur (same unit); null when it has none. */
   quota: z.number().nullable(),
 });
@@ -95,16 +118,8 @@ export const HistoryModel = z.object({
 /** The history in `/api/status`. */
 export type HistoryModel = z.infer<typeof HistoryModel>;
 
-/** An audit event of one resource, newest first on its page. */
-export interface ResourceEvent {
-  at: number;
-  offering: string;
-  system: string;
-  action: string;
-  target: string;
-  result: "ok" | "failed";
-  detail?: string;
-}
+/** An audit event of one resource, newest first on its page (the store's {@link AuditEvent}). */
+export type ResourceEvent = AuditEvent;
 
 /** What the history needs of the state file: cached prepared statements and a transaction. */
 export interface HistoryDb {
@@ -120,12 +135,26 @@ export class History {
   /** The width of a usage point's bucket. */
   readonly usageBucketMs: number;
   #lastPrune = Number.NEGATIVE_INFINITY;
-  /** Bumped by every write: the cached summary is good while it has not moved. */
+  /** Bumped by every write of what the summary holds (orders, loops, a prune). */
   #version = 0;
   #cached: { version: number; from: number; model: HistoryModel } | undefined;
+  #monotonic: (() => number) | undefined;
+  /** The wall and monotonic times of the first write: where {@link trustedNow} counts from. */
+  #anchor: { wall: number; mono: number } | undefined;
+  #audit: AuditLog | undefined;
 
-  constructor(db: HistoryDb, options: { days?: number } = {}) {
+  /**
+   * `monotonic` (the clock's, lib/clock.ts) keeps the pruning from following a wall clock that
+   * runs ahead; without it the wall clock is trusted. `audit` is the store's audit log: its
+   * events of a resource ({@link eventsOf}) and its rows past the retention go with the history's.
+   */
+  constructor(
+    db: HistoryDb,
+    options: { days?: number; monotonic?: () => number; audit?: AuditLog } = {},
+  ) {
     this.#db = db;
+    this.#monotonic = options.monotonic;
+    this.#audit = options.audit;
     const days = Math.min(Math.max(options.days ?? DEFAULT_HISTORY_DAYS, 1), MAX_HISTORY_DAYS);
     this.retentionMs = days * 24 * HOUR_MS;
     this.usageBucketMs = Math.max(1, Math.ceil(this.retentionMs / USAGE_POINTS / HOUR_MS)) *
@@ -144,27 +173,81 @@ export class History {
     at: number,
     limits: Readonly<Record<string, number>> = {},
   ): void {
-    const bucket = floorTo(at, this.usageBucketMs);
-    // the oldest bucket kept: within the retention and at most USAGE_POINTS per series
-    const keep = Math.max(at - this.retentionMs, bucket - (USAGE_POINTS - 1) * this.usageBucketMs);
+    this.recordUsages([{ resource, amounts, at, limits }]);
+  }
+
+  /**
+   * Records a usage pass's amounts in one transaction. A bucket's row is written only when its
+   * amount or limit changed; a series' older rows (past the retention, or more than
+   * {@link USAGE_POINTS}) go only when it starts a new bucket. The summary holds no usage: its
+   * cache stays.
+   */
+  recordUsages(records: readonly UsageRecord[]): void {
+    if (records.length === 0) return;
     this.#db.tx(() => {
-      for (const [component, amount] of Object.entries(amounts)) {
-        const row = this.#db.prepare(
-          `INSERT INTO usage_series (resource_uuid, component, last_at) VALUES (?, ?, ?)
-           ON CONFLICT (resource_uuid, component) DO UPDATE SET last_at = excluded.last_at
-           RETURNING id`,
-        ).get(resource, component, at);
-        const series = Number(row?.id);
-        this.#db.prepare(
-          `INSERT INTO usage_history (series, bucket, at, amount, quota) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (series, bucket) DO UPDATE SET at = excluded.at, amount = excluded.amount,
-             quota = excluded.quota`,
-        ).run(series, bucket, at, amount, limits[component] ?? null);
-        this.#db.prepare("DELETE FROM usage_history WHERE series = ? AND bucket < ?")
-          .run(series, keep);
-      }
+      for (const record of records) this.#writeUsage(record);
     });
-    this.#version++;
+  }
+
+  #writeUsage({ resource, amounts, at, limits = {} }: UsageRecord): void {
+    const bucket = floorTo(at, this.usageBucketMs);
+    for (const [component, amount] of Object.entries(amounts)) {
+      const quota = limits[component] ?? null;
+      const current = this.#db.prepare(
+        `SELECT s.id AS id, h.bucket AS bucket, h.amount AS amount, h.quota AS quota
+         FROM usage_series s LEFT JOIN usage_history h ON h.series = s.id AND h.bucket = ?
+         WHERE s.resource_uuid = ? AND s.component = ?`,
+      ).get(bucket, resource, component);
+      if (current && current.bucket !== null) {
+        // the bucket has its row: rewritten only when something in it changes
+        if (current.amount === amount && current.quota === quota) continue;
+        this.#db.prepare(
+          `UPDATE usage_history SET at = ?, amount = ?, quota = ?, peak = max(peak, ?)
+           WHERE series = ? AND bucket = ?`,
+        ).run(at, amount, quota, amount, Number(current.id), bucket);
+        continue;
+      }
+      let series: number;
+      if (current) {
+        series = Number(current.id);
+        this.#db.prepare("UPDATE usage_series SET last_at = ? WHERE id = ?").run(at, series);
+      } else {
+        series = Number(
+          this.#db.prepare(
+            `INSERT INTO usage_series (resource_uuid, component, last_at) VALUES (?, ?, ?)
+             RETURNING id`,
+          ).get(resource, component, at)?.id,
+        );
+      }
+      this.#db.prepare(
+        `INSERT INTO usage_history (series, bucket, at, amount, peak, quota)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(series, bucket, at, amount, amount, quota);
+      if (current) {
+        // a new bucket: the series' rows past the retention, or past the newest USAGE_POINTS, go
+        const keep = floorTo(this.trustedNow(at) - this.retentionMs, this.usageBucketMs);
+        this.#db.prepare(
+          `DELETE FROM usage_history WHERE series = ?1 AND (bucket < ?2 OR bucket <= (
+             SELECT bucket FROM usage_history WHERE series = ?1 ORDER BY bucket DESC
+             LIMIT 1 OFFSET ?3))`,
+        ).run(series, keep, USAGE_POINTS);
+      }
+    }
+  }
+
+  /**
+   * The wall time `wall` as far as the monotonic clock vouches for it: never later than the first
+   * write's wall time plus the monotonic time since. A wall clock stepped forwards (a wrong RTC, an
+   * NTP step, a restored VM) does not move the pruning's cutoff; one stepped back is followed.
+   */
+  trustedNow(wall: number): number {
+    if (!this.#monotonic) return wall;
+    const mono = this.#monotonic();
+    if (!this.#anchor) {
+      this.#anchor = { wall, mono };
+      return wall;
+    }
+    return Math.min(wall, this.#anchor.wall + (mono - this.#anchor.mono));
   }
 
   /** Records a finished order; `latencyMs` is null when Waldur gave no creation time. */
@@ -208,10 +291,14 @@ export class History {
     ).run(run.offering, run.loop, floorTo(run.finishedAt, HOUR_MS), run.ok ? 0 : 1, ms, ms);
     this.#version++;
     // either way: after the wall clock stepped back, pruning must not wait for it to catch up
-    if (Math.abs(run.finishedAt - this.#lastPrune) >= HOUR_MS) this.prune(run.finishedAt);
+    const now = this.trustedNow(run.finishedAt);
+    if (Math.abs(now - this.#lastPrune) >= HOUR_MS) this.prune(now);
   }
 
-  /** Drops every row past the retention, and the usage series not written within it. */
+  /**
+   * Drops every row past the retention, the usage series not written within it, and the audit
+   * events older than it. `now` is a trusted time ({@link trustedNow}).
+   */
   prune(now: number): void {
     const cutoff = now - this.retentionMs;
     this.#db.tx(() => {
@@ -221,6 +308,7 @@ export class History {
       this.#db.prepare("DELETE FROM usage_series WHERE last_at < ?").run(cutoff);
       this.#db.prepare("DELETE FROM order_history WHERE hour < ?").run(floorTo(cutoff, HOUR_MS));
       this.#db.prepare("DELETE FROM loop_history WHERE hour < ?").run(floorTo(cutoff, HOUR_MS));
+      this.#audit?.trimBefore(cutoff);
     });
     this.#lastPrune = now;
     this.#version++;
@@ -235,7 +323,7 @@ export class History {
     if (resources.length === 0) return out;
     const rows = this.#db.prepare(
       `SELECT s.resource_uuid AS r, s.component AS c,
-         json_group_array(json_array(h.at, h.amount, h.quota) ORDER BY h.bucket) AS p
+         json_group_array(json_array(h.at, h.amount, h.quota, h.peak) ORDER BY h.bucket) AS p
        FROM usage_series s JOIN usage_history h ON h.series = s.id
        WHERE s.resource_uuid IN (SELECT value FROM json_each(?)) AND h.bucket >= ?
          AND h.at <= ?
@@ -256,20 +344,9 @@ export class History {
       .get(resource) !== undefined;
   }
 
-  /** The audit events written for `resource`, newest first. */
+  /** The audit events written for `resource`, newest first (the store's audit log). */
   eventsOf(resource: string, limit: number): ResourceEvent[] {
-    return this.#db.prepare(
-      `SELECT at, offering, system, action, target, result, detail FROM audit
-       WHERE resource_uuid = ? ORDER BY id DESC LIMIT ?`,
-    ).all(resource, limit).map((r) => ({
-      at: Number(r.at),
-      offering: String(r.offering),
-      system: String(r.system),
-      action: String(r.action),
-      target: String(r.target),
-      result: r.result === "ok" ? "ok" : "failed",
-      ...(r.detail === null ? {} : { detail: String(r.detail) }),
-    }));
+    return this.#audit?.recent({ resource, limit }) ?? [];
   }
 
   /** The hourly orders and loop passes within the retention (cached until the next write). */
@@ -322,16 +399,21 @@ export class History {
   }
 }
 
-/** The points of a series as the query aggregates them: `[[at, amount, quota], ...]`. */
+/** The points of a series as the query aggregates them: `[[at, amount, quota, peak], ...]`. */
 function pointsOf(json: string): UsagePoint[] {
   const parsed: unknown = JSON.parse(json);
   if (!Array.isArray(parsed)) return [];
   const points: UsagePoint[] = [];
   for (const item of parsed) {
     if (!Array.isArray(item)) continue;
-    const [at, amount, quota] = item;
+    const [at, amount, quota, peak] = item;
     if (typeof at !== "number" || typeof amount !== "number") continue;
-    points.push({ at, amount, quota: typeof quota === "number" ? quota : null });
+    points.push({
+      at,
+      amount,
+      peak: typeof peak === "number" ? peak : amount,
+      quota: typeof quota === "number" ? quota : null,
+    });
   }
   return points;
 }

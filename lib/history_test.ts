@@ -46,7 +46,7 @@ Deno.test("a new state file has the history tables, and the history survives a r
     db.close();
     using again = Store.open(path);
     assert.deepEqual(again.history.usageOf([R1], clock.now()).get(R1), [
-      { component: "storage", points: [{ at: clock.now(), amount: 1.5, quota: 20 }] },
+      { component: "storage", points: [{ at: clock.now(), amount: 1.5, peak: 1.5, quota: 20 }] },
     ]);
     const summary = again.history.summary(clock.now());
     assert.deepEqual(summary.orders.map((o) => [o.done, o.erred, o.meanLatencyMs]), [[

@@ -3,6 +3,7 @@
  * it to Waldur for the current billing period with two decimals. Unchanged amounts are not sent
  * again; decreases are reported; a failed read is skipped and shown, never reported as 0.
  */
+import { REPORT_USAGE } from "./audit_log.ts";
 import { errorMessage } from "./errors.ts";
 import { forEachLimit } from "./pool.ts";
 import {
@@ -14,6 +15,7 @@ import {
 } from "./processor.ts";
 import { parseLimits, toSpec } from "./resource_spec.ts";
 import type { ResourceSpec } from "./backend.ts";
+import type { UsageRecord } from "./history.ts";
 
 /** The billing period containing `now` in `timeZone`: `YYYY-MM-01` and its start as an ISO date. */
 export function billingPeriod(now: number, timeZone: string): { period: string; date: string } {
@@ -65,6 +67,17 @@ export async function reportUsage(
   const known = Object.keys(ctx.offering.components);
   const results = await ctx.backend.usage(specs);
   const stats = { resources: specs.length, reported: 0, unchanged: 0, failed: 0 };
+  /** The history's records of this pass, written in one transaction at its end. */
+  const found: UsageRecord[] = [];
+  const remember = (uuid: string, amounts: Record<string, string>): void => {
+    const quotas = limits.get(uuid);
+    found.push({
+      resource: uuid,
+      amounts: numbers(amounts),
+      at: ctx.clock.now(),
+      ...(quotas ? { limits: quotas } : {}),
+    });
+  };
   // Reports go out side by side, like orders and memberships (`concurrency`).
   await forEachLimit(specs, ctx.offering.concurrency, async (spec) => {
     const result = results.get(spec.uuid);
@@ -90,10 +103,7 @@ export async function reportUsage(
     if (Object.entries(amounts).every(([k, v]) => last[k] === v)) {
       stats.unchanged++;
       // the history keeps the amount in force, so a flat series is still drawn to now
-      recordHistory(
-        ctx,
-        (h) => h.recordUsage(spec.uuid, numbers(amounts), ctx.clock.now(), limits.get(spec.uuid)),
-      );
+      remember(spec.uuid, amounts);
       return;
     }
     try {
@@ -104,13 +114,10 @@ export async function reportUsage(
       );
       ctx.store.saveUsage(spec.uuid, period, amounts, ctx.clock.now());
       stats.reported++;
-      recordHistory(
-        ctx,
-        (h) => h.recordUsage(spec.uuid, numbers(amounts), ctx.clock.now(), limits.get(spec.uuid)),
-      );
+      remember(spec.uuid, amounts);
       recordAudit(ctx, {
         system: "waldur",
-        action: "report usage",
+        action: REPORT_USAGE,
         target: spec.uuid,
         result: "ok",
         detail: `${spec.name} ${period} ${JSON.stringify(amounts)}`,
@@ -121,6 +128,7 @@ export async function reportUsage(
     }
     ctx.status.heartbeat(ctx.offering.name, "usage");
   }, signal);
+  recordHistory(ctx, (h) => h.recordUsages(found));
   return passResult(failures, stats, stats.reported > 0);
 }
 

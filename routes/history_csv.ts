@@ -20,12 +20,12 @@ function lines(header: readonly string[], rows: (string | number | null)[][]): s
 
 /** The CSV of each history series. */
 export const historyCsv = {
-  /** A resource's reported usage: one line per point. */
+  /** A resource's reported usage: one line per point (`peak`: the bucket's largest amount). */
   usage(resource: string, series: readonly UsageSeries[]): string {
     return lines(
-      ["resource", "component", "at", "amount", "quota"],
+      ["resource", "component", "at", "amount", "quota", "peak"],
       series.flatMap((s) =>
-        s.points.map((p) => [resource, s.component, formatTime(p.at), p.amount, p.quota])
+        s.points.map((p) => [resource, s.component, formatTime(p.at), p.amount, p.quota, p.peak])
       ),
     );
   },

@@ -172,6 +172,7 @@ Deno.test("/api/resources/<uuid> gives the same data, and its schema accepts it"
   assert.deepEqual(model.usage[0]?.points.at(-1), {
     at: model.usage[0]?.points.at(-1)?.at,
     amount: 3.3,
+    peak: 3.3,
     quota: 20,
   });
   assert.deepEqual(model.events.map((e) => e.target), ["waldur-acme"]);
@@ -204,11 +205,11 @@ Deno.test("/api/history.csv exports usage, orders and loops with a header and as
     'attachment; filename="berth-usage.csv"',
   );
   const lines = (await usage.text()).trimEnd().split("\r\n");
-  assert.equal(lines[0], "resource,component,at,amount,quota");
+  assert.equal(lines[0], "resource,component,at,amount,quota,peak");
   assert.equal(lines.length, 5);
   assert.match(
     lines[4] ?? "",
-    new RegExp(`^${ACME},storage,2026-11-\\d\\dT\\d\\d:00:00Z,3\\.3,20$`),
+    new RegExp(`^${ACME},storage,2026-11-\\d\\dT\\d\\d:00:00Z,3\\.3,20,3\\.3$`),
   );
   const orders = (await (await s.app.request("/api/history.csv?series=orders")).text()).split(
     "\r\n",

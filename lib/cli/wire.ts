@@ -129,7 +129,11 @@ export function wire(
   const path = statePath ?? config.stateFile ?? defaultStateFile(world);
   let store: Store;
   try {
-    store = Store.open(path, { historyDays: config.status.historyDays });
+    store = Store.open(path, {
+      historyDays: config.status.historyDays,
+      monotonic: () => world.clock.monotonic(),
+      log,
+    });
   } catch (error) {
     log.error(stateFileProblem(path, error));
     return undefined;

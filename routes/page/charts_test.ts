@@ -9,11 +9,11 @@ Deno.test("a sparkline of a small series draws each component as steps held to t
     {
       component: "cpu",
       points: [
-        { at: T0 + 6 * HOUR, amount: 1, quota: 4 },
-        { at: T0 + 12 * HOUR, amount: 3, quota: 4 },
+        { at: T0 + 6 * HOUR, amount: 1, peak: 1, quota: 4 },
+        { at: T0 + 12 * HOUR, amount: 3, peak: 3, quota: 4 },
       ],
     },
-    { component: "memory", points: [{ at: T0 + 6 * HOUR, amount: 2, quota: null }] },
+    { component: "memory", points: [{ at: T0 + 6 * HOUR, amount: 2, peak: 2, quota: null }] },
   ], { from: T0, to: T0 + 24 * HOUR, name: "alpha" }));
   await t.assertSnapshot(svg);
   assert.match(svg, /^<svg class="spark" /);
@@ -31,8 +31,8 @@ Deno.test("a flat series is one level line at the top of its sparkline, not a di
   const svg = String(sparkline([{
     component: "storage",
     points: [
-      { at: T0, amount: 5, quota: null },
-      { at: T0 + 12 * HOUR, amount: 5, quota: null },
+      { at: T0, amount: 5, peak: 5, quota: null },
+      { at: T0 + 12 * HOUR, amount: 5, peak: 5, quota: null },
     ],
   }], { from: T0, to: T0 + 24 * HOUR, name: "flat" }));
   await t.assertSnapshot(svg);
@@ -40,7 +40,7 @@ Deno.test("a flat series is one level line at the top of its sparkline, not a di
   assert.match(svg, /points="2,2 118,2"/);
   const zeros = String(sparkline([{
     component: "storage",
-    points: [{ at: T0, amount: 0, quota: null }],
+    points: [{ at: T0, amount: 0, peak: 0, quota: null }],
   }], { from: T0, to: T0 + 24 * HOUR, name: "zero" }));
   assert.match(zeros, /points="2,22 118,22"/, "all zero: along the bottom");
 });
@@ -98,6 +98,7 @@ Deno.test("a sparkline of 120 changing points draws at most 58, the last amount 
   const points = Array.from({ length: 120 }, (_, i) => ({
     at: T0 + i * 6 * HOUR,
     amount: i,
+    peak: i,
     quota: null,
   }));
   const svg = String(sparkline([{ component: "cpu", points }], {
