@@ -116,10 +116,15 @@ function aboutResource(uuid: string): { resource?: string } {
   return uuid === "" ? {} : { resource: uuid };
 }
 
-/** Time from the order's creation in Waldur to now; null when `created` is not a time. */
+/**
+ * Time from the order's creation in Waldur, or from the customer's approval when it needed one
+ * (`consumer_reviewed_at`, the later of the two), to now; null when `created` is not a time.
+ */
 function latencyOf(order: Order, now: number): number | null {
   const created = Date.parse(order.created);
-  return Number.isFinite(created) ? now - created : null;
+  if (!Number.isFinite(created)) return null;
+  const reviewed = Date.parse(order.consumer_reviewed_at);
+  return now - (Number.isFinite(reviewed) ? Math.max(created, reviewed) : created);
 }
 
 /** The uuid of the resource an order is about ("" when it names none). */

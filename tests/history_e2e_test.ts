@@ -33,7 +33,7 @@ Deno.test("an order's latency, a usage pass's amounts and a resource's changes g
   assert.deepEqual(summary.orders.map((o) => [o.done, o.erred, o.meanLatencyMs]), [[1, 0, 45_000]]);
   assert.deepEqual(summary.loops.map((l) => [l.loop, l.runs]), [["usage", 1]]);
   assert.deepEqual(history.usageOf([resource], site.clock.now()).get(resource), [
-    { component: "storage", points: [{ at: site.clock.now(), amount: 1.5, quota: 20 }] },
+    { component: "storage", points: [{ at: site.clock.now(), amount: 1.5, peak: 1.5, quota: 20 }] },
   ]);
   const actions = history.eventsOf(resource, 20).map((e) => `${e.system}: ${e.action}`);
   for (const a of ["harbor: create project", "waldur: Create order done", "waldur: report usage"]) {
@@ -43,4 +43,17 @@ Deno.test("an order's latency, a usage pass's amounts and a resource's changes g
     .text();
   assert.match(html, /create project <b>waldur-team-images<\/b>/);
   assert.match(html, /storage: 1\.5 of 20 \(limit\)/);
+});
+
+Deno.test("an order that waited for its customer's approval is timed from the approval", async () => {
+  using site = makeHarborSite();
+  const { order: uuid } = order(site, "Team Approved", { storage: 20 });
+  site.clock.advance(3_600_000); // an hour waiting for the customer's approval
+  const pending = site.waldur.orders.get(uuid);
+  assert.ok(pending);
+  pending.consumer_reviewed_at = new Date(site.clock.now()).toISOString();
+  site.clock.advance(20_000); // then 20 s until the pass takes it
+  await processOrders(site.offering.context);
+  const orders = site.store.history.summary(site.clock.now()).orders;
+  assert.deepEqual(orders.map((o) => [o.done, o.meanLatencyMs]), [[1, 20_000]]);
 });

@@ -53,6 +53,8 @@ export const Order = z.object({
   limits: z.unknown().optional(),
   attributes: z.unknown().optional(),
   created: text,
+  /** When the customer approved the order (null or absent when it needed no approval). */
+  consumer_reviewed_at: text,
   error_message: text,
 });
 export type Order = z.infer<typeof Order>;

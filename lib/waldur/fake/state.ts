@@ -50,6 +50,8 @@ export interface FakeOrder {
   limits: Record<string, unknown>;
   attributes: Record<string, unknown>;
   created: string;
+  /** When the customer approved the order; absent: it needed no approval. */
+  consumer_reviewed_at?: string | null;
   error_message: string;
   error_traceback: string;
   provider_rejection_comment: string;
