@@ -2,10 +2,13 @@
  * `deno task bench` (history part): the state file's history at 10,000 resources over 30 days.
  * Fills a state file as 30 days of a site would (10,000 Harbor resources with a storage
  * component and 10,000 Rancher resources with cpu and memory, one usage point per 6-hour bucket;
- * orders and loop passes of two offerings every hour), then prints the file's size and rows,
- * what one usage pass's history writes cost, and p50/p99 of the page (one page of each table with
+ * orders and loop passes of two offerings every hour; the audit log at its bound: 10 `report usage`
+ * events a resource and as many others), then prints the file's size and rows, what one usage
+ * pass's history writes cost (every amount changed; nothing changed), and p50/p99 of the page (one page of each table with
  * its sparklines), `/api/status` with its history, a resource's page and the CSV export.
  */
+import { AUDIT_MAX_ROWS, USAGE_EVENTS_KEPT } from "../lib/audit_log.ts";
+import type { UsageRecord } from "../lib/history.ts";
 import { print } from "../lib/log.ts";
 import { StatusRecord } from "../lib/status.ts";
 import { Store } from "../lib/store.ts";
@@ -80,10 +83,37 @@ try {
       });
     }
     const rows = h.rowCounts();
+    store.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    const historyOnly = (await Deno.stat(path)).size;
+    print(`state file with the history only: ${(historyOnly / 1024 ** 2).toFixed(1)} MiB`);
+    // the audit log at its bound: each resource's last usage reports, and as many other changes
+    const others = Math.max(0, Math.floor(AUDIT_MAX_ROWS / RESOURCES) - USAGE_EVENTS_KEPT);
+    for (let i = 0; i < RESOURCES; i++) {
+      const resource = i % 2 === 0 ? harbor(i >> 1) : rancher(i >> 1);
+      store.transaction(() => {
+        for (let k = 0; k < USAGE_EVENTS_KEPT + others; k++) {
+          const usage = k >= others;
+          store.audit({
+            at: clock.now() - k * HOUR,
+            offering: i % 2 === 0 ? "registry" : "k8s",
+            system: usage ? "waldur" : "harbor",
+            action: usage ? "report usage" : k % 2 === 0 ? "set limits" : "add member",
+            target: usage ? resource : `waldur-project-${i}`,
+            result: "ok",
+            detail: usage
+              ? `project ${i} 2026-11-01 {"storage":"${(i % 50).toFixed(2)}"}`
+              : `user-${k}@example.org`,
+            resource,
+          });
+        }
+      });
+    }
     print(
       `history of ${RESOURCES} resources over ${DAYS} days, filled in ${
         ((performance.now() - fillStart) / 1000).toFixed(1)
-      } s: ${JSON.stringify(rows)}`,
+      } s: ${JSON.stringify(rows)}, audit rows: ${
+        store.select("SELECT count(*) AS n FROM audit")[0]?.n
+      }`,
     );
   }
   const size = (await Deno.stat(path)).size;
@@ -94,20 +124,31 @@ try {
   );
 
   using store = Store.open(path);
-  // one usage pass's history writes: every resource, in a bucket that already has its point
-  const pass = performance.now();
+  // one usage pass's history writes as lib/usage.ts makes them (one transaction), every
+  // resource in a bucket that already has its point: every amount changed, then none
+  const records: UsageRecord[] = [];
   for (let i = 0; i < RESOURCES / 2; i++) {
-    store.history.recordUsage(harbor(i), { storage: i % 50 }, clock.now(), { storage: 50 });
-    store.history.recordUsage(rancher(i), { cpu: 1, memory: 2 }, clock.now(), {
-      cpu: 4,
-      memory: 16,
+    records.push({
+      resource: harbor(i),
+      amounts: { storage: i % 50 },
+      at: clock.now(),
+      limits: { storage: 50 },
+    }, {
+      resource: rancher(i),
+      amounts: { cpu: 1, memory: 2 },
+      at: clock.now(),
+      limits: { cpu: 4, memory: 16 },
     });
   }
-  print(
-    `one usage pass's history writes (${RESOURCES} resources): ${
-      (performance.now() - pass).toFixed(0)
-    } ms`,
-  );
+  for (const label of ["every amount changed", "nothing changed"]) {
+    const pass = performance.now();
+    store.history.recordUsages(records);
+    print(
+      `one usage pass's history writes (${RESOURCES} resources, ${label}): ${
+        (performance.now() - pass).toFixed(0)
+      } ms`,
+    );
+  }
 
   const { status: fixture } = fixtureStatus({
     harborProjects: RESOURCES / 2,
