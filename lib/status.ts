@@ -86,7 +86,13 @@ export const StatusModel = z.object({
   now: z.number(),
   configPath: z.string(),
   offerings: z.array(
-    z.object({ name: z.string(), backendType: z.string(), offeringUuid: z.string() }),
+    z.object({
+      name: z.string(),
+      backendType: z.string(),
+      offeringUuid: z.string(),
+      /** Each component's `measured_unit`, in the config's order (the charts' units). */
+      units: z.record(z.string(), z.string()).optional(),
+    }),
   ),
   loops: z.array(LoopStatus),
   orders: z.array(OrderStatus),

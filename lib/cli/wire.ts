@@ -146,6 +146,9 @@ export function wire(
       name: o.name,
       backendType: o.backendType,
       offeringUuid: o.offeringUuid,
+      units: Object.fromEntries(
+        Object.entries(o.components).map(([type, c]) => [type, c.measured_unit]),
+      ),
     })),
     now: () => world.clock.now(),
     monotonic: () => world.clock.monotonic(),
