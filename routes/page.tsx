@@ -56,7 +56,6 @@ export function StatusPage(
           <Summary model={model} />
           <Attention model={model} query={query} />
           <Loops model={model} />
-          <HistorySection history={model.history} now={model.now} />
           <EventConnections model={model} />
           <Breakers model={model} />
           <Refusals model={model} query={query} />
@@ -74,6 +73,7 @@ export function StatusPage(
           {model.backends.filter((b) => b.groups !== undefined).map((b) => (
             <Keycloak backend={b} query={query} tableKey={`g${offeringIndex(model, b)}`} />
           ))}
+          <HistorySection history={model.history} now={model.now} />
           <Orders model={model} query={query} />
           <Events model={model} query={query} />
           <Errors model={model} query={query} />
