@@ -48,7 +48,12 @@ export function pageQuery(url: URL): PageQuery {
 function rowHistory(status: StatusRecord, now: number): RowHistory | undefined {
   const history = status.history;
   if (!history) return undefined;
-  return { from: now - history.retentionMs, to: now, usageOf: (r) => history.usageOf(r, now) };
+  return {
+    to: now,
+    maxMs: history.retentionMs,
+    usageOf: (r) => history.usageOf(r, now),
+    units: Object.fromEntries(status.offerings.map((o) => [o.name, o.units ?? {}])),
+  };
 }
 
 /** Builds the Hono app. */

@@ -61,19 +61,33 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .3rem 0; font-size
 .empty { color: var(--muted); }
 svg.spark, svg.chart { fill: none; stroke-width: 1.5; stroke-linejoin: round; }
 svg.spark { vertical-align: middle; }
-svg.chart { width: 100%; max-width: 40rem; height: auto; display: block; }
+svg.chart { width: 100%; height: auto; display: block; }
+svg.chart polyline, svg.chart line, svg.chart circle { vector-effect: non-scaling-stroke; }
+svg polyline, svg circle { stroke: currentColor; }
 svg .base { stroke: var(--line); stroke-width: 1; }
-svg .c0, svg .usage, svg .mean { stroke: var(--info); }
-svg .c1 { stroke: var(--ok); }
-svg .c2 { stroke: var(--warn); }
-svg .c3 { stroke: var(--muted); }
-svg .max { stroke: var(--warn); stroke-dasharray: 2 2; }
-svg .quota { stroke: var(--bad); stroke-dasharray: 5 3; }
+svg .dot { fill: currentColor; }
+svg .c0, svg .usage, svg .mean, .k-c0, .k-usage, .k-mean, .k-bar { color: var(--info); }
+svg .c1, .k-c1 { color: var(--ok); }
+svg .c2, .k-c2 { color: var(--warn); }
+svg .c3, .k-c3 { color: var(--muted); }
+svg .max, .k-max { color: var(--warn); stroke-dasharray: 4 3; }
+svg .quota, .k-quota { color: var(--bad); stroke-dasharray: 6 4; }
+svg .peak, .k-peak { color: var(--info); opacity: .3; }
+svg .peak { stroke-width: 5; }
 svg .bar { fill: var(--info); stroke: none; }
-svg .label { fill: var(--muted); stroke: none; font-size: 12px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: .5rem 1rem; }
+.k { display: inline-block; width: 1.5em; height: 0; border-top: 2px solid currentColor;
+  vertical-align: middle; margin: 0 .3em 0 .5em; }
+.k-max, .k-quota { border-top-style: dashed; }
+.k-peak { border-top-width: 6px; }
+.key { white-space: nowrap; }
+p.legend { color: var(--muted); font-size: .85rem; margin: .2rem 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: .75rem 1.25rem; }
 .charts h3 { grid-column: 1 / -1; margin: .5rem 0 0; font-size: 1rem; }
 figure { margin: 0; }
+figure.plot { max-width: 40rem; }
+.axis { display: flex; justify-content: space-between; color: var(--muted); font-size: .8rem;
+  font-variant-numeric: tabular-nums; }
+.axis.y { border-bottom: 1px dotted var(--line); }
 figcaption { color: var(--muted); font-size: .85rem; }
 .unshown { color: var(--bad); }
 .banner { border: 2px solid var(--bad); border-radius: .4rem; padding: .5rem .75rem;

@@ -9,11 +9,12 @@ import { z } from "zod";
 import { GroupRow } from "../lib/keycloak/group_row.ts";
 import { rowsOf } from "../lib/presentation.ts";
 import type { StatusModel, StatusRecord } from "../lib/status.ts";
-import { UsageSeries } from "../lib/history.ts";
+import { DEFAULT_HISTORY_DAYS, HOUR_MS, UsageSeries } from "../lib/history.ts";
 import { AuditEvent } from "../lib/store.ts";
 import { historyCsv } from "./history_csv.ts";
-import { timeChart } from "./page/charts.tsx";
-import { Ago, Head, type Rendered } from "./page/parts.tsx";
+import { chartWindow, oldestOf, spanText, usageChart } from "./page/charts.tsx";
+import { AuditTable } from "./page/lists.tsx";
+import { Head, type Rendered } from "./page/parts.tsx";
 import { GroupItem, rowCells } from "./page/sections.tsx";
 import { leafName, presented } from "./view.ts";
 
@@ -110,22 +111,23 @@ function gather(
   };
 }
 
-/** A component's last limit after its amount, nothing without one. */
-function limitText(quota: number | null): string {
-  return quota === null ? "" : ` of ${quota} (limit)`;
-}
-
 /** The resource page. */
 export function ResourcePage(
-  { data, shown, now, retentionDays }: {
+  { data, shown, now, retentionDays, units }: {
     data: ResourceModel;
     shown: readonly ShownRow[];
     now: number;
-    retentionDays: number | undefined;
+    retentionDays: number;
+    /** Each component's `measured_unit` (its offering's). */
+    units: Readonly<Record<string, string>>;
   },
 ): Rendered {
   const name = shown[0]?.name ?? data.resource;
-  const from = now - (retentionDays ?? 30) * 24 * 3_600_000;
+  const window = chartWindow(
+    oldestOf(data.usage.map((s) => s.points[0]?.at ?? now)),
+    now,
+    retentionDays * 24 * HOUR_MS,
+  );
   return (
     <html lang="en">
       <head>
@@ -159,39 +161,20 @@ export function ResourcePage(
         ))}
         <section id="usage">
           <h2>
-            Usage <small>reported to Waldur, the last {retentionDays ?? 30} days</small>{" "}
+            Usage{" "}
+            <small>
+              reported to Waldur, {spanText(window.to - window.from)} (kept: {retentionDays} days)
+            </small>{" "}
             <a class="count" href={`/api/history.csv?series=usage&resource=${data.resource}`}>
               CSV
             </a>
           </h2>
           {data.usage.length === 0 ? <p class="empty">No usage reported yet.</p> : ""}
-          {data.usage.map((s, i) => (
-            <figure>
-              {timeChart({
-                id: `usage-${i}`,
-                title: `${name}: ${s.component} reported, and its limit`,
-                from,
-                to: now,
-                lines: [{
-                  cls: "usage",
-                  step: true,
-                  points: s.points.map((p) => ({ at: p.at, value: p.amount })),
-                }],
-                limit: {
-                  cls: "quota",
-                  points: s.points.filter((p) => p.quota !== null).map((p) => ({
-                    at: p.at,
-                    value: p.quota ?? 0,
-                  })),
-                },
-                format: (v) => String(Math.round(v * 100) / 100),
-              })}
-              <figcaption>
-                {s.component}: {String(s.points.at(-1)?.amount ?? 0)}
-                {limitText(s.points.at(-1)?.quota ?? null)}
-              </figcaption>
-            </figure>
-          ))}
+          <div class="charts">
+            {data.usage.map((s, i) => (
+              usageChart(s, { id: `usage-${i}`, name, unit: units[s.component], ...window })
+            ))}
+          </div>
         </section>
         <section id="members">
           <h2>Members</h2>
@@ -209,32 +192,19 @@ export function ResourcePage(
             ? <p class="empty">No change recorded.</p>
             : (
               <div class="scroll">
-                <table>
-                  <Head cols={["When", "Offering", "System", "Change", "Result"]} />
-                  <tbody>
-                    {data.events.map((e) => (
-                      <tr>
-                        <td>
-                          <Ago at={e.at} now={now} />
-                        </td>
-                        <td>{e.offering}</td>
-                        <td>{e.system}</td>
-                        <td>
-                          {e.action} <b>{e.target}</b> {e.detail ? <small>{e.detail}</small> : ""}
-                        </td>
-                        <td>
-                          <span class={`badge ${e.result}`}>{e.result}</span>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <AuditTable events={data.events} now={now} />
               </div>
             )}
         </section>
       </body>
     </html>
   );
+}
+
+/** The units of the offering a resource belongs to (its rows', else its changes'). */
+function unitsOf(model: StatusModel, data: ResourceModel): Record<string, string> {
+  const offering = data.rows[0]?.offering ?? data.events[0]?.offering;
+  return model.offerings.find((o) => o.name === offering)?.units ?? {};
 }
 
 /** Adds the resource page, its JSON and the history CSV to `app` (behind the token like the rest). */
@@ -259,7 +229,8 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
         data={found.data}
         shown={found.shown}
         now={found.model.now}
-        retentionDays={status.history?.retentionDays}
+        retentionDays={status.history?.retentionDays ?? DEFAULT_HISTORY_DAYS}
+        units={unitsOf(found.model, found.data)}
       />
     );
     return c.html(`<!doctype html>${page?.toString() ?? ""}`);

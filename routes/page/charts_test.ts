@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sparkline, timeChart } from "./charts.tsx";
+import { chartWindow, spanText, sparkline, timeChart, timeLabel, usageChart } from "./charts.tsx";
 
 const T0 = Date.UTC(2026, 10, 1);
 const HOUR = 3_600_000;
@@ -17,7 +17,7 @@ Deno.test("a sparkline of a small series draws each component as steps held to t
   ], { from: T0, to: T0 + 24 * HOUR, name: "alpha" }));
   await t.assertSnapshot(svg);
   assert.match(svg, /^<svg class="spark" /);
-  assert.match(svg, /<title>alpha: cpu 3, memory 2<\/title>/);
+  assert.match(svg, /<title>alpha: cpu 3 \(blue\), memory 2 \(green\); the last 24 hours<\/title>/);
 });
 
 Deno.test("an empty sparkline says there is no usage yet", async (t) => {
@@ -110,4 +110,56 @@ Deno.test("a sparkline of 120 changing points draws at most 58, the last amount 
   const pairs = drawn.split(" ").length;
   assert.ok(pairs <= 2 * 58 + 1 && pairs > 58, `${pairs} coordinate pairs`);
   assert.match(drawn, / 118,2$/, "the last amount, the largest, held to the end");
+});
+
+Deno.test("a usage chart draws the bucket's peaks as a band under the amount, and says so", () => {
+  const svg = String(usageChart({
+    component: "storage",
+    points: [
+      { at: T0, amount: 5, quota: 10, peak: 9 },
+      { at: T0 + 6 * HOUR, amount: 6, quota: 10 },
+    ],
+  }, { id: "usage-0", name: "acme", unit: "GB", from: T0, to: T0 + 12 * HOUR }));
+  assert.match(svg, /<polyline class="peak" points="6,16\.8 300,16\.8 300,49\.2 594,49\.2"\/>/);
+  assert.match(svg, /<i class="k k-peak"><\/i>peak/);
+  assert.match(svg, /storage: 6 of 10 GB \(limit\)/);
+  const plain = String(usageChart({
+    component: "storage",
+    points: [{ at: T0, amount: 5, quota: null }],
+  }, { id: "usage-1", name: "acme", unit: undefined, from: T0, to: T0 + HOUR }));
+  assert.doesNotMatch(plain, /peak/, "no band without peaks");
+  assert.match(plain, /storage: 5<\/figcaption>|storage: 5 </);
+});
+
+Deno.test("a chart's window starts at its oldest point, at least a minute and at most the retention", () => {
+  const now = T0 + 30 * 24 * HOUR;
+  assert.deepEqual(chartWindow(now - 3 * 60_000, now, 30 * 24 * HOUR), {
+    from: now - 3 * 60_000,
+    to: now,
+  });
+  assert.deepEqual(chartWindow(now, now, 30 * 24 * HOUR), { from: now - 60_000, to: now });
+  assert.deepEqual(chartWindow(undefined, now, 30 * 24 * HOUR), { from: now - 60_000, to: now });
+  assert.deepEqual(chartWindow(T0 - 90 * 24 * HOUR, now, 30 * 24 * HOUR), { from: T0, to: now });
+  assert.equal(spanText(3 * 60_000), "the last 3 minutes");
+  assert.equal(spanText(60_000), "the last minute");
+  assert.equal(spanText(12 * 24 * HOUR), "the last 12 days");
+  assert.equal(timeLabel(T0 + 12 * HOUR + 4 * 60_000, HOUR), "12:04 UTC");
+  assert.equal(timeLabel(T0, 12 * 24 * HOUR), "Nov 1");
+});
+
+Deno.test("a single point is a dot, on a line chart and on a sparkline", () => {
+  const chart = String(timeChart({
+    id: "loop-0-usage",
+    title: "registry: usage pass duration",
+    from: T0,
+    to: T0 + HOUR,
+    lines: [{ cls: "mean", points: [{ at: T0 + HOUR / 2, value: 800 }] }],
+    format: String,
+  }));
+  assert.match(chart, /<circle class="mean dot" cx="300" cy="6" r="5"\/>/);
+  const spark = String(sparkline([{
+    component: "storage",
+    points: [{ at: T0 + HOUR, amount: 5, quota: null }],
+  }], { from: T0, to: T0 + HOUR, name: "new" }));
+  assert.match(spark, /<circle class="c0 dot" cx="118" cy="2" r="1\.5"\/>/);
 });

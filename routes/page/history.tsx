@@ -1,22 +1,45 @@
 /**
- * The page's history section (`#history`): per offering, orders finished per hour and their
- * latency, and each loop's pass duration over the retention, from `/api/status`'s `history`.
+ * The page's history section (`#history`): per offering, orders finished per bin and their
+ * latency, and each loop's pass duration, from `/api/status`'s `history`. The window runs from the
+ * oldest hour kept to now (at least an hour); hours are merged into bins of whole hours when the
+ * window is long, and a bin's count is the orders of the hours it holds (the caption says how
+ * many hours a bin is).
  */
-import { escapeToBuffer } from "hono/utils/html";
-import type { HistoryModel, UsageSeries } from "../../lib/history.ts";
+import { type HistoryModel, HOUR_MS, type UsageSeries } from "../../lib/history.ts";
 import { formatDuration } from "../view.ts";
-import { type Line, sparkline, timeChart } from "./charts.tsx";
-import type { Rendered } from "./parts.tsx";
+import {
+  binText,
+  chartWindow,
+  legend,
+  type LegendEntry,
+  type Line,
+  oldestOf,
+  spanText,
+  SPARK_COLOURS,
+  sparkline,
+  timeChart,
+} from "./charts.tsx";
+import { esc, type Rendered } from "./parts.tsx";
+
+/** The legend of a chart of means and maxima. */
+const MEAN_MAX: readonly LegendEntry[] = [
+  { cls: "mean", text: "mean" },
+  { cls: "max", text: "longest" },
+];
 
 /** The charts of the orders' and loops' history; nothing without a state file's history. */
 export function HistorySection(
   { history, now }: { history: HistoryModel | undefined; now: number },
 ): Rendered {
   if (!history) return null;
-  const from = now - history.retentionDays * 24 * 3_600_000;
-  // drawn in at most CHART_BINS bins (4 hours at 30 days): a chart is ~600 px wide
-  const binMs = Math.max(history.bucketMs, Math.ceil((now - from) / CHART_BINS / HOUR) * HOUR);
-  const perHour = HOUR / binMs;
+  const { from, to } = chartWindow(
+    oldestOf([...history.orders, ...history.loops].map((b) => b.at)),
+    now,
+    history.retentionDays * 24 * HOUR_MS,
+  );
+  // at most CHART_BINS bins (4 hours at 30 days): a chart is ~600 units wide
+  const binMs = Math.max(history.bucketMs, Math.ceil((to - from) / CHART_BINS / HOUR_MS) * HOUR_MS);
+  const per = binText(binMs);
   const offerings = [
     ...new Set([...history.orders.map((o) => o.offering), ...history.loops.map((l) => l.offering)]),
   ];
@@ -24,7 +47,7 @@ export function HistorySection(
   return (
     <section id="history">
       <h2>
-        History <small>the last {history.retentionDays} days, per hour</small>{" "}
+        History <small>{spanText(to - from)}, per {per}</small>{" "}
         <a class="count" href="/api/history.csv?series=orders">orders CSV</a>{" "}
         <a class="count" href="/api/history.csv?series=loops">loops CSV</a>
       </h2>
@@ -51,34 +74,27 @@ export function HistorySection(
         return (
           <div class="charts" data-offering={offering}>
             <h3>{offering}</h3>
-            <figure>
-              {timeChart({
-                id: `orders-${i}`,
-                title: `${offering}: orders finished per hour`,
-                from,
-                to: now,
-                lines: [{
-                  cls: "bar",
-                  points: orders.map((o) => ({ at: o.at, value: o.count * perHour })),
-                }],
-                bars: { ms: binMs },
-                format: count,
-              })}
-              <figcaption>Orders per hour (done and erred)</figcaption>
-            </figure>
-            <figure>
-              {timeChart({
-                id: `latency-${i}`,
-                title: `${offering}: order latency, mean and longest per hour`,
-                from,
-                to: now,
-                lines: latency,
-                format: formatDuration,
-              })}
-              <figcaption>
-                Order latency: Waldur's creation to done or erred (mean, longest)
-              </figcaption>
-            </figure>
+            {timeChart({
+              id: `orders-${i}`,
+              title: `${offering}: orders finished per ${per}`,
+              from,
+              to,
+              // a bin's count as it is: the orders of the hours it holds, however few have passed
+              lines: [{ cls: "bar", points: orders.map((o) => ({ at: o.at, value: o.count })) }],
+              bars: { ms: binMs },
+              format: (v) => `${count(v)} per ${per}`,
+              caption: `Orders finished per ${per} (done and erred)`,
+            })}
+            {timeChart({
+              id: `latency-${i}`,
+              title: `${offering}: order latency, mean and longest per ${per}`,
+              from,
+              to,
+              lines: latency,
+              format: formatDuration,
+              caption: "Order latency, from Waldur's creation to done or erred:",
+              legend: MEAN_MAX,
+            })}
             {loops.map((loop) => {
               const runs = binned(
                 history.loops.filter((l) => l.offering === offering && l.loop === loop).map((
@@ -86,22 +102,19 @@ export function HistorySection(
                 ) => ({ at: l.at, count: l.runs, weight: l.runs, mean: l.meanMs, max: l.maxMs })),
                 binMs,
               );
-              return (
-                <figure>
-                  {timeChart({
-                    id: `loop-${i}-${loop}`,
-                    title: `${offering}: ${loop} pass duration, mean and longest per hour`,
-                    from,
-                    to: now,
-                    lines: [
-                      { cls: "mean", points: runs.map((r) => ({ at: r.at, value: r.mean })) },
-                      { cls: "max", points: runs.map((r) => ({ at: r.at, value: r.max })) },
-                    ],
-                    format: formatDuration,
-                  })}
-                  <figcaption>{loop} pass duration (mean, longest)</figcaption>
-                </figure>
-              );
+              return timeChart({
+                id: `loop-${i}-${loop}`,
+                title: `${offering}: ${loop} pass duration, mean and longest per ${per}`,
+                from,
+                to,
+                lines: [
+                  { cls: "mean", points: runs.map((r) => ({ at: r.at, value: r.mean })) },
+                  { cls: "max", points: runs.map((r) => ({ at: r.at, value: r.max })) },
+                ],
+                format: formatDuration,
+                caption: `${loop} pass duration:`,
+                legend: MEAN_MAX,
+              });
             })}
           </div>
         );
@@ -110,7 +123,6 @@ export function HistorySection(
   );
 }
 
-const HOUR = 3_600_000;
 /** The most bins a time chart draws. */
 const CHART_BINS = 180;
 
@@ -145,27 +157,55 @@ function binned(buckets: readonly Bin[], binMs: number): Bin[] {
 
 /** What a backend table needs to draw its rows' usage: the window, one read for a page of rows. */
 export interface RowHistory {
-  from: number;
+  /** Now: the sparklines' end. */
   to: number;
+  /** The retention: the longest window a sparkline draws. */
+  maxMs: number;
   /** The usage series of each resource, read in one query. */
   usageOf(resources: readonly string[]): Map<string, UsageSeries[]>;
+  /** Each offering's components in order, with their `measured_unit`. */
+  units: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
-/** A row's usage cell: its sparkline, linked to the resource's page. */
-export function usageCell(
-  resource: string,
-  series: readonly UsageSeries[],
-  options: { name: string; from: number; to: number },
-): string {
-  const href = `/resources/${encodeURIComponent(resource)}`;
-  return `<td class="spark"><a href="${esc(href)}">${
-    sparkline(series, { ...options, name: options.name })
-  }</a></td>`;
+/** The usage cells of a page of rows: one window for all of them, and the legend saying it. */
+export interface UsageColumn {
+  /** A row's usage cell: its sparkline, linked to the resource's page. */
+  cell(resource: string, name: string): string;
+  /** What the sparklines show: the window, each component's colour and unit. */
+  legend: string;
 }
 
-/** Text escaped as JSX escapes it. */
-function esc(text: string): string {
-  const buffer: [string] = [""];
-  escapeToBuffer(text, buffer);
-  return buffer[0];
+/** The usage column of a page of rows of `offering`: their series read in one query. */
+export function usageColumn(
+  history: RowHistory,
+  offering: string,
+  resources: readonly string[],
+): UsageColumn {
+  const series = history.usageOf(resources);
+  const window = chartWindow(
+    oldestOf(
+      [...series.values()].flatMap((list) => list.map((s) => s.points[0]?.at ?? history.to)),
+    ),
+    history.to,
+    history.maxMs,
+  );
+  const units = history.units[offering] ?? {};
+  const seen = [...new Set([...series.values()].flatMap((list) => list.map((s) => s.component)))];
+  const components = [...Object.keys(units), ...seen.sort().filter((c) => !(c in units))];
+  const used = components.filter((c) => seen.includes(c));
+  const keys = used.map((c) => ({
+    cls: `c${components.indexOf(c) % SPARK_COLOURS.length}`,
+    text: units[c] ? `${c} (${units[c]})` : c,
+  }));
+  return {
+    cell: (resource, name) => {
+      const href = `/resources/${encodeURIComponent(resource)}`;
+      return `<td class="spark"><a href="${esc(href)}">${
+        sparkline(series.get(resource) ?? [], { ...window, name, components, units })
+      }</a></td>`;
+    },
+    legend: `<p class="legend">Usage, ${esc(spanText(window.to - window.from))}${
+      keys.length > 0 ? ":" : ""
+    } ${legend(keys)}</p>`,
+  };
 }

@@ -1,5 +1,6 @@
 /** The status page's lists: refused terminations, orders, last changes, last errors. */
 import { anchors } from "../../lib/attention.ts";
+import type { AuditEvent } from "../../lib/store.ts";
 import type { StatusModel } from "../../lib/status.ts";
 import { formatAge } from "../view.ts";
 import { Fold, foldOpen } from "./fold.tsx";
@@ -99,28 +100,37 @@ export function Events({ model, query }: { model: StatusModel; query: PageQuery 
         open={foldOpen(events.length, query)}
         label={counted(events.length, "change")}
       >
-        <table>
-          <Head cols={["When", "Offering", "System", "Change", "Result"]} />
-          <tbody>
-            {events.map((e) => (
-              <tr>
-                <td>
-                  <Ago at={e.at} now={model.now} />
-                </td>
-                <td>{e.offering}</td>
-                <td>{e.system}</td>
-                <td>
-                  {e.action} <b>{e.target}</b> {e.detail ? <small>{e.detail}</small> : ""}
-                </td>
-                <td>
-                  <span class={`badge ${e.result}`}>{e.result}</span>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <AuditTable events={events} now={model.now} />
       </Fold>
     </Section>
+  );
+}
+
+/** Audit events as a table (the page's last changes, a resource's changes), in the given order. */
+export function AuditTable(
+  { events, now }: { events: readonly AuditEvent[]; now: number },
+): Rendered {
+  return (
+    <table>
+      <Head cols={["When", "Offering", "System", "Change", "Result"]} />
+      <tbody>
+        {events.map((e) => (
+          <tr>
+            <td>
+              <Ago at={e.at} now={now} />
+            </td>
+            <td>{e.offering}</td>
+            <td>{e.system}</td>
+            <td>
+              {e.action} <b>{e.target}</b> {e.detail ? <small>{e.detail}</small> : ""}
+            </td>
+            <td>
+              <span class={`badge ${e.result}`}>{e.result}</span>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

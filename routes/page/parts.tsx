@@ -1,6 +1,6 @@
 /** The status page's shared parts: the URL query it reads, table heads, pagers, flags, sections. */
 import type { Child } from "hono/jsx";
-import type { HtmlEscapedString } from "hono/utils/html";
+import { escapeToBuffer, type HtmlEscapedString } from "hono/utils/html";
 import type { StatusModel } from "../../lib/status.ts";
 import { firstLine, formatAge, formatTime, type Page } from "../view.ts";
 
@@ -16,6 +16,13 @@ export interface PageQuery {
   refreshSeconds: number;
   /** The URL's search parameters, for the paging links. */
   params: URLSearchParams;
+}
+
+/** Text escaped as JSX escapes it (`&`, `<`, `>`, `'`, `"`), for markup written as strings. */
+export function esc(text: string): string {
+  const buffer: [string] = [""];
+  escapeToBuffer(text, buffer);
+  return buffer[0];
 }
 
 /** A table header row of the given columns. */

@@ -1,6 +1,6 @@
 /** The status page's backend sections (each plugin's presentation) and the Keycloak groups. */
 import { raw } from "hono/html";
-import { escapeToBuffer, type HtmlEscapedString } from "hono/utils/html";
+import type { HtmlEscapedString } from "hono/utils/html";
 import { anchors } from "../../lib/attention.ts";
 import { GroupRow } from "../../lib/keycloak/group_row.ts";
 import { type Cell, type Column, rowsOf } from "../../lib/presentation.ts";
@@ -16,11 +16,12 @@ import {
   type Presented,
   usedShare,
 } from "../view.ts";
-import { type RowHistory, usageCell } from "./history.tsx";
+import { type RowHistory, usageColumn } from "./history.tsx";
 import { Fold, foldOpen } from "./fold.tsx";
 import {
   type Backend,
   counted,
+  esc,
   flagClass,
   Head,
   Names,
@@ -56,7 +57,7 @@ export function BackendSection(
   // a table of what needs attention is shown only while there is something to do
   if (presentation.attention && rows.length === 0) return null;
   const page = pageOf(rows, schema, pageFor(query, tableKey));
-  const usage = usageColumn(presentation, page.rows, history);
+  const usage = usageCells(presentation, backend.offering, page.rows, history);
   const resourceOf = presentation.resourceOf?.bind(presentation);
   const attend = presentation.attend?.bind(presentation);
   const cols = section.columns.map((c) => c.heading);
@@ -72,6 +73,7 @@ export function BackendSection(
         open={foldOpen(rows.length, query, tableKey)}
         label={counted(page.matched, section.noun)}
       >
+        {usage?.legend ?? ""}
         <div class="scroll">
           <table>
             <Head
@@ -89,7 +91,7 @@ export function BackendSection(
                     >
                       {cells}
                       {syncCell(lastSync[uuid] ?? null, now)}
-                      {usage?.(r) ?? ""}
+                      {usage?.cell(r) ?? ""}
                     </tr>
                   );
                 }
@@ -109,19 +111,24 @@ export function BackendSection(
 }
 
 /** The usage cell of each row of a page, its series read in one query; none without history. */
-function usageColumn(
+function usageCells(
   presentation: Presented["presentation"],
+  offering: string,
   rows: readonly Record<string, unknown>[],
   history: RowHistory | undefined,
-): ((row: Record<string, unknown>) => HtmlEscapedString) | undefined {
+):
+  | { cell: (row: Record<string, unknown>) => HtmlEscapedString; legend: HtmlEscapedString }
+  | undefined {
   const resourceOf = presentation.resourceOf?.bind(presentation);
   if (!history || !resourceOf || presentation.attention) return undefined;
-  const series = history.usageOf(rows.map((r) => resourceOf(r)));
-  return (row) => {
-    const first = presentation.section.cells(row)[0];
-    const name = first && (first.kind === "text" || first.kind === "noted") ? first.text : "";
-    const resource = resourceOf(row);
-    return raw(usageCell(resource, series.get(resource) ?? [], { ...history, name }));
+  const column = usageColumn(history, offering, rows.map((r) => resourceOf(r)));
+  return {
+    cell: (row) => {
+      const first = presentation.section.cells(row)[0];
+      const name = first && (first.kind === "text" || first.kind === "noted") ? first.text : "";
+      return raw(column.cell(resourceOf(row), name));
+    },
+    legend: raw(column.legend),
   };
 }
 
@@ -191,14 +198,6 @@ function cellHtml(cell: Cell): string {
       return esc(cell.names.join(", "));
   }
 }
-
-/** Text escaped as JSX escapes it (`&`, `<`, `>`, `'`, `"`). */
-function esc(text: string): string {
-  const buffer: [string] = [""];
-  escapeToBuffer(text, buffer);
-  return buffer[0];
-}
-
 /** One Keycloak group: members, who was added, removed or is missing, its error. */
 export function GroupItem(
   { row, offering, names = false }: {
