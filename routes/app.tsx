@@ -51,6 +51,8 @@ function rowHistory(status: StatusRecord, now: number): RowHistory | undefined {
   return {
     to: now,
     maxMs: history.retentionMs,
+    bucketMs: history.usageBucketMs,
+    startedAt: status.startedAt,
     usageOf: (r) => history.usageOf(r, now),
     units: Object.fromEntries(status.offerings.map((o) => [o.name, o.units ?? {}])),
   };

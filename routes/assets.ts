@@ -80,6 +80,7 @@ svg .bar { fill: var(--info); stroke: none; }
 .k-max, .k-quota { border-top-style: dashed; }
 .k-peak { border-top-width: 6px; }
 .key { white-space: nowrap; }
+figcaption .keys { display: block; }
 p.legend { color: var(--muted); font-size: .85rem; margin: .2rem 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: .75rem 1.25rem; }
 .charts h3 { grid-column: 1 / -1; margin: .5rem 0 0; font-size: 1rem; }

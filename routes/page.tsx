@@ -73,7 +73,7 @@ export function StatusPage(
           {model.backends.filter((b) => b.groups !== undefined).map((b) => (
             <Keycloak backend={b} query={query} tableKey={`g${offeringIndex(model, b)}`} />
           ))}
-          <HistorySection history={model.history} now={model.now} />
+          <HistorySection history={model.history} now={model.now} startedAt={model.startedAt} />
           <Orders model={model} query={query} />
           <Events model={model} query={query} />
           <Errors model={model} query={query} />

@@ -12,7 +12,14 @@ import type { StatusModel, StatusRecord } from "../lib/status.ts";
 import { DEFAULT_HISTORY_DAYS, HOUR_MS, UsageSeries } from "../lib/history.ts";
 import { AuditEvent } from "../lib/store.ts";
 import { historyCsv } from "./history_csv.ts";
-import { chartWindow, oldestOf, spanText, usageChart } from "./page/charts.tsx";
+import {
+  byBucket,
+  chartWindow,
+  dataStart,
+  oldestOf,
+  spanText,
+  usageChart,
+} from "./page/charts.tsx";
 import { AuditTable } from "./page/lists.tsx";
 import { Head, type Rendered } from "./page/parts.tsx";
 import { GroupItem, rowCells } from "./page/sections.tsx";
@@ -113,18 +120,23 @@ function gather(
 
 /** The resource page. */
 export function ResourcePage(
-  { data, shown, now, retentionDays, units }: {
+  { data, shown, now, startedAt, retentionDays, bucketMs, units }: {
     data: ResourceModel;
     shown: readonly ShownRow[];
     now: number;
+    /** When this process started: no usage point of its first bucket is older. */
+    startedAt: number;
     retentionDays: number;
+    /** The width of a usage point's bucket: a point is drawn from its bucket's start. */
+    bucketMs: number;
     /** Each component's `measured_unit` (its offering's). */
     units: Readonly<Record<string, string>>;
   },
 ): Rendered {
   const name = shown[0]?.name ?? data.resource;
+  const usage = data.usage.map((s) => byBucket(s, bucketMs));
   const window = chartWindow(
-    oldestOf(data.usage.map((s) => s.points[0]?.at ?? now)),
+    dataStart(oldestOf(usage.map((s) => s.points[0]?.at ?? now)), bucketMs, startedAt),
     now,
     retentionDays * 24 * HOUR_MS,
   );
@@ -171,7 +183,7 @@ export function ResourcePage(
           </h2>
           {data.usage.length === 0 ? <p class="empty">No usage reported yet.</p> : ""}
           <div class="charts">
-            {data.usage.map((s, i) => (
+            {usage.map((s, i) => (
               usageChart(s, { id: `usage-${i}`, name, unit: units[s.component], ...window })
             ))}
           </div>
@@ -229,7 +241,9 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
         data={found.data}
         shown={found.shown}
         now={found.model.now}
+        startedAt={found.model.startedAt}
         retentionDays={status.history?.retentionDays ?? DEFAULT_HISTORY_DAYS}
+        bucketMs={status.history?.usageBucketMs ?? HOUR_MS}
         units={unitsOf(found.model, found.data)}
       />
     );

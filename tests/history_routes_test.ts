@@ -106,7 +106,7 @@ Deno.test("the page draws a usage sparkline per project row, linked to its page,
   assert.match(
     html,
     new RegExp(
-      `<td class="spark"><a href="/resources/${ACME}"><svg class="spark" [^>]*><title>acme: storage 3\\.3 GB \\(blue\\); the last 19 hours</title>`,
+      `<td class="spark"><a href="/resources/${ACME}"><svg class="spark" [^>]*><title>acme: storage 3\\.3 GB \\(blue\\); the last 24 hours</title>`,
     ),
   );
   // a row with no usage yet still links to its page, with an empty sparkline
@@ -149,7 +149,7 @@ Deno.test("a resource's page shows its rows, usage against its quota, its change
   assert.match(html, /<h1 id="resource">acme <small class="uuid">aa0+1<\/small>/);
   assert.match(
     html,
-    /<svg id="usage-0" class="chart"[^>]*><title>acme: storage reported, and its limit, the last 19 hours: max 20 GB<\/title>/,
+    /<svg id="usage-0" class="chart"[^>]*><title>acme: storage reported, and its limit, the last 24 hours: max 20 GB<\/title>/,
   );
   assert.match(html, /<polyline class="quota"/);
   assert.match(html, /storage: 3\.3 of 20 GB \(limit\)/, "the amount in its unit");

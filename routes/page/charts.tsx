@@ -57,6 +57,31 @@ export function chartWindow(
   return { from, to: now };
 }
 
+/**
+ * When the data of buckets of `bucketMs` begins: the oldest bucket's start, or the process's
+ * start when that falls within the oldest bucket (nothing was recorded before it).
+ */
+export function dataStart(
+  oldest: number | undefined,
+  bucketMs: number,
+  startedAt: number,
+): number | undefined {
+  if (oldest === undefined) return undefined;
+  const start = Math.floor(oldest / bucketMs) * bucketMs;
+  return startedAt > start && startedAt < start + bucketMs ? startedAt : start;
+}
+
+/** A usage series with each point at its bucket's start: a point stands for its bucket. */
+export function byBucket<T extends { points: readonly { at: number }[] }>(
+  series: T,
+  bucketMs: number,
+): T {
+  return {
+    ...series,
+    points: series.points.map((p) => ({ ...p, at: Math.floor(p.at / bucketMs) * bucketMs })),
+  };
+}
+
 /** The oldest time among `times` (undefined when there is none). */
 export function oldestOf(times: Iterable<number>): number | undefined {
   let oldest: number | undefined;
@@ -295,7 +320,9 @@ export function timeChart(
   const top = empty ? "no data yet" : `max ${options.format(max)}`;
   const span = options.to - options.from;
   const caption = options.caption === undefined ? "" : esc(options.caption);
-  const keys = options.legend && options.legend.length > 0 ? ` ${legend(options.legend)}` : "";
+  const keys = options.legend && options.legend.length > 0
+    ? ` <span class="keys">${legend(options.legend)}</span>`
+    : "";
   return raw(
     `<figure class="plot"><div class="axis y">${esc(top)}</div>` +
       `<svg id="${esc(options.id)}" class="chart${empty ? " empty" : ""}" ` +

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { chartWindow, spanText, sparkline, timeChart, timeLabel, usageChart } from "./charts.tsx";
+import {
+  chartWindow,
+  dataStart,
+  spanText,
+  sparkline,
+  timeChart,
+  timeLabel,
+  usageChart,
+} from "./charts.tsx";
 
 const T0 = Date.UTC(2026, 10, 1);
 const HOUR = 3_600_000;
@@ -140,6 +148,10 @@ Deno.test("a chart's window starts at its oldest point, at least a minute and at
   assert.deepEqual(chartWindow(now, now, 30 * 24 * HOUR), { from: now - 60_000, to: now });
   assert.deepEqual(chartWindow(undefined, now, 30 * 24 * HOUR), { from: now - 60_000, to: now });
   assert.deepEqual(chartWindow(T0 - 90 * 24 * HOUR, now, 30 * 24 * HOUR), { from: T0, to: now });
+  // a bucket Berth started within begins at the start; an older one at its own start
+  assert.equal(dataStart(T0 + 6 * HOUR, 6 * HOUR, T0 + 8 * HOUR), T0 + 8 * HOUR);
+  assert.equal(dataStart(T0 + 6 * HOUR, 6 * HOUR, T0 + 20 * HOUR), T0 + 6 * HOUR);
+  assert.equal(dataStart(undefined, 6 * HOUR, T0), undefined);
   assert.equal(spanText(3 * 60_000), "the last 3 minutes");
   assert.equal(spanText(60_000), "the last minute");
   assert.equal(spanText(12 * 24 * HOUR), "the last 12 days");

@@ -9,7 +9,9 @@ import { type HistoryModel, HOUR_MS, type UsageSeries } from "../../lib/history.
 import { formatDuration } from "../view.ts";
 import {
   binText,
+  byBucket,
   chartWindow,
+  dataStart,
   legend,
   type LegendEntry,
   type Line,
@@ -29,14 +31,24 @@ const MEAN_MAX: readonly LegendEntry[] = [
 
 /** The charts of the orders' and loops' history; nothing without a state file's history. */
 export function HistorySection(
-  { history, now }: { history: HistoryModel | undefined; now: number },
+  { history, now, startedAt }: {
+    history: HistoryModel | undefined;
+    now: number;
+    startedAt: number;
+  },
 ): Rendered {
   if (!history) return null;
   const { from, to } = chartWindow(
-    oldestOf([...history.orders, ...history.loops].map((b) => b.at)),
+    dataStart(
+      oldestOf([...history.orders, ...history.loops].map((b) => b.at)),
+      history.bucketMs,
+      startedAt,
+    ),
     now,
     history.retentionDays * 24 * HOUR_MS,
   );
+  // a mean or maximum of a bin is drawn at the middle of the time the bin covers in the window
+  const mid = (at: number): number => (Math.max(at, from) + Math.min(at + binMs, to)) / 2;
   // at most CHART_BINS bins (4 hours at 30 days): a chart is ~600 units wide
   const binMs = Math.max(history.bucketMs, Math.ceil((to - from) / CHART_BINS / HOUR_MS) * HOUR_MS);
   const per = binText(binMs);
@@ -68,8 +80,8 @@ export function HistorySection(
         ];
         const timed = orders.filter((o) => o.weight > 0);
         const latency: Line[] = [
-          { cls: "mean", points: timed.map((o) => ({ at: o.at, value: o.mean })) },
-          { cls: "max", points: timed.map((o) => ({ at: o.at, value: o.max })) },
+          { cls: "mean", points: timed.map((o) => ({ at: mid(o.at), value: o.mean })) },
+          { cls: "max", points: timed.map((o) => ({ at: mid(o.at), value: o.max })) },
         ];
         return (
           <div class="charts" data-offering={offering}>
@@ -108,8 +120,8 @@ export function HistorySection(
                 from,
                 to,
                 lines: [
-                  { cls: "mean", points: runs.map((r) => ({ at: r.at, value: r.mean })) },
-                  { cls: "max", points: runs.map((r) => ({ at: r.at, value: r.max })) },
+                  { cls: "mean", points: runs.map((r) => ({ at: mid(r.at), value: r.mean })) },
+                  { cls: "max", points: runs.map((r) => ({ at: mid(r.at), value: r.max })) },
                 ],
                 format: formatDuration,
                 caption: `${loop} pass duration:`,
@@ -161,6 +173,10 @@ export interface RowHistory {
   to: number;
   /** The retention: the longest window a sparkline draws. */
   maxMs: number;
+  /** The width of a usage point's bucket: a point is drawn from its bucket's start. */
+  bucketMs: number;
+  /** When this process started: no point of its first bucket is older. */
+  startedAt: number;
   /** The usage series of each resource, read in one query. */
   usageOf(resources: readonly string[]): Map<string, UsageSeries[]>;
   /** Each offering's components in order, with their `measured_unit`. */
@@ -181,11 +197,17 @@ export function usageColumn(
   offering: string,
   resources: readonly string[],
 ): UsageColumn {
-  const series = history.usageOf(resources);
+  const series = new Map(
+    [...history.usageOf(resources)].map(([r, list]) => [
+      r,
+      list.map((s) => byBucket(s, history.bucketMs)),
+    ]),
+  );
+  const oldest = oldestOf(
+    [...series.values()].flatMap((list) => list.map((s) => s.points[0]?.at ?? history.to)),
+  );
   const window = chartWindow(
-    oldestOf(
-      [...series.values()].flatMap((list) => list.map((s) => s.points[0]?.at ?? history.to)),
-    ),
+    dataStart(oldest, history.bucketMs, history.startedAt),
     history.to,
     history.maxMs,
   );
