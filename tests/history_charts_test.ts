@@ -4,9 +4,9 @@
  * draws across its charts, a single point is a dot, and each chart says its span and unit.
  */
 import assert from "node:assert/strict";
-import { StatusRecord } from "../lib/status.ts";
 import { Store } from "../lib/store.ts";
 import { createApp } from "../routes/app.tsx";
+import { registryRecord } from "./support/history_record.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 
 const HOUR = 3_600_000;
@@ -19,18 +19,7 @@ const T0 = Date.UTC(2026, 10, 16, 8);
 function site() {
   const clock = new ManualClock({ autoAdvance: false, start: T0 });
   const store = Store.open(":memory:");
-  const status = new StatusRecord({
-    version: "t",
-    configPath: "c.yaml",
-    offerings: [{
-      name: "registry",
-      backendType: "harbor",
-      offeringUuid: "0b1c",
-      units: { storage: "GB" },
-    }],
-    now: () => clock.now(),
-    history: store.history,
-  });
+  const status = registryRecord(store, clock);
   const publish = () =>
     status.publish("registry", {
       kind: "harbor",

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { StatusModel, StatusRecord } from "../lib/status.ts";
 import { Store } from "../lib/store.ts";
 import { createApp } from "../routes/app.tsx";
+import { registryRecord } from "./support/history_record.ts";
 import { ResourceModel } from "../routes/resource.tsx";
 import { ManualClock } from "../testing/manual_clock.ts";
 
@@ -33,18 +34,7 @@ function harborRow(project: string, resource: string, resourceName: string) {
 function site(options: { token?: string } = {}) {
   const clock = new ManualClock({ autoAdvance: false });
   const store = Store.open(":memory:");
-  const status = new StatusRecord({
-    version: "t",
-    configPath: "c.yaml",
-    offerings: [{
-      name: "registry",
-      backendType: "harbor",
-      offeringUuid: "0b1c",
-      units: { storage: "GB" },
-    }],
-    now: () => clock.now(),
-    history: store.history,
-  });
+  const status = registryRecord(store, clock);
   const h = store.history;
   for (let i = 0; i < 24; i++) {
     h.recordUsage(ACME, { storage: 1 + i / 10 }, clock.now(), { storage: 20 });
