@@ -26,7 +26,8 @@ offerings:
 ${extra}`;
 
 Deno.test("a misspelt key gets the key it was meant to be, at every level", () => {
-  const harbor = '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_password: p}';
+  const harbor =
+    '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_password: p}';
   assert.deepEqual(
     problems(offering("harbor", harbor, "    backend_setings: {}\nlog_levle: INFO\n")),
     [
@@ -40,13 +41,19 @@ Deno.test("a misspelt key gets the key it was meant to be, at every level", () =
   );
   // a backend's own settings: the keys of the offering's backend_type
   assert.deepEqual(
-    problems(offering("harbor", '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_pasword: p}')),
+    problems(
+      offering(
+        "harbor",
+        '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_pasword: p}',
+      ),
+    ),
     ["offerings[0].backend_settings.robot_pasword: unknown key; did you mean `robot_password`?"],
   );
 });
 
 Deno.test("a key near none of the known ones stays a plain unknown key", () => {
-  const harbor = '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_password: p}';
+  const harbor =
+    '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_password: p}';
   assert.deepEqual(problems(offering("harbor", harbor, "surprise: 1\n")), [
     "(root): unknown key surprise",
   ]);
