@@ -78,12 +78,19 @@ Deno.test({
       const robots = page.locator('section.harbor[data-table^="t"]');
       await robots.locator("tbody tr", { hasText: "robot$berth-astro" }).waitFor();
       assert.match(await robots.innerText(), /^Team robots/);
-      assert.ok((await robots.locator("tbody tr").count()) >= 6, "a robot per team");
+      // the page refreshes in place while the pass makes the robots one team after another
+      await waitFor(
+        "a robot per team",
+        async () => (await robots.locator("tbody tr").count()) >= 6 ? true : undefined,
+      );
       const pulls = page.locator('section.rancher[data-table^="s"]');
       const astroPulls = pulls.locator("tbody tr", { hasText: "robot$berth-astro" });
       await astroPulls.getByText("2 of 2").waitFor({ timeout: 15_000 });
       assert.match(await pulls.innerText(), /^Image pull secrets/);
-      assert.ok((await pulls.locator("tbody tr").count()) >= 6, "a row per team");
+      await waitFor(
+        "a pull secret row per team",
+        async () => (await pulls.locator("tbody tr").count()) >= 6 ? true : undefined,
+      );
       // attention first: the summary, the attention list and the loops on the first screen,
       // long sections folded below them (the demo's 20 changes, its 11 Harbor projects)
       await page.locator("#attention li", { hasText: "frank" }).first().waitFor();

@@ -8,7 +8,9 @@ import { runPass } from "../lib/loop.ts";
 import { processOrders } from "../lib/orders.ts";
 import { reportUsage } from "../lib/usage.ts";
 import { createApp } from "../routes/app.tsx";
+import { syncMembership } from "../lib/membership.ts";
 import { makeHarborSite, order } from "./support/harbor.ts";
+import { makeRancherSite, orderProject } from "./support/rancher.ts";
 
 const GIB = 1024 ** 3;
 
@@ -56,4 +58,18 @@ Deno.test("an order that waited for its customer's approval is timed from the ap
   await processOrders(site.offering.context);
   const orders = site.store.history.summary(site.clock.now()).orders;
   assert.deepEqual(orders.map((o) => [o.done, o.meanLatencyMs]), [[1, 20_000]]);
+});
+
+Deno.test("a Rancher project's page names the members of its Waldur project's Keycloak group", async () => {
+  using site = makeRancherSite({ keycloak: true, settings: "keycloak_use_user_id: false" });
+  site.keycloak.addUser("waldur", "ann");
+  site.keycloak.addUser("waldur", "bob");
+  const { resource } = orderProject(site, "Analytics");
+  await processOrders(site.offering.context);
+  site.waldur.setTeam("proj", [{ username: "ann" }, { username: "bob" }]);
+  await syncMembership(site.offering.context);
+  const html = await (await createApp({ status: site.status }).request(`/resources/${resource}`))
+    .text();
+  assert.match(html, /project_proj_workloads-manage<\/span> <span class="members">2 members/);
+  assert.match(html, /<span class="names">ann, bob<\/span>/);
 });

@@ -23,6 +23,8 @@ export const RancherRow = z.object({
   storageRequestedBytes: Amount,
   namespaces: z.array(z.string()),
   flags: z.array(z.string()),
+  /** The Keycloak group of its Waldur project (its name under the cluster's parent group). */
+  group: z.string().optional(),
 });
 /** One Rancher project as the status page shows it. */
 export type RancherRow = z.infer<typeof RancherRow>;
@@ -33,6 +35,7 @@ const QUOTA = "berth_rancher_quota";
 export const rancherPresentation: Presentation<RancherRow> = {
   schema: RancherRow,
   resourceOf: (r) => r.resource,
+  groupOf: (r) => r.group ?? "",
   section: {
     title: "Rancher projects",
     noun: "project",

@@ -5,7 +5,7 @@
  */
 import type { ResourceSpec } from "../backend.ts";
 import type { RancherRow } from "./present.ts";
-import { projectName, quotaLimit, type RancherNaming } from "./naming.ts";
+import { childGroup, projectName, quotaLimit, type RancherNaming } from "./naming.ts";
 import { findProject, type RancherAction, type RancherObserved } from "./plan.ts";
 import { projectPart } from "./observe.ts";
 import { parseQuantity } from "./quantity.ts";
@@ -69,6 +69,7 @@ export class RancherRows {
       storageRequestedBytes: null,
       namespaces: [],
       flags: ["missing"],
+      group: childGroup(r, this.#naming),
     });
   }
 
@@ -96,6 +97,7 @@ export class RancherRows {
       memoryLimitBytes: limitOf(quota, "memory"),
       ...patch,
       flags: [],
+      group: childGroup(r, this.#naming),
     };
     if (this.adopted.has(p.id)) row.flags.push("adopted");
     if (row.cpuLimit !== null && row.cpuRequested !== null && row.cpuRequested > row.cpuLimit) {
