@@ -273,3 +273,32 @@ Deno.test("a pass's attention entry reaches the state file at the end of the pas
   assert.equal(entry?.key, "loop-failing:k8s:orders");
   assert.equal(entry?.since, since);
 });
+
+Deno.test("a user missing in Keycloak is attended from the pass that saw it, not from the first page read", () => {
+  using store = Store.open(":memory:");
+  const clock = new ManualClock({ autoAdvance: false });
+  const status = record(clock, store);
+  status.publish("k8s", {
+    kind: "rancher",
+    at: clock.now(),
+    rows: [],
+    groups: [{
+      path: "/c_1/project_x",
+      members: 1,
+      added: [],
+      removed: [],
+      missing: ["frank"],
+      error: "",
+    }],
+  });
+  status.loopStarted("k8s", "membership");
+  status.loopFinished("k8s", "membership", "ok", "", 300_000);
+  const seen = clock.now();
+  clock.advance(180_000); // nobody reads the page for three minutes
+  const entry = status.snapshot().attention.find((e) => e.kind === "keycloak-user-missing");
+  assert.equal(entry?.since, seen, "since the pass that saw it");
+  // and the state file had it before anyone looked: a restart keeps that time
+  const restarted = record(clock, store);
+  const kept = restarted.snapshot().attention.find((e) => e.kind === "keycloak-user-missing");
+  assert.equal(kept?.since, seen);
+});

@@ -307,10 +307,11 @@ export class StatusRecord {
     this.counters.loopRuns.set(key, (this.counters.loopRuns.get(key) ?? 0) + 1);
     if (l.durationMs !== null) this.#observeDuration(offering, loop, l.durationMs / 1000);
     if (error) this.error(offering, loop, error);
-    // what a pass changed needs attention now, in the state file too, whoever reads the page;
-    // a backend's view is read only if a reader already did since its last publish
+    // what a pass changed needs attention now, in the state file too, whoever reads the page:
+    // the view of this pass's offering is read (one per pass; its entries' `since` is when the
+    // pass saw them, not when someone first looked), the others' only if a reader already did
     try {
-      this.#attend(false);
+      this.#attend(offering);
     } catch (cause) {
       this.error(offering, loop, `attention: ${cause instanceof Error ? cause.message : cause}`);
     }
@@ -437,12 +438,13 @@ export class StatusRecord {
   }
 
   /**
-   * The attention entries reconciled with the record now, and the summary's counts; without
-   * `read`, only the backends' views already read count (what comes of the others stays as kept).
+   * The attention entries reconciled with the record now, and the summary's counts; `read`: every
+   * backend's view is read (`true`), or one offering's, the others counting only when a reader
+   * already read them (what comes of those stays as kept).
    */
-  #attend(read: boolean): Pick<StatusModel, "attention" | "summary"> {
+  #attend(read: true | string): Pick<StatusModel, "attention" | "summary"> {
     const backends = [...this.#backends.entries()].flatMap(([name, entry]) =>
-      read ? [this.#backend(name)] : entry.value ? [entry.value] : []
+      read === true || read === name ? [this.#backend(name)] : entry.value ? [entry.value] : []
     );
     return attend(this.attention, {
       loops: [...this.#loops.values()],
