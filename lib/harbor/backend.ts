@@ -470,9 +470,8 @@ export class HarborBackend implements Backend {
       robotAccounts: this.#robots !== undefined,
     });
     // the team members' identities matter to membership passes only
-    const identities = (await this.identities?.diagnose(teams) ?? [])
-      .map((c): Check => ({ ...c, needs: ["membership"] }));
-    return [...checks, ...identities];
+    const identities = await this.identities?.diagnose(teams) ?? [];
+    return [...checks, ...identities.map((c): Check => ({ ...c, needs: ["membership"] }))];
   }
 
   /** The status rows, for tests and the page. */
