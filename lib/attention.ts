@@ -117,6 +117,19 @@ export function filteredLink(q: string, id: string): string {
   return `?q=${encodeURIComponent(q)}#${id}`;
 }
 
+/**
+ * A resource's own page (`/resources/<uuid>`): it shows a resource no table has a row for (an
+ * erred Create's), with its changes.
+ */
+export function resourcePage(uuid: string): string {
+  return `/resources/${encodeURIComponent(uuid)}`;
+}
+
+/** A name as an entry quotes it: at most 120 characters (a Waldur name can be 10 KB). */
+export function named(name: string): string {
+  return name.length > 120 ? `${name.slice(0, 119)}…` : name;
+}
+
 /** The first line of a text, at most 200 characters. */
 export function oneLine(text: string): string {
   const i = text.indexOf("\n");

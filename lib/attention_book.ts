@@ -12,8 +12,9 @@ import {
   type AttentionEntry,
   type AttentionSummary,
   byAttention,
-  filteredLink,
+  named,
   oneLine,
+  resourcePage,
 } from "./attention.ts";
 import {
   type Candidate,
@@ -168,7 +169,7 @@ export class AttentionBook {
         key: `order-erred:${order.offering}:${order.uuid}`,
         offering: order.offering,
         resource: order.resource,
-        what: `${order.type} order of ${order.resourceName || order.resource} erred: ${
+        what: `${order.type} order of ${named(order.resourceName || order.resource)} erred: ${
           oneLine(order.message)
         }`,
         action: "Fix what the message names, then re-run the order: as the service provider, " +
@@ -176,7 +177,7 @@ export class AttentionBook {
           "next orders pass runs it again (or order it anew); the entry goes when an order of " +
           "the resource is done.",
         link: order.resource
-          ? filteredLink(order.resource, anchors.resource(order.resource))
+          ? resourcePage(order.resource)
           : `#${anchors.entry(`order-erred:${order.offering}:${order.uuid}`)}`,
       },
     });
@@ -225,12 +226,12 @@ export class AttentionBook {
           key,
           offering,
           resource: r.uuid,
-          what: `Waldur resource ${r.name || r.uuid} is Erred${
+          what: `Waldur resource ${named(r.name || r.uuid)} is Erred${
             reason ? `: ${oneLine(reason)}` : ""
           }`,
           action: "Fix what its last error names; the membership pass sets it OK once it syncs " +
             "(a resource never created needs its Create order re-run).",
-          link: filteredLink(r.uuid, anchors.resource(r.uuid)),
+          link: resourcePage(r.uuid),
         },
       });
     }
@@ -239,6 +240,10 @@ export class AttentionBook {
       const e = k.entry;
       if (e.offering !== offering || e.resource === "" || byUuid.has(e.resource)) continue;
       if (e.kind === "resource-erred" || e.kind === "order-erred") this.#remove(key);
+    }
+    // and their last syncs: a resource terminated elsewhere, or of a site that is no more
+    for (const resource of [...this.#syncs.get(offering)?.keys() ?? []]) {
+      if (!byUuid.has(resource)) this.#forgetSync(offering, resource);
     }
   }
 

@@ -117,13 +117,18 @@ Deno.test("each kind of attention entry says what happened, since when, what to 
   for (const e of entries.values()) {
     assert.ok(e.what.length > 10, `${e.kind}: what`);
     assert.ok(e.action.length > 20, `${e.kind}: action`);
-    assert.match(e.link, /^(\?q=[^#]+)?#[A-Za-z0-9_.-]+$/, `${e.kind}: link`);
+    // a row of the page, or (erred orders and resources: a resource may have no row) its page
+    assert.match(
+      e.link,
+      /^((\?q=[^#]+)?#[A-Za-z0-9_.-]+|\/resources\/[A-Za-z0-9%._-]+)$/,
+      `${e.kind}: link`,
+    );
     assert.ok(e.since >= start - 5_000 && e.since <= clock.now(), `${e.kind}: since`);
   }
   assert.match(entries.get("loop-failing")?.what ?? "", /HTTP 401 unauthorized/);
   assert.equal(entries.get("loop-failing")?.link, "#loop-registry.2f.orders");
   assert.equal(entries.get("circuit-open")?.since, start - 5_000, "since the circuit opened");
-  assert.equal(entries.get("order-erred")?.link, "?q=res-2#r-res-2");
+  assert.equal(entries.get("order-erred")?.link, "/resources/res-2");
   assert.match(entries.get("order-erred")?.action ?? "", /ord-1\/set_state_executing/);
   assert.match(entries.get("identity-conflict")?.action ?? "", /berth repair-oidc-user alice/);
   assert.equal(entries.get("loop-late")?.link, "#loop-k8s.2f.orders");
@@ -301,4 +306,33 @@ Deno.test("a user missing in Keycloak is attended from the pass that saw it, not
   const restarted = record(clock, store);
   const kept = restarted.snapshot().attention.find((e) => e.kind === "keycloak-user-missing");
   assert.equal(kept?.since, seen);
+});
+
+Deno.test("a whole membership pass forgets the last sync of resources it no longer lists; a scoped one keeps it", () => {
+  using store = Store.open(":memory:");
+  const clock = new ManualClock({ autoAdvance: false });
+  const status = record(clock, store);
+  status.attention.synced("k8s", ["kept", "gone"]);
+  const listed = [{ uuid: "kept", name: "kept", state: "OK" }];
+  status.attention.resourcesListed("k8s", listed, false, new Map());
+  assert.deepEqual(Object.keys(status.snapshot().lastSync.k8s ?? {}).sort(), ["gone", "kept"]);
+  status.attention.resourcesListed("k8s", listed, true, new Map());
+  assert.deepEqual(Object.keys(status.snapshot().lastSync.k8s ?? {}), ["kept"]);
+  // and the state file forgot it too
+  assert.deepEqual(Object.keys(record(clock, store).snapshot().lastSync.k8s ?? {}), ["kept"]);
+});
+
+Deno.test("an entry quotes a 10 KB name cut to 120 characters", () => {
+  const clock = new ManualClock({ autoAdvance: false });
+  const status = record(clock);
+  const long = "n".repeat(10_240);
+  status.attention.resourcesListed(
+    "k8s",
+    [{ uuid: "res-long", name: long, state: "Erred" }],
+    false,
+    new Map(),
+  );
+  const entry = status.snapshot().attention.find((e) => e.kind === "resource-erred");
+  assert.ok(entry && entry.what.length < 200, `${entry?.what.length} characters`);
+  assert.match(entry?.what ?? "", /^Waldur resource n{119}… is Erred$/);
 });

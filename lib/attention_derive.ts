@@ -14,6 +14,7 @@ import {
   type AttentionEntry,
   type AttentionSummary,
   filteredLink,
+  named,
   oneLine,
 } from "./attention.ts";
 
@@ -144,7 +145,9 @@ export function recordCandidates(observed: Observed): Candidate[] {
         key: `termination-refused:${r.offering}:${r.resource}`,
         offering: r.offering,
         resource: r.resource,
-        what: `Termination of ${r.resourceName || r.resource} refused: ${oneLine(r.message)}`,
+        what: `Termination of ${named(r.resourceName || r.resource)} refused: ${
+          oneLine(r.message)
+        }`,
         action: "Remove what blocks it (or set termination: purge), then order the termination " +
           "again in Waldur; the entry goes once the blocker is gone or an order of the resource " +
           "is done.",
@@ -206,7 +209,7 @@ export function snapshotFacts(backend: BackendSnapshot & { offering: string }): 
           key: `${attend.kind}:${offering}:${attend.id}`,
           offering,
           resource: "",
-          what: attend.what,
+          what: oneLine(attend.what),
           action: attend.action,
           link: filteredLink(attend.id, anchors.row(offering, attend.kind, attend.id)),
         },
@@ -233,7 +236,7 @@ export function snapshotFacts(backend: BackendSnapshot & { offering: string }): 
         key: `keycloak-user-missing:${offering}:${user}`,
         offering,
         resource: "",
-        what: `${user} is in the team of ${first}${
+        what: `${named(user)} is in the team of ${named(first)}${
           paths.length > 1 ? ` and ${paths.length - 1} more groups` : ""
         } but Keycloak has no such user`,
         action: "Create the user in Keycloak, or have them log in once through the identity " +

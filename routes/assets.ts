@@ -30,6 +30,7 @@ small, .count, .uuid, .members { color: var(--muted); font-weight: normal; }
 .state.stale, .state.starting { background: var(--warn); }
 .state.failing { background: var(--bad); }
 .scroll { overflow-x: auto; }
+li, h1, .what, .action { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
   vertical-align: top; }

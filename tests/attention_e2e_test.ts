@@ -12,7 +12,7 @@ Deno.test("an erred Create order and its Erred resource need attention until the
   const entries = () => site.status.snapshot().attention;
   const erred = entries().find((e) => e.kind === "order-erred");
   assert.equal(erred?.resource, resource);
-  assert.equal(erred?.link, `?q=${resource}#r-${resource}`);
+  assert.equal(erred?.link, `/resources/${resource}`, "its page: a resource never made has no row");
   assert.match(erred?.what ?? "", /Create order of zeta erred: .*terminal fault injected/);
   assert.match(erred?.action ?? "", new RegExp(`${order}/set_state_executing/`));
 

@@ -40,8 +40,8 @@ Deno.test("the page opens with the summary and the attention list, before the lo
   assert.deepEqual(order, [...order].sort((a, b) => a - b));
   const attention = html.slice(at(html, 'id="attention"'), at(html, 'id="loops"'));
   assert.match(attention, /order erred<\/span>.*Update order of Beta images erred/s);
-  assert.match(attention, /<a href="\?q=res-beta-images#r-res-beta-images">go to its row/);
-  assert.match(attention, /since <time datetime="[^"]+">2 s ago<\/time>/);
+  assert.match(attention, /<a href="\/resources\/res-beta-images">open its page/);
+  assert.match(attention, /first seen <time datetime="[^"]+">2 s ago<\/time>/);
   assert.match(attention, /<b>Next:<\/b> Fix what the message names/);
   // the link's target is on the page, and marked
   assert.match(html, /<tr id="r-res-beta-images" class="attention">/);
@@ -126,13 +126,16 @@ Deno.test("a hostile name in an attention entry is text, and its ids and links s
     // encodeURIComponent keeps ' (escaped in the attribute as &#39;)
     assert.match(link, /^(\?q=([A-Za-z0-9%._~!*()-]|&#39;)+)?#[A-Za-z0-9_.-]+$/);
   }
-  // the entry's link leads to its row: the filter finds it, the id is on it
+  // an erred order's link leads to its resource's page, whatever its name
   const erred = status.snapshot().attention.find((e) =>
     e.kind === "order-erred" && e.resource === `res-${hostile}`
   );
-  const id = erred?.link.split("#")[1] ?? "";
-  const filtered = await (await app.request(erred?.link.split("#")[0] ?? "")).text();
-  assert.ok(filtered.includes(`<tr id="${id}"`), "the filtered page has the row the link names");
+  assert.equal(erred?.link, `/resources/${encodeURIComponent(`res-${hostile}`)}`);
+  // a row's link leads to its row: the filter finds it, the id is on it
+  const row = status.snapshot().attention.find((e) => e.link.includes("#"));
+  const id = row?.link.split("#")[1] ?? "";
+  const filtered = await (await app.request(`/${row?.link.split("#")[0] ?? ""}`)).text();
+  assert.ok(filtered.includes(`id="${id}"`), "the filtered page has the row the link names");
 });
 
 Deno.test("/api/status has the attention list and the summary, as its schema says", async () => {

@@ -71,10 +71,13 @@ function Entry({ entry, now }: { entry: AttentionEntry; now: number }): Rendered
       {entry.offering ? <small class="offering">{entry.offering}</small> : ""}{" "}
       <span class="what">{entry.what}</span>{" "}
       <small>
-        since <Ago at={entry.since} now={now} />
+        first seen <Ago at={entry.since} now={now} />
       </small>
       <div class="action">
-        <b>Next:</b> {entry.action} <a href={entry.link}>go to its row</a>
+        <b>Next:</b> {entry.action}{" "}
+        <a href={entry.link}>
+          {entry.link.startsWith("/resources/") ? "open its page" : "go to its row"}
+        </a>
       </div>
     </li>
   );
