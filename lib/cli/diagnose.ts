@@ -107,7 +107,8 @@ async function checkWaldur(o: OfferingRuntime, report: (c: Check) => void): Prom
       missing = Object.keys(o.config.components).filter((k) =>
         !offering.components.some((c) => c.type === k)
       );
-      return `${offering.name} (${offering.state}), ${offering.components.length} components`;
+      const n = offering.components.length;
+      return `${offering.name} (${offering.state}), ${n} component${n === 1 ? "" : "s"}`;
     });
     if (missing.length > 0) {
       checks.push({

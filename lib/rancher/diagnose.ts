@@ -40,10 +40,10 @@ export async function diagnoseRancher(
     }
     await probe(
       "kubernetes namespaces",
-      async () =>
-        `${
-          (await client.listNamespaces(cluster)).length
-        } namespaces readable through the Rancher proxy`,
+      async () => {
+        const n = (await client.listNamespaces(cluster)).length;
+        return `${n} namespace${n === 1 ? "" : "s"} readable through the Rancher proxy`;
+      },
     );
     await probe("kubernetes pods and claims", async () => {
       const [pods, pvcs] = await Promise.all([
