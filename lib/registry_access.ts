@@ -35,6 +35,11 @@ export interface RobotProvider {
    * "no robot" would make consumers remove every copy.
    */
   known(): boolean;
+  /**
+   * Reads Harbor's robots now unless a pass has (`berth plan`, which runs no pass): read-only,
+   * and `known()` after. Rejects when Harbor cannot be read.
+   */
+  read(): Promise<void>;
   robot(projectUuid: string): TeamRobot | undefined;
   /**
    * A new secret for the team's robot (Harbor refreshes it, so every copy must be rewritten),
@@ -82,6 +87,11 @@ export class RegistryAccess {
   /** True once the Harbor offering has read its robots (a consumer waits until then). */
   known(offering: string): boolean {
     return this.#providers.get(offering)?.known() ?? false;
+  }
+
+  /** Has the Harbor offering read its robots now unless it has (`berth plan`: read-only). */
+  async read(offering: string): Promise<void> {
+    await this.#providers.get(offering)?.read();
   }
 
   /** The team's robot of a Harbor offering, without its secret. */

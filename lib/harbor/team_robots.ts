@@ -136,6 +136,20 @@ export class TeamRobots implements RobotProvider {
     return this.#observed;
   }
 
+  /**
+   * Reads Harbor's robots unless a pass has: `berth plan` runs no pass, and its consumers' plan
+   * needs them (without, every team looks robot-less). Read-only; no secret is made.
+   */
+  async read(): Promise<void> {
+    if (this.#observed) return;
+    const [prefix, listed] = await Promise.all([
+      this.#o.client.robotPrefix(),
+      this.#o.client.robots(),
+    ]);
+    this.#remember(listed.map((r) => observe(r, prefix)), prefix);
+    this.#observed = true;
+  }
+
   /** The team's robot, without its secret (a consumer's view). */
   robot(projectUuid: string): TeamRobot | undefined {
     const k = this.#known.get(projectUuid);

@@ -172,10 +172,27 @@ export class PullSecrets implements RobotConsumer {
     return outcomes;
   }
 
-  /** What the pass would change, in `berth plan`'s words; reads no Secret's data. */
+  /**
+   * What the pass would change, in `berth plan`'s words; reads no Secret's data. `berth plan`
+   * runs no pass, so the Harbor offering's robots are read first (read-only): without them every
+   * team would look robot-less and every copy planned for removal, which no pass does. A team
+   * with no robot is left out: the Harbor offering's pass makes or deletes its robot first.
+   */
   async planned(items: readonly MemberSync[], cluster: RancherObserved): Promise<PlannedAction[]> {
+    const harbor = this.#o.settings.harbor_offering;
+    try {
+      await this.#o.registry.read(harbor);
+    } catch (error) {
+      return [notPlanned(harbor, `its team robots could not be read: ${errorMessage(error)}`)];
+    }
+    if (!this.#o.registry.known(harbor)) {
+      return [notPlanned(harbor, "its team robots are not known")];
+    }
+    for (const { resource } of items) this.#slugs.set(resource.projectUuid, resource.projectSlug);
     const observed = await observePass(this.#reader, items, cluster, new Set(this.#foreign));
-    const plan = this.#plan(observed, new Set());
+    const robots = this.#robots(observed);
+    const robotless = [...robots].flatMap(([p, robot]) => robot ? [] : [p]);
+    const plan = planPullSecrets(observed, robots, this.#options(new Set(robotless)));
     const out: PlannedAction[] = plan.actions.map((a) => ({ action: a.kind, ...describePull(a) }));
     for (const t of plan.teams) {
       if (t.robot && t.digest === undefined && t.namespaces.length > t.conflicts.length) {
@@ -185,6 +202,11 @@ export class PullSecrets implements RobotConsumer {
           detail: "no copy is known current: the robot's secret would be refreshed",
         });
       }
+    }
+    if (robotless.length > 0) {
+      const teams = robotless.map((p) => this.#slugs.get(p) || p).sort().join(", ");
+      const why = `no team robot yet for ${teams}: its membership pass makes or deletes them first`;
+      out.push(notPlanned(harbor, why));
     }
     return out;
   }
@@ -241,6 +263,11 @@ export class PullSecrets implements RobotConsumer {
   }
 
   #plan(observed: PullObserved, busy: ProjectSet): PullPlan {
+    return planPullSecrets(observed, this.#robots(observed), this.#options(busy));
+  }
+
+  /** The robot of every team the observation names (undefined: it has none). */
+  #robots(observed: PullObserved): Map<string, TeamRobot | undefined> {
     const robots = new Map<string, TeamRobot | undefined>();
     const teams = [
       ...observed.targets.keys(),
@@ -250,7 +277,7 @@ export class PullSecrets implements RobotConsumer {
     for (const p of teams) {
       if (!robots.has(p)) robots.set(p, this.#apply.robot(p));
     }
-    return planPullSecrets(observed, robots, this.#options(busy));
+    return robots;
   }
 
   #options(busy: ProjectSet) {
@@ -296,6 +323,15 @@ export class PullSecrets implements RobotConsumer {
     this.#o.log.warn(`pull secrets of project ${project}: ${errorMessage(error)}`);
     throw failedError(error, project);
   }
+}
+
+/** `berth plan`'s line for pull secrets it does not plan, and why. */
+function notPlanned(harbor: string, why: string): PlannedAction {
+  return {
+    action: "not-planned",
+    target: "pull secrets",
+    detail: `registry offering ${harbor}: ${why}`,
+  };
 }
 
 /** A team with nothing to do: what its plan found. */

@@ -25,6 +25,11 @@ export class StubRobots implements RobotProvider {
     return this.observed;
   }
 
+  /** Reads nothing: the stub's robots are what the test set. */
+  read(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** The team's robot with `password`; its digest known (made by this process) unless told. */
   set(projectUuid: string, username: string, password: string, known = true): RobotCredential {
     this.#robots.set(projectUuid, { username, password, known });

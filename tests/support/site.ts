@@ -26,6 +26,8 @@ export interface Site<B = MemoryBackend> {
   /** Every offering of the config, the first being {@link offering}. */
   offerings: OfferingRuntime[];
   config: Config;
+  /** The config's YAML, as `berth` would read it from its file. */
+  yaml: string;
   logs: string[];
   /** Wraps every request to a fake; replace to inject faults. */
   intercept: (request: Request, next: Fetch) => Promise<Response>;
@@ -101,12 +103,10 @@ export function buildSite(options: SiteOptions): Site<unknown> {
     backend_components: ${o.components.yaml}
 `
   );
-  const parsed = parseConfig(
-    `
+  const yaml = `
 offerings:
-${offeringsYaml.join("")}${options.yamlExtra ?? ""}`,
-    { env: () => undefined, readFile: () => "", schemas },
-  );
+${offeringsYaml.join("")}${options.yamlExtra ?? ""}`;
+  const parsed = parseConfig(yaml, { env: () => undefined, readFile: () => "", schemas });
   if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
   const config = parsed.config;
   const redactor = new Redactor();
@@ -142,6 +142,7 @@ ${offeringsYaml.join("")}${options.yamlExtra ?? ""}`,
     status,
     offeringUuid,
     config,
+    yaml,
     logs,
     intercept: (request, next) => next(request),
     offering: undefined as unknown as OfferingRuntime,
