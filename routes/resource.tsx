@@ -11,6 +11,7 @@ import { rowsOf } from "../lib/presentation.ts";
 import type { StatusModel, StatusRecord } from "../lib/status.ts";
 import { DEFAULT_HISTORY_DAYS, HOUR_MS, UsageSeries } from "../lib/history.ts";
 import { AuditEvent } from "../lib/store.ts";
+import { AttentionEntry } from "../lib/attention.ts";
 import { historyCsv } from "./history_csv.ts";
 import {
   byBucket,
@@ -21,6 +22,7 @@ import {
   usageChart,
 } from "./page/charts.tsx";
 import { AuditTable } from "./page/lists.tsx";
+import { Entry } from "./page/summary.tsx";
 import { Head, type Rendered } from "./page/parts.tsx";
 import { GroupItem, rowCells } from "./page/sections.tsx";
 import { leafName, presented } from "./view.ts";
@@ -47,6 +49,8 @@ export const ResourceModel = z.object({
   events: z.array(AuditEvent),
   /** The groups whose members have its access, as the last sync left them. */
   groups: z.array(GroupRow.extend({ offering: z.string() })),
+  /** What needs attention about it (an erred order, an Erred resource, a refused termination). */
+  attention: z.array(AttentionEntry),
 });
 /** What Berth knows of one resource. */
 export type ResourceModel = z.infer<typeof ResourceModel>;
@@ -103,8 +107,10 @@ function gather(
   const events: ResourceModel["events"] = history
     ? history.eventsOf(uuid, EVENTS_SHOWN)
     : model.events.filter((e) => e.resource === uuid).slice(0, EVENTS_SHOWN);
+  const attention = model.attention.filter((e) => e.resource === uuid);
   // a resource with only changes (a Create that erred before anything was made) has a page too
-  const known = shown.length > 0 || usage.length > 0 || events.length > 0 || history?.knows(uuid);
+  const known = shown.length > 0 || usage.length > 0 || events.length > 0 ||
+    attention.length > 0 || history?.knows(uuid);
   if (!known) return undefined;
   return {
     model: {
@@ -113,6 +119,7 @@ function gather(
       usage,
       events,
       groups,
+      attention,
     },
     shown,
   };
@@ -154,8 +161,24 @@ export function ResourcePage(
           <a href="/">← Berth status</a>
         </p>
         <h1 id="resource">
-          {name} <small class="uuid">{data.resource}</small>
+          {shown[0]
+            ? (
+              <>
+                {name} <small class="uuid">{data.resource}</small>
+              </>
+            )
+            : name}
         </h1>
+        {data.attention.length === 0 ? "" : (
+          <section id="attention">
+            <h2>
+              Needs attention <span class="count">{data.attention.length}</span>
+            </h2>
+            <ol class="attention">
+              {data.attention.map((e) => <Entry entry={e} now={now} />)}
+            </ol>
+          </section>
+        )}
         {shown.map((s) => (
           <section class={`backend ${s.kind}`} data-offering={s.offering}>
             <h2>
@@ -264,11 +287,13 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
     if (!history) return c.text("404 Not Found: no history without a state file\n", 404);
     const now = status.snapshot().now;
     let csv: string;
+    let file = `berth-${series.data}`;
     if (series.data === "usage") {
       const uuid = ResourceUuid.safeParse(resource);
       if (!uuid.success) {
         return c.text("400 Bad Request: series=usage needs resource=<a Waldur uuid>\n", 400);
       }
+      file = `berth-usage-${uuid.data}`; // 32 hex digits: safe in the header
       csv = historyCsv.usage(uuid.data, history.usageOf([uuid.data], now).get(uuid.data) ?? []);
     } else {
       if (resource !== undefined) {
@@ -281,7 +306,7 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
     }
     return c.body(csv, 200, {
       "content-type": "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="berth-${series.data}.csv"`,
+      "content-disposition": `attachment; filename="${file}.csv"`,
     });
   });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { syncMembership } from "../lib/membership.ts";
 import { processOrders } from "../lib/orders.ts";
+import { createApp } from "../routes/app.tsx";
 import { makeSite, orderCreate } from "./support/site.ts";
 
 Deno.test("an erred Create order and its Erred resource need attention until the order is re-run and done", async () => {
@@ -19,6 +20,10 @@ Deno.test("an erred Create order and its Erred resource need attention until the
   await syncMembership(site.offering.context);
   assert.deepEqual(entries().map((e) => e.kind).sort(), ["order-erred", "resource-erred"]);
   assert.equal(site.status.snapshot().summary.resources.erred, 1);
+  // the link leads to the resource's page, which says what needs attention though no row exists
+  const page = await (await createApp({ status: site.status }).request(erred?.link ?? "")).text();
+  assert.match(page, /<section id="attention">[\s\S]*Create order of zeta erred[\s\S]*<\/section>/);
+  assert.match(page, /Waldur resource zeta is Erred/);
 
   // the provider re-runs it (set_state_executing): the next orders pass does it
   site.waldur.order(order).state = "executing";

@@ -197,7 +197,8 @@ Deno.test("/api/history.csv exports usage, orders and loops with a header and as
   assert.match(usage.headers.get("content-type") ?? "", /^text\/csv/);
   assert.equal(
     usage.headers.get("content-disposition"),
-    'attachment; filename="berth-usage.csv"',
+    `attachment; filename="berth-usage-${ACME}.csv"`,
+    "each resource's export has a name of its own",
   );
   const lines = (await usage.text()).trimEnd().split("\r\n");
   assert.equal(lines[0], "resource,component,at,amount,quota,peak");

@@ -64,7 +64,7 @@ export function Summary({ model }: { model: StatusModel }): Rendered {
 }
 
 /** One entry: its kind, offering, what happened, since when, what to do, a link to its row. */
-function Entry({ entry, now }: { entry: AttentionEntry; now: number }): Rendered {
+export function Entry({ entry, now }: { entry: AttentionEntry; now: number }): Rendered {
   return (
     <li id={anchors.entry(entry.key)} class="entry">
       <span class="badge failed">{entry.kind.replaceAll("-", " ")}</span>{" "}
