@@ -53,6 +53,16 @@ export const USAGE_PEAK_MIGRATION = `
   ALTER TABLE usage_history ADD COLUMN peak REAL NOT NULL DEFAULT 0;
   UPDATE usage_history SET peak = amount;`;
 
+/**
+ * When the history began (its first write): a chart's first bucket starts no earlier, before and
+ * after a restart. An older file's first row stands for it.
+ */
+export const HISTORY_BEGAN_MIGRATION = `
+  CREATE TABLE history_began (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
+  INSERT INTO history_began (id, at) SELECT 1, min(x) FROM (
+    SELECT min(at) AS x FROM usage_history UNION ALL SELECT min(hour) FROM order_history
+    UNION ALL SELECT min(hour) FROM loop_history) WHERE x IS NOT NULL HAVING min(x) IS NOT NULL;`;
+
 /** One resource's amounts found by a usage pass (reported or unchanged), and its limits then. */
 export interface UsageRecord {
   resource: string;
@@ -112,6 +122,8 @@ export type LoopBucket = z.infer<typeof LoopBucket>;
 export const HistoryModel = z.object({
   retentionDays: z.number(),
   bucketMs: z.number(),
+  /** The history's first write (Unix ms), null before it: no chart starts earlier. */
+  beganAt: z.number().nullable(),
   orders: z.array(OrderBucket),
   loops: z.array(LoopBucket),
 });
@@ -185,8 +197,25 @@ export class History {
   recordUsages(records: readonly UsageRecord[]): void {
     if (records.length === 0) return;
     this.#db.tx(() => {
+      this.#began(Math.min(...records.map((r) => r.at)));
       for (const record of records) this.#writeUsage(record);
     });
+  }
+
+  /** Notes the history's first write, once. */
+  #began(at: number): void {
+    if (this.#beganAt !== undefined) return;
+    this.#db.prepare("INSERT OR IGNORE INTO history_began (id, at) VALUES (1, ?)").run(at);
+    this.#beganAt = this.beganAt() ?? at;
+  }
+
+  #beganAt: number | undefined;
+
+  /** When the history began: its first write (none yet: undefined). */
+  beganAt(): number | undefined {
+    if (this.#beganAt !== undefined) return this.#beganAt;
+    const at = this.#db.prepare("SELECT at FROM history_began WHERE id = 1").get()?.at;
+    return at === undefined || at === null ? undefined : this.#beganAt = Number(at);
   }
 
   #writeUsage({ resource, amounts, at, limits = {} }: UsageRecord): void {
@@ -258,6 +287,7 @@ export class History {
     at: number,
   ): void {
     const latency = latencyMs === null ? 0 : Math.max(0, Math.round(latencyMs));
+    this.#began(at);
     this.#db.prepare(
       `INSERT INTO order_history (offering, hour, done, erred, timed, latency_sum, latency_max)
        VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -282,6 +312,7 @@ export class History {
     run: { offering: string; loop: string; startedAt: number; finishedAt: number; ok: boolean },
   ): void {
     const ms = Math.max(0, Math.round(run.finishedAt - run.startedAt));
+    this.#began(run.startedAt);
     this.#db.prepare(
       `INSERT INTO loop_history (offering, loop, hour, runs, failed, duration_sum, duration_max)
        VALUES (?, ?, ?, 1, ?, ?, ?)
@@ -378,7 +409,13 @@ export class History {
       meanMs: Math.round(Number(r.duration_sum) / Math.max(1, Number(r.runs))),
       maxMs: Number(r.duration_max),
     }));
-    const model = { retentionDays: this.retentionDays, bucketMs: HOUR_MS, orders, loops };
+    const model = {
+      retentionDays: this.retentionDays,
+      bucketMs: HOUR_MS,
+      beganAt: this.beganAt() ?? null,
+      orders,
+      loops,
+    };
     this.#cached = { version: this.#version, from, model };
     return model;
   }

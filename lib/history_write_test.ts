@@ -152,7 +152,7 @@ Deno.test("a usage pass is one transaction, and an unchanged amount in its bucke
   pass(1);
   assert.equal(transactions, 1, "one transaction for 50 resources");
   const written = changes();
-  assert.equal(written, 50 * 2 * 2, "a series and its point per component");
+  assert.equal(written, 50 * 2 * 2 + 1, "a series and its point per component, and the beginning");
   clock.advance(HOUR_MS);
   pass(1);
   assert.equal(changes(), written, "nothing changed in the bucket: no row written");

@@ -15,7 +15,12 @@ import {
   type AuditQuery,
 } from "./audit_log.ts";
 import { BerthError, errorMessage } from "./errors.ts";
-import { History, HISTORY_MIGRATION, USAGE_PEAK_MIGRATION } from "./history.ts";
+import {
+  History,
+  HISTORY_BEGAN_MIGRATION,
+  HISTORY_MIGRATION,
+  USAGE_PEAK_MIGRATION,
+} from "./history.ts";
 import type { Logger } from "./log.ts";
 import { preparePrivateFile, restrictCompanions } from "./private_file.ts";
 
@@ -86,6 +91,8 @@ export const MIGRATIONS: readonly string[] = [
   USAGE_PEAK_MIGRATION,
   // The audit rows written before `resource_uuid` existed, linked to their resource
   AUDIT_BACKFILL_MIGRATION,
+  // When the history began (lib/history.ts): charts start there, after a restart too
+  HISTORY_BEGAN_MIGRATION,
 ];
 
 /** A refused termination, as the state file keeps it. */

@@ -52,7 +52,7 @@ function rowHistory(status: StatusRecord, now: number): RowHistory | undefined {
     to: now,
     maxMs: history.retentionMs,
     bucketMs: history.usageBucketMs,
-    startedAt: status.startedAt,
+    beganAt: history.beganAt() ?? status.startedAt,
     usageOf: (r) => history.usageOf(r, now),
     units: Object.fromEntries(status.offerings.map((o) => [o.name, o.units ?? {}])),
   };

@@ -131,7 +131,7 @@ export function ResourcePage(
     data: ResourceModel;
     shown: readonly ShownRow[];
     now: number;
-    /** When this process started: no usage point of its first bucket is older. */
+    /** When the history began (else this process started): no usage point is older. */
     startedAt: number;
     retentionDays: number;
     /** The width of a usage point's bucket: a point is drawn from its bucket's start. */
@@ -264,7 +264,7 @@ export function historyRoutes(app: Hono, status: StatusRecord): void {
         data={found.data}
         shown={found.shown}
         now={found.model.now}
-        startedAt={found.model.startedAt}
+        startedAt={status.history?.beganAt() ?? found.model.startedAt}
         retentionDays={status.history?.retentionDays ?? DEFAULT_HISTORY_DAYS}
         bucketMs={status.history?.usageBucketMs ?? HOUR_MS}
         units={unitsOf(found.model, found.data)}

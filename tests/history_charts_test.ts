@@ -137,3 +137,29 @@ Deno.test("the history comes after the project tables and the Keycloak groups", 
   assert.ok(html.indexOf('<section id="loops">') < history);
   assert.ok(history < html.indexOf('<section id="orders">'), "before orders in flight");
 });
+
+Deno.test("after a restart the charts start where the history began, not where the process did", async () => {
+  using s = site();
+  s.clock.advance(30 * MINUTE); // the first usage pass, half an hour into the hour
+  for (const amount of [22, 22.8, 23.6]) {
+    s.store.history.recordUsage(ACME, { storage: amount }, s.clock.now(), { storage: 40 });
+    s.store.history.recordLoop({
+      offering: "registry",
+      loop: "usage",
+      startedAt: s.clock.now(),
+      finishedAt: s.clock.now() + 100,
+      ok: true,
+    });
+    s.clock.advance(MINUTE);
+  }
+  s.clock.advance(HOUR);
+  // a new process on the same state file
+  const restarted = createApp({ status: registryRecord(s.store, s.clock) });
+  const html = async (path: string) => await (await restarted.request(path)).text();
+  const resource = await html(`/resources/${ACME}`);
+  assert.match(resource, /<div class="axis x"><span>08:30 UTC<\/span><span>now<\/span><\/div>/);
+  const page = await html("/");
+  assert.match(page, /<div class="axis x"><span>08:30 UTC<\/span><span>now<\/span><\/div>/);
+  assert.doesNotMatch(page, /<span>08:00 UTC<\/span>/, "not the hour's start");
+  assert.doesNotMatch(page, /<span>09:33 UTC<\/span>/, "not the restart");
+});

@@ -42,7 +42,7 @@ export function HistorySection(
     dataStart(
       oldestOf([...history.orders, ...history.loops].map((b) => b.at)),
       history.bucketMs,
-      startedAt,
+      history.beganAt ?? startedAt,
     ),
     now,
     history.retentionDays * 24 * HOUR_MS,
@@ -175,8 +175,8 @@ export interface RowHistory {
   maxMs: number;
   /** The width of a usage point's bucket: a point is drawn from its bucket's start. */
   bucketMs: number;
-  /** When this process started: no point of its first bucket is older. */
-  startedAt: number;
+  /** When the history began (its first write; else this process's start): no point is older. */
+  beganAt: number;
   /** The usage series of each resource, read in one query. */
   usageOf(resources: readonly string[]): Map<string, UsageSeries[]>;
   /** Each offering's components in order, with their `measured_unit`. */
@@ -207,7 +207,7 @@ export function usageColumn(
     [...series.values()].flatMap((list) => list.map((s) => s.points[0]?.at ?? history.to)),
   );
   const window = chartWindow(
-    dataStart(oldest, history.bucketMs, history.startedAt),
+    dataStart(oldest, history.bucketMs, history.beganAt),
     history.to,
     history.maxMs,
   );
