@@ -139,7 +139,8 @@ class Breaker {
       : Math.min(retryAfterMs, this.options.maxRetryAfterMs);
     s.retryAt = this.options.clock.now() + wait;
     this.#retryAt = this.options.clock.monotonic() + wait;
-    if (s.state !== "open") s.opens++;
+    // an outage opens it once: a failed probe (half-open → open) keeps it open, not a new one
+    if (s.state === "closed") s.opens++;
     this.#set("open");
   }
 

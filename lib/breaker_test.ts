@@ -61,6 +61,7 @@ Deno.test("half-open lets one probe by; success closes, failure doubles the wait
   assert.equal(res.status, 404);
   assert.equal(b.breakers.all()[0]?.state, "closed");
   assert.equal(b.breakers.all()[0]?.failures, 0);
+  assert.equal(b.breakers.all()[0]?.opens, 1, "one outage, one open, however many probes failed");
   assert.deepEqual(b.changes.map((c) => c.state).slice(0, 4), [
     "closed", // reported at its first call
     "open",
