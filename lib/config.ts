@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { type EventConfig, eventConfig } from "./events/config.ts";
 import { type FileSources, resolveFile } from "./config_file.ts";
 import {
+  componentKeyIssues,
   type ComponentMapping,
   hintIssues,
   noEffect,
@@ -114,18 +115,19 @@ export function parseConfig(text: string, sources: ConfigSources): ConfigResult 
       return undefined;
     },
   });
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues).map((issue) => ({
       path: [...issue.path],
       message: issue.message,
       missing: valueAt(resolved, issue.path) === undefined,
       ...(issue.code === "unrecognized_keys"
         ? { keys: issue.keys, known: knownKeysAt(schema, issue.path, resolved) }
         : {}),
-    }));
-    for (const p of hintIssues(issues, resolved)) {
-      problems.push(`${formatPath(translate(p.path))}: ${p.message}${p.hint ? `; ${p.hint}` : ""}`);
-    }
+    })),
+    ...componentKeyIssues(resolved),
+  ];
+  for (const p of hintIssues(issues, resolved)) {
+    problems.push(`${formatPath(translate(p.path))}: ${p.message}${p.hint ? `; ${p.hint}` : ""}`);
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: dedupe(problems) };
   const file = parsed.data;

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { nearestKey } from "./config_typos.ts";
-import type { ComponentSchema } from "./config_schema.ts";
+import { ComponentSchema } from "./config_schema.ts";
 
 /** One entry of `backend_components` (config.ts's ComponentConfig, without importing config.ts). */
 type ComponentConfig = z.infer<typeof ComponentSchema>;
@@ -149,6 +149,41 @@ export function pythonKey(scope: KeyScope | undefined, key: string): PythonKey |
   return PYTHON_KEYS.find((k) => k.scope === scope && k.key === key);
 }
 
+/** The keys of a component Berth reads. */
+const COMPONENT_KEYS: readonly string[] = Object.keys(ComponentSchema.shape);
+
+/** The key Berth reads that a component's `key` misspells: not read, not a Python spelling, near one. */
+function componentTypo(key: string): string | undefined {
+  if (COMPONENT_KEYS.includes(key) || pythonKey("component", key)) return undefined;
+  return nearestKey(key, COMPONENT_KEYS);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * The misspelt keys of each component of the list-form `value` as "unknown keys" issues (zod
+ * names none: a component lets keys it does not know through, for the Python agent's).
+ */
+export function componentKeyIssues(value: unknown): FileIssue[] {
+  const out: FileIssue[] = [];
+  const offerings = valueAt(value, ["offerings"]);
+  if (!Array.isArray(offerings)) return out;
+  offerings.forEach((offering: unknown, i) => {
+    const components = valueAt(offering, ["backend_components"]);
+    if (!isRecord(components)) return;
+    for (const [name, component] of Object.entries(components)) {
+      if (!isRecord(component)) continue;
+      const keys = Object.keys(component).filter((k) => componentTypo(k) !== undefined);
+      if (keys.length === 0) continue;
+      const path = ["offerings", i, "backend_components", name];
+      out.push({ path, message: "unknown keys", keys, known: COMPONENT_KEYS, missing: false });
+    }
+  });
+  return out;
+}
+
 /** The value at a path of a plain value, or undefined. */
 export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   let here = value;
@@ -242,7 +277,8 @@ export interface ParsedOffering {
 /**
  * The keys of one offering (at YAML path `at`) that parse but have no effect in Berth, each as
  * `path: what; hint`: certificate checks switched off, Keycloak's sync frequency, a component the
- * backend neither limits nor reports, a Python spelling beside the key Berth reads.
+ * backend neither limits nor reports, a Python spelling beside the key Berth reads, a component
+ * key Berth does not read (a misspelling of one it reads is a problem: {@link componentKeyIssues}).
  */
 export function noEffect(at: string, o: ParsedOffering, mapping?: ComponentMapping): string[] {
   const out: string[] = [];
@@ -282,6 +318,16 @@ export function noEffect(at: string, o: ParsedOffering, mapping?: ComponentMappi
     for (const k of PYTHON_KEYS) {
       if (k.scope !== "component" || !k.berth || component[k.key] === undefined) continue;
       line(`${here}.${k.key}`, "has no effect", `Berth reads \`${k.berth}\``);
+    }
+    for (const key of Object.keys(component)) {
+      if (COMPONENT_KEYS.includes(key) || pythonKey("component", key) || componentTypo(key)) {
+        continue;
+      }
+      line(
+        `${here}.${key}`,
+        "has no effect",
+        "Berth does not read this key (the README lists the keys it reads, per component)",
+      );
     }
   }
   return out;

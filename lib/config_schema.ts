@@ -16,9 +16,15 @@ const Duration = z.union([
   z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "expected a duration like 90s, 5m or 1h"),
 ]);
 
-/** One entry of `backend_components`: an offering component as waldur-site-agent describes it. */
+/**
+ * One entry of `backend_components`: an offering component as waldur-site-agent describes it.
+ * Loose: a key Berth does not read still loads (the Python agent's components may carry one);
+ * `check-config` names a misspelling of a key here and warns about the others (config_hints.ts).
+ */
 export const ComponentSchema = z.looseObject({
   measured_unit: z.string(),
+  /** (Rancher) what the component limits: cpu, ram or memory, storage; default its name. */
+  type: z.string().optional(),
   accounting_type: z.enum(["usage", "limit", "one"]),
   label: z.string(),
   unit_factor: z.number().positive().default(1),

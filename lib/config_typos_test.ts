@@ -66,3 +66,61 @@ Deno.test("edit distance counts a swap of neighbours as one edit; short keys all
   assert.equal(nearestKey("tken", ["token", "listen"]), "token");
   assert.equal(nearestKey("tkn", ["token"]), undefined, "two edits are too many for 3 letters");
 });
+
+const HARBOR =
+  '{harbor_url: "https://h.example.com", robot_username: "robot$berth", robot_password: p}';
+const RANCHER =
+  '{backend_url: "https://r.example.com", username: u, password: p, cluster_id: c-m-1234abcd}';
+/** Loads with every `${VAR}` set and the interval variables unset. */
+const load = (text: string) =>
+  parseConfig(text, {
+    env: (name) => name.startsWith("WALDUR_SITE_AGENT_") ? undefined : "t",
+    readFile: () => "r",
+    schemas,
+  });
+const storage = (keys: string) =>
+  `    backend_components:\n      storage: {measured_unit: GB, accounting_type: limit, label: S${keys}}\n`;
+
+Deno.test("a component's misspelt key is a problem, not a key silently left out", () => {
+  const r = load(offering("harbor", HARBOR, storage(", unit_factr: 1000")));
+  assert.ok(!r.ok, "not loaded with unit_factor left at 1");
+  assert.deepEqual(r.problems, [
+    "offerings[0].backend_components.storage.unit_factr: unknown key; did you mean `unit_factor`?",
+  ]);
+  const rancher = load(offering(
+    "rancher",
+    RANCHER,
+    `
+    backend_components:
+      cpu: {tpye: cpu, measured_unit: cores, accounting_type: limit, label: CPU}
+`,
+  ));
+  assert.ok(!rancher.ok, "not loaded with the component's type left at its name");
+  assert.deepEqual(rancher.problems, [
+    "offerings[0].backend_components.cpu.tpye: unknown key; did you mean `type`?",
+  ]);
+});
+
+Deno.test("a component's misspelt required key is named once, with the key it was meant to be", () => {
+  const text = offering(
+    "harbor",
+    HARBOR,
+    `
+    backend_components:
+      storage: {measurd_unit: GB, acounting_type: limit, label: S}
+`,
+  );
+  assert.deepEqual(problems(text), [
+    "offerings[0].backend_components.storage.measurd_unit: unknown key; did you mean `measured_unit`?",
+    "offerings[0].backend_components.storage.acounting_type: unknown key; did you mean `accounting_type`?",
+  ]);
+});
+
+Deno.test("a component key far from any Berth reads loads, with a warning that it has no effect", () => {
+  const r = load(offering("harbor", HARBOR, storage(", colour: blue")));
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.config.warnings, [
+    "offerings[0].backend_components.storage.colour: has no effect; Berth does not read this key (the README lists the keys it reads, per component)",
+  ]);
+  assert.equal(r.config.offerings[0]?.components.storage?.unit_factor, 1);
+});
