@@ -98,3 +98,18 @@ Deno.test("an order whose next attempt is due says so instead of a time in the p
   assert.match(text, /due-now d0e0000000000000000000000000000b 1 in 1m 30s/);
   assert.doesNotMatch(text, /years ago/);
 });
+
+Deno.test("a right-to-left mark in a name cannot reverse the uuid after it or the entry's words", async () => {
+  const { status } = fixtureStatus({ hostileName: "evil\u202Eoc.evil" });
+  status.attention.orderErred({
+    offering: "registry",
+    uuid: "o1",
+    type: "Create",
+    resource: "r1",
+    resourceName: "evil\u202Eoc.evil",
+    message: "boom",
+  });
+  const html = await pageOf(status);
+  assert.match(html, /<bdi>evil\u202Eoc\.evil<\/bdi> <small class="uuid">res-evil/);
+  assert.match(html, /<bdi class="what">Create order of evil\u202Eoc\.evil erred: boom<\/bdi>/);
+});

@@ -166,7 +166,8 @@ function cellHtml(cell: Cell): string {
     case "noted":
       return cell.note === null
         ? esc(cell.text)
-        : `${esc(cell.text)} <small class="uuid">${esc(cell.note)}</small>`;
+        // <bdi>: a right-to-left mark in a name cannot reverse the uuid after it
+        : `<bdi>${esc(cell.text)}</bdi> <small class="uuid">${esc(cell.note)}</small>`;
     case "usage": {
       const share = usedShare(cell.used, cell.hard);
       const bytes = `${esc(formatBytes(cell.used))} / ${esc(formatBytes(cell.hard))}`;

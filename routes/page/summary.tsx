@@ -69,7 +69,7 @@ export function Entry({ entry, now }: { entry: AttentionEntry; now: number }): R
     <li id={anchors.entry(entry.key)} class="entry">
       <span class="badge failed">{entry.kind.replaceAll("-", " ")}</span>{" "}
       {entry.offering ? <small class="offering">{entry.offering}</small> : ""}{" "}
-      <span class="what">{entry.what}</span>{" "}
+      <bdi class="what">{entry.what}</bdi>{" "}
       <small>
         first seen <Ago at={entry.since} now={now} />
       </small>
