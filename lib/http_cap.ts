@@ -70,7 +70,13 @@ export function capResponses(
             seen -= chunk.byteLength;
             release();
             controller.error(new ResponseTooLarge(budget.limit, true));
-          } else controller.enqueue(chunk);
+          } else {
+            // a chunk is often a view of a larger buffer (16 KiB read into 64 KiB): the buffer is
+            // what stays in memory, so a view much smaller than it is kept as a copy of its bytes
+            controller.enqueue(
+              chunk.byteLength * 2 <= chunk.buffer.byteLength ? chunk.slice() : chunk,
+            );
+          }
         },
         flush: release,
         cancel: release,
