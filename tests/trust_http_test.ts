@@ -273,3 +273,30 @@ Deno.test("a Waldur username shaped like a path reaches no other Keycloak endpoi
   );
   assert.ok(paths.every((p) => !p.includes(admin)), `the id became a path:\n${paths.join("\n")}`);
 });
+
+Deno.test("a capped body keeps a chunk that is a small view of a large buffer as a copy of its bytes", async () => {
+  // how Deno hands on a fetch body: 16 KiB views of the 64 KiB buffers it reads into
+  const big = new ArrayBuffer(64 * 1024);
+  const view = new Uint8Array(big, 0, 16 * 1024).fill(7);
+  const whole = new Uint8Array(16 * 1024).fill(8);
+  const fetch = capResponses(() =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream({
+          start: (c) => {
+            c.enqueue(view);
+            c.enqueue(whole);
+            c.close();
+          },
+        }),
+      ),
+    ), 32 * 1024 ** 2);
+  const response = await fetch(new Request("http://h/"));
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of response.body!) chunks.push(chunk);
+  assert.deepEqual(chunks.map((c) => [c.byteLength, c.buffer.byteLength, c[0]]), [
+    [16 * 1024, 16 * 1024, 7], // the 64 KiB buffer is not kept alive by 16 KiB of body
+    [16 * 1024, 16 * 1024, 8], // a chunk that fills its buffer goes on as it is
+  ]);
+  assert.equal(chunks[1], whole);
+});
